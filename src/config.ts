@@ -1,0 +1,155 @@
+// The one reader of process.env. Everything else receives the frozen Config built here.
+import { z } from 'zod';
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const optionalUrl = (what: string) =>
+  optionalString.pipe(z.url({ message: `expected ${what}` }).optional());
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ message: 'expected a port number' })
+    .int('expected a whole port number')
+    .min(0, 'expected a port between 0 and 65535')
+    .max(65535, 'expected a port between 0 and 65535')
+    .default(fallback);
+
+const positiveInt = (fallback: number) =>
+  z.coerce.number({ message: 'expected a number' }).int('expected a whole number').positive('expected a positive number').default(fallback);
+
+const booleanFlag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''], { message: 'expected true or false' })
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? fallback : ['true', '1', 'yes'].includes(value)));
+
+const databaseUrl = optionalString.pipe(
+  z
+    .string()
+    .regex(/^postgres(ql)?:\/\/[^\s]+$/, 'expected a postgres:// or postgresql:// connection URL')
+    .refine((value) => URL.canParse(value), 'expected a valid postgres:// connection URL')
+    .optional(),
+);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: port(3000),
+  PUBLIC_BASE_URL: optionalUrl('an http(s) URL such as https://practice.example.com'),
+
+  DATABASE_URL: databaseUrl,
+  DATA_DIR: z.string().default('.data'),
+  EMBEDDED_PG_PORT: port(54329),
+
+  PIN_SECRET: optionalString.pipe(z.string().min(32, 'expected at least 32 characters').optional()),
+  SESSION_SECRET: optionalString.pipe(z.string().min(32, 'expected at least 32 characters').optional()),
+  PIN_LOCKOUT_MAX_FAILURES: positiveInt(5),
+  PIN_LOCKOUT_WINDOW_MINUTES: positiveInt(15),
+  PIN_LOCKOUT_MINUTES: positiveInt(15),
+
+  LIVEKIT_URL: optionalUrl('a ws(s):// or http(s):// LiveKit server URL'),
+  LIVEKIT_API_KEY: optionalString,
+  LIVEKIT_API_SECRET: optionalString,
+  LIVEKIT_SIP_HOST: optionalString,
+  LIVEKIT_AGENT_NAME: z.string().default('practice-line-persona'),
+  DISPATCH_SHARED_SECRET: optionalString.pipe(z.string().min(16, 'expected at least 16 characters').optional()),
+
+  TWILIO_ACCOUNT_SID: optionalString,
+  TWILIO_AUTH_TOKEN: optionalString,
+  TWILIO_PHONE_NUMBER: optionalString,
+  TWILIO_API_BASE_URL: optionalUrl('an http(s) URL'),
+
+  GROQ_API_KEY: optionalString,
+  GROQ_BASE_URL: z.url({ message: 'expected an http(s) URL' }).default('https://api.groq.com'),
+  GROQ_LLM_MODEL: z.string().default('llama-3.3-70b-versatile'),
+  GROQ_STT_MODEL: z.string().default('whisper-large-v3-turbo'),
+  GROQ_SCORECARD_MODEL: z.string().default('llama-3.3-70b-versatile'),
+
+  ELEVENLABS_API_KEY: optionalString,
+  ELEVENLABS_BASE_URL: z.url({ message: 'expected an http(s) URL' }).default('https://api.elevenlabs.io'),
+  ELEVENLABS_MODEL: z.string().default('eleven_flash_v2_5'),
+  ELEVENLABS_DEFAULT_VOICE_ID: z.string().default('21m00Tcm4TlvDq8ikWAM'),
+
+  SMTP_HOST: optionalString,
+  SMTP_PORT: port(587),
+  SMTP_SECURE: booleanFlag(false),
+  SMTP_USER: optionalString,
+  SMTP_PASSWORD: optionalString,
+  MAIL_FROM: z.string().default('Practice Line <practice-line@localhost>'),
+});
+
+export type Env = z.input<typeof envSchema>;
+type ParsedEnv = z.output<typeof envSchema>;
+
+export type Integration = 'livekit' | 'twilio' | 'groq' | 'elevenlabs' | 'smtp';
+
+/** Which keys each optional integration needs before it can be switched on. */
+const integrationKeys: Record<Integration, (keyof ParsedEnv)[]> = {
+  livekit: ['LIVEKIT_URL', 'LIVEKIT_API_KEY', 'LIVEKIT_API_SECRET'],
+  twilio: ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'PUBLIC_BASE_URL'],
+  groq: ['GROQ_API_KEY'],
+  elevenlabs: ['ELEVENLABS_API_KEY'],
+  smtp: ['SMTP_HOST'],
+};
+
+export interface IntegrationStatus {
+  configured: boolean;
+  missing: string[];
+}
+
+export interface Config extends Omit<ParsedEnv, 'PUBLIC_BASE_URL'> {
+  /** Where Twilio and emails reach us; defaults to http://localhost:PORT for local runs. */
+  PUBLIC_BASE_URL: string;
+  integrations: Record<Integration, IntegrationStatus>;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'config_invalid';
+  constructor(readonly problems: string[]) {
+    super(`Configuration is invalid:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const key = issue.path.join('.') || '(environment)';
+  if (issue.code === 'invalid_value' && 'values' in issue) {
+    return `${key}: expected one of ${issue.values.join(', ')}`;
+  }
+  return `${key}: ${issue.message}`;
+}
+
+/** Parses the environment once; every bad key is reported together so a user fixes them in one go. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(describeIssue));
+  const values = parsed.data;
+
+  const integrations = Object.fromEntries(
+    (Object.keys(integrationKeys) as Integration[]).map((name) => {
+      const missing = integrationKeys[name].filter((key) => values[key] === undefined).map(String);
+      return [name, { configured: missing.length === 0, missing }];
+    }),
+  ) as Record<Integration, IntegrationStatus>;
+
+  const partial = (Object.keys(integrations) as Integration[]).filter((name) => {
+    const { missing } = integrations[name];
+    return missing.length > 0 && missing.length < integrationKeys[name].length && name !== 'twilio';
+  });
+  if (partial.length > 0) {
+    throw new ConfigError(
+      partial.map((name) => `${integrations[name].missing.join(', ')}: required once any ${name} key is set`),
+    );
+  }
+
+  return Object.freeze({
+    ...values,
+    PUBLIC_BASE_URL: (values.PUBLIC_BASE_URL ?? `http://localhost:${values.PORT}`).replace(/\/+$/, ''),
+    integrations,
+  });
+}

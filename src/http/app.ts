@@ -1,0 +1,19 @@
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from '../adapters/logger.js';
+import { makeHealthRouter, type HealthDeps } from './health_router.js';
+
+export interface HttpAppDeps {
+  logger: Logger;
+  health: HealthDeps;
+}
+
+export function createHttpApp(deps: HttpAppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Behind a proxy (ngrok, a load balancer) req.ip and req.protocol must come from X-Forwarded-*.
+  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  app.use(pinoHttp({ logger: deps.logger, autoLogging: { ignore: (req) => req.url === '/healthz' } }));
+  app.use(makeHealthRouter(deps.health));
+  return app;
+}

@@ -1,0 +1,82 @@
+// Composition root of the dispatch service: reads config, wires adapters into the HTTP app.
+// It holds no logic of its own.
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { bootstrapDatabase, DatabaseUnavailableError } from './adapters/db/bootstrap.js';
+import { EmbeddedPostgresError } from './adapters/db/embedded.js';
+import { seedDemoData, type DemoCredentials } from './adapters/db/seed.js';
+import { createLogger } from './adapters/logger.js';
+import { hashPassword } from './adapters/password.js';
+import { loadSecrets } from './adapters/secrets.js';
+import { createHttpApp } from './http/app.js';
+import { listen, PortInUseError } from './http/server.js';
+
+/** Printed straight to the terminal, once: credentials must never reach the structured logs. */
+function printDemoCredentials(credentials: DemoCredentials, config: Config): void {
+  const lines = [
+    '',
+    '  Practice Line is seeded with demo data. These secrets are shown ONCE and are not stored in plain text:',
+    `    admin    ${credentials.admin.email}  password: ${credentials.admin.password}`,
+    `    manager  ${credentials.manager.email}  password: ${credentials.manager.password}`,
+    ...credentials.pins.map((entry) => `    PIN ${entry.pin}  ${entry.rep} -> ${entry.scenario}`),
+    ...credentials.extensions.map((entry) => `    extension ${entry.extension}  -> ${entry.scenario} (rep found by caller ID)`),
+    `  Web view: ${config.PUBLIC_BASE_URL}`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function reportMissingKeys(config: Config, logger: ReturnType<typeof createLogger>): void {
+  for (const [name, status] of Object.entries(config.integrations)) {
+    if (!status.configured) logger.warn({ integration: name, missing: status.missing }, 'integration not configured');
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.LOG_LEVEL, redactPii: config.NODE_ENV === 'production' });
+  const secrets = await loadSecrets(config.DATA_DIR, { pinSecret: config.PIN_SECRET, sessionSecret: config.SESSION_SECRET });
+
+  const database = await bootstrapDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    embeddedPort: config.EMBEDDED_PG_PORT,
+    embeddedPassword: secrets.databasePassword,
+    logger,
+  });
+
+  const credentials = await seedDemoData({ db: database.db, pinSecret: secrets.pinSecret, hashPassword, llmModel: config.GROQ_LLM_MODEL });
+  if (credentials) printDemoCredentials(credentials, config);
+
+  const app = createHttpApp({ logger, health: { pingDatabase: database.ping, integrations: config.integrations } });
+  const http = await listen(app, config.PORT, config.HOST).catch(async (error: unknown) => {
+    await database.shutdown();
+    throw error;
+  });
+  logger.info({ port: http.port, publicBaseUrl: config.PUBLIC_BASE_URL, embeddedDatabase: database.embedded }, 'dispatch service listening');
+  reportMissingKeys(config, logger);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await http.close();
+    await database.shutdown();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+const expected = [ConfigError, DatabaseUnavailableError, EmbeddedPostgresError, PortInUseError];
+
+main().catch((error: unknown) => {
+  // Known start-up problems get one clear sentence, not a stack trace.
+  if (expected.some((kind) => error instanceof kind)) {
+    process.stderr.write(`practice-line: ${(error as Error).message}\n`);
+  } else {
+    process.stderr.write(`practice-line: unexpected error during start-up\n${error instanceof Error ? error.stack : String(error)}\n`);
+  }
+  process.exit(1);
+});
