@@ -118,7 +118,7 @@ export class ConfigError extends Error {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const key = issue.path.join('.') || '(environment)';
-  if (issue.code === 'invalid_value' && 'values' in issue) {
+  if (issue.code === 'invalid_value' && !issue.message.startsWith('expected')) {
     return `${key}: expected one of ${issue.values.join(', ')}`;
   }
   return `${key}: ${issue.message}`;

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('loadConfig', () => {
+  it('runs on an empty environment with local defaults', () => {
+    const config = loadConfig({});
+    expect(config.PORT).toBe(3000);
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.PUBLIC_BASE_URL).toBe('http://localhost:3000');
+    expect(config.GROQ_BASE_URL).toBe('https://api.groq.com');
+    expect(config.integrations.livekit).toEqual({
+      configured: false,
+      missing: ['LIVEKIT_URL', 'LIVEKIT_API_KEY', 'LIVEKIT_API_SECRET'],
+    });
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(() => {
+      (config as { PORT: number }).PORT = 1;
+    }).toThrow(TypeError);
+  });
+
+  it('reports every bad key at once, naming the key and what was expected', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://nope',
+      LOG_LEVEL: 'loud',
+      PIN_SECRET: 'short',
+      SMTP_SECURE: 'maybe',
+    });
+    expect(problems).toHaveLength(5);
+    expect(problems.find((p) => p.startsWith('PORT:'))).toMatch(/port number/);
+    expect(problems.find((p) => p.startsWith('DATABASE_URL:'))).toMatch(/postgres:\/\//);
+    expect(problems.find((p) => p.startsWith('LOG_LEVEL:'))).toMatch(/one of .*info/);
+    expect(problems.find((p) => p.startsWith('PIN_SECRET:'))).toMatch(/at least 32/);
+    expect(problems.find((p) => p.startsWith('SMTP_SECURE:'))).toMatch(/true or false/);
+  });
+
+  it('treats empty values as unset, as .env files often leave them', () => {
+    const config = loadConfig({ DATABASE_URL: '', GROQ_API_KEY: '  ' });
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.integrations.groq.configured).toBe(false);
+  });
+
+  it('refuses a half-configured integration instead of failing later mid-call', () => {
+    expect(problemsOf({ LIVEKIT_URL: 'ws://127.0.0.1:7880' })).toEqual([
+      'LIVEKIT_API_KEY, LIVEKIT_API_SECRET: required once any livekit key is set',
+    ]);
+  });
+
+  it('marks an integration configured when all its keys are present', () => {
+    const config = loadConfig({
+      LIVEKIT_URL: 'ws://127.0.0.1:7880',
+      LIVEKIT_API_KEY: 'devkey',
+      LIVEKIT_API_SECRET: 'secret',
+      PUBLIC_BASE_URL: 'https://practice.example.com/',
+    });
+    expect(config.integrations.livekit).toEqual({ configured: true, missing: [] });
+    expect(config.PUBLIC_BASE_URL).toBe('https://practice.example.com');
+  });
+
+  it('rejects a malformed DATABASE_URL in plain words', () => {
+    const error = (() => {
+      try {
+        loadConfig({ DATABASE_URL: 'postgres://' });
+      } catch (caught) {
+        return caught as Error;
+      }
+      return undefined;
+    })();
+    expect(error?.message).toMatch(/^Configuration is invalid:\n {2}- DATABASE_URL: expected/);
+  });
+});
