@@ -1,0 +1,171 @@
+/*
+ * Reliability of the emulated STT's utterance matcher on telephone audio.
+ * Each registered sentence is rendered by espeak-ng, sent through an 8 kHz μ-law round trip (the SIP
+ * path) and optionally degraded (noise, level change, silence padding, resampling to 16/48 kHz as the
+ * agent uploads it). Negatives: sentences that were never registered, noise, silence, a tone, and
+ * time-reversed speech (same spectrum, wrong content). Prints accuracy and false-match rate.
+ * Run: npx tsx bench/utterance_matcher.ts
+ */
+import os from 'node:os';
+import { type Pcm16, mulawDecode, mulawEncode, renderSpeech, resample } from '../test/emulators/audio.js';
+import { createUtteranceMatcher } from '../test/emulators/utterance_matcher.js';
+
+export const REGISTERED = [
+  'Hello, this is Dana from Northwind Logistics.',
+  'Hi Dana, I am calling about your shipping costs.',
+  'We already have a supplier and we are happy with them.',
+  'What would it cost us to switch?',
+  'Our pricing starts at two hundred dollars a month.',
+  'That sounds expensive for a company our size.',
+  'Can you send me a proposal by email?',
+  'I need to talk to my manager before I decide.',
+  'How long does the onboarding take?',
+  'Usually about two weeks from signing.',
+  'What happens if a delivery is late?',
+  'We refund the shipping fee for every late parcel.',
+  'Do you integrate with our warehouse software?',
+  'Yes, we have a connector for most systems.',
+  'I am not sure this is the right time for us.',
+  'Could we schedule a demo next Tuesday?',
+  'Tuesday works, what time suits you?',
+  'Let us say ten in the morning.',
+  'Great, I will send you an invitation.',
+  'Thanks for your time, goodbye.',
+  'Yes.',
+  'No, thank you.',
+  'Can you repeat that please?',
+  'Who else is using your service?',
+] as const;
+
+export const UNREGISTERED = [
+  'The weather in Lisbon was lovely last spring.',
+  'Please press the pound key when you are finished.',
+  'I would like to order a large pizza with mushrooms.',
+  'Hello, this is Sam from Contoso Freight.',
+  'What would it cost us to stay?',
+  'Our pricing starts at three hundred euros a year.',
+  'Could we schedule a call next Thursday?',
+  'Thanks for calling, see you soon.',
+] as const;
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+function gaussian(next: () => number): number {
+  return Math.sqrt(-2 * Math.log(next() + 1e-12)) * Math.cos(2 * Math.PI * next());
+}
+
+function clip(v: number): number {
+  return Math.max(-32768, Math.min(32767, Math.round(v)));
+}
+
+function rms(x: Int16Array): number {
+  let s = 0;
+  for (const v of x) s += v * v;
+  return Math.sqrt(s / Math.max(1, x.length));
+}
+
+async function phonePath(pcm: Pcm16): Promise<Pcm16> {
+  const narrow = await resample(pcm, 8000);
+  return { samples: mulawDecode(mulawEncode(narrow.samples)), sampleRate: 8000 };
+}
+
+function degrade(pcm: Pcm16, opts: { gainDb: number; snrDb?: number; padSeconds?: number; seed: number }): Pcm16 {
+  const next = rng(opts.seed);
+  const gain = 10 ** (opts.gainDb / 20);
+  const pad = Math.round((opts.padSeconds ?? 0) * pcm.sampleRate);
+  const out = new Int16Array(pcm.samples.length + 2 * pad);
+  const noiseRms = opts.snrDb === undefined ? 0 : (rms(pcm.samples) * gain) / 10 ** (opts.snrDb / 20);
+  for (let i = 0; i < out.length; i++) {
+    const s = i >= pad && i < pad + pcm.samples.length ? (pcm.samples[i - pad] ?? 0) * gain : 0;
+    out[i] = clip(s + noiseRms * gaussian(next));
+  }
+  return { samples: out, sampleRate: pcm.sampleRate };
+}
+
+function noise(seconds: number, rate: number, level: number, seed: number): Pcm16 {
+  const next = rng(seed);
+  const out = new Int16Array(Math.round(seconds * rate));
+  for (let i = 0; i < out.length; i++) out[i] = clip(level * gaussian(next));
+  return { samples: out, sampleRate: rate };
+}
+
+function tone(seconds: number, rate: number, hz: number): Pcm16 {
+  const out = new Int16Array(Math.round(seconds * rate));
+  for (let i = 0; i < out.length; i++) out[i] = clip(8000 * Math.sin((2 * Math.PI * hz * i) / rate));
+  return { samples: out, sampleRate: rate };
+}
+
+function reversed(pcm: Pcm16): Pcm16 {
+  return { samples: pcm.samples.slice().reverse(), sampleRate: pcm.sampleRate };
+}
+
+interface Trial {
+  readonly label: string;
+  readonly expected: string; // '' = must not match
+  readonly audio: Pcm16;
+}
+
+async function main(): Promise<void> {
+  const matcher = createUtteranceMatcher({ threshold: Number.POSITIVE_INFINITY });
+  matcher.register(REGISTERED);
+  const trials: Trial[] = [];
+  let seed = 1;
+  for (const text of REGISTERED) {
+    const clean = await renderSpeech(text);
+    const phone = await phonePath(clean);
+    trials.push({ label: 'phone', expected: text, audio: phone });
+    trials.push({ label: 'phone+noise20dB-10dB', expected: text, audio: degrade(phone, { gainDb: -10, snrDb: 20, seed: seed++ }) });
+    trials.push({ label: 'phone+noise10dB+6dB+pad', expected: text, audio: degrade(phone, { gainDb: 6, snrDb: 10, padSeconds: 0.6, seed: seed++ }) });
+    // The agent uploads its own frames (16 or 48 kHz) after the phone leg.
+    trials.push({ label: 'phone->48k+noise15dB', expected: text, audio: await resample(degrade(phone, { gainDb: 0, snrDb: 15, seed: seed++ }), 48000) });
+    trials.push({ label: 'reversed', expected: '', audio: reversed(phone) });
+  }
+  for (const text of UNREGISTERED) {
+    const phone = await phonePath(await renderSpeech(text));
+    trials.push({ label: 'unregistered', expected: '', audio: phone });
+    trials.push({ label: 'unregistered+noise20dB', expected: '', audio: degrade(phone, { gainDb: 0, snrDb: 20, seed: seed++ }) });
+  }
+  for (let i = 0; i < 4; i++) trials.push({ label: 'white noise', expected: '', audio: noise(2 + i, 8000, 3000, seed++) });
+  trials.push({ label: 'quiet noise', expected: '', audio: noise(3, 8000, 30, seed++) });
+  trials.push({ label: 'silence', expected: '', audio: { samples: new Int16Array(24000), sampleRate: 8000 } });
+  trials.push({ label: 'tone 440 Hz', expected: '', audio: tone(2, 8000, 440) });
+
+  const rows: Array<{ label: string; expected: string; nearest: string; distance: number; runnerUp: number }> = [];
+  const started = Date.now();
+  for (const t of trials) {
+    const r = await matcher.match(t.audio);
+    rows.push({ label: t.label, expected: t.expected, nearest: r.nearest?.text ?? '', distance: r.nearest?.distance ?? Infinity, runnerUp: r.runnerUp?.distance ?? Infinity });
+  }
+  const elapsed = Date.now() - started;
+  const threshold = createUtteranceMatcher().threshold;
+  const positives = rows.filter((r) => r.expected !== '');
+  const negatives = rows.filter((r) => r.expected === '');
+  const maxPositive = Math.max(...positives.filter((r) => r.nearest === r.expected).map((r) => r.distance));
+  const minNegative = Math.min(...negatives.map((r) => r.distance));
+  const correct = positives.filter((r) => r.nearest === r.expected && r.distance <= threshold).length;
+  const wrong = positives.filter((r) => r.nearest !== r.expected && r.distance <= threshold).length;
+  const falseMatches = negatives.filter((r) => r.distance <= threshold).length;
+  if (process.argv.includes('--verbose')) {
+    for (const r of rows) console.log(`${r.label.padEnd(26)} ${r.distance.toFixed(3)} ${r.runnerUp.toFixed(3)} ${r.expected === '' ? '-' : r.nearest === r.expected ? 'ok' : 'WRONG'} ${r.nearest}`);
+  }
+  const byLabel = new Map<string, number[]>();
+  for (const r of rows) byLabel.set(r.label, [...(byLabel.get(r.label) ?? []), r.distance]);
+  console.log(`environment: node ${process.version}, ${os.cpus().length} cpu(s) ${os.cpus()[0]?.model ?? ''}`);
+  for (const [label, ds] of byLabel) {
+    const sorted = ds.sort((a, b) => a - b);
+    const under = sorted.filter((d) => d <= threshold).length;
+    console.log(`  ${label.padEnd(26)} n=${String(sorted.length).padStart(3)} under threshold ${String(under).padStart(3)}; distance min ${sorted[0]?.toFixed(3)} median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(3)} max ${sorted[sorted.length - 1]?.toFixed(3)}`);
+  }
+  console.log(`threshold ${threshold}; worst correct positive ${maxPositive.toFixed(3)}; closest negative ${minNegative.toFixed(3)}`);
+  console.log(`accuracy ${correct}/${positives.length} (${((100 * correct) / positives.length).toFixed(1)}%), wrong sentence ${wrong}, missed ${positives.length - correct - wrong}`);
+  console.log(`false matches ${falseMatches}/${negatives.length} (${((100 * falseMatches) / negatives.length).toFixed(1)}%)`);
+  console.log(`matching time ${(elapsed / trials.length).toFixed(1)} ms per utterance against ${REGISTERED.length} candidates`);
+}
+
+await main();

@@ -1,0 +1,435 @@
+import { type Pcm16, type RenderSpeechOptions, renderSpeech, resample } from './audio.js';
+
+/*
+ * Recognises test speech by comparison instead of recognition: each candidate sentence is rendered
+ * with espeak-ng, and received audio is compared with every rendering by MFCC features aligned with
+ * dynamic time warping. pocketsphinx recognises espeak-ng's voice badly (see DESIGN.md, "Known
+ * traps"); comparison against the exact synthetic renderings survives the 8 kHz μ-law phone path,
+ * while silence, noise and unrelated speech stay far from every candidate.
+ */
+
+const RATE = 8000; // telephone band: every signal is compared at the rate the phone path leaves
+const FRAME = 200; // 25 ms
+const HOP = 80; // 10 ms
+const FFT_SIZE = 256;
+const MEL_BANDS = 24;
+const CEPSTRA = 12; // c1..c12; c0 (level) is dropped so loudness changes do not matter
+const MIN_VOICED_FRAMES = 15; // 150 ms of speech or it is "nothing heard"
+const FLOOR_DB = 45;
+const MIN_DYNAMIC_DB = 12;
+
+/** Default decision threshold on the normalised DTW distance; chosen from bench/utterance_matcher.ts. */
+export const DEFAULT_MATCH_THRESHOLD = 10;
+
+export interface Features {
+  /** Frames x CEPSTRA, row-major, mean-normalised over the voiced span. */
+  readonly mfcc: Float32Array;
+  readonly frames: number;
+  /** Start and end of the voiced span in the source audio, seconds. */
+  readonly startSeconds: number;
+  readonly endSeconds: number;
+}
+
+export interface MatchResult {
+  readonly text: string;
+  /** Normalised DTW distance of the best candidate (lower is closer). */
+  readonly distance: number;
+  /** Best candidate whether or not it passed the threshold, for diagnostics. */
+  readonly nearest?: { readonly text: string; readonly distance: number };
+  /** Second-best candidate, to judge how clear the decision was. */
+  readonly runnerUp?: { readonly text: string; readonly distance: number };
+}
+
+export interface LocateResult {
+  readonly text: string;
+  readonly distance: number;
+  readonly startSeconds: number;
+  readonly endSeconds: number;
+}
+
+export interface UtteranceMatcherOptions {
+  /** espeak-ng settings used to render candidates; must match how the speech under test was made. */
+  readonly speech?: RenderSpeechOptions;
+  readonly threshold?: number;
+}
+
+export interface UtteranceMatcher {
+  /** Adds candidate sentences (rendered lazily, once). */
+  register(texts: string | readonly string[], speech?: RenderSpeechOptions): void;
+  /** Removes every candidate. */
+  clear(): void;
+  registered(): readonly string[];
+  /**
+   * Best registered sentence for a single utterance (leading/trailing silence is ignored).
+   * `text` is '' when nothing is close enough — as Whisper returns for silence or noise.
+   */
+  match(audio: Pcm16): Promise<MatchResult>;
+  /** Finds where (and whether) a registered sentence occurs inside a longer recording. */
+  locate(text: string, recording: Pcm16): Promise<LocateResult | undefined>;
+  readonly threshold: number;
+}
+
+let hamming: Float32Array | undefined;
+let melBank: Array<{ readonly start: number; readonly weights: Float32Array }> | undefined;
+let dct: Float32Array | undefined;
+
+function tables(): void {
+  if (hamming) return;
+  hamming = new Float32Array(FRAME);
+  for (let i = 0; i < FRAME; i++) hamming[i] = 0.54 - 0.46 * Math.cos((2 * Math.PI * i) / (FRAME - 1));
+  const mel = (f: number): number => 2595 * Math.log10(1 + f / 700);
+  const hz = (m: number): number => 700 * (10 ** (m / 2595) - 1);
+  const low = mel(125);
+  const high = mel(3800);
+  const edges: number[] = [];
+  for (let b = 0; b < MEL_BANDS + 2; b++) edges.push((hz(low + ((high - low) * b) / (MEL_BANDS + 1)) * FFT_SIZE) / RATE);
+  melBank = [];
+  for (let b = 0; b < MEL_BANDS; b++) {
+    const l = edges[b] ?? 0;
+    const c = edges[b + 1] ?? 0;
+    const r = edges[b + 2] ?? 0;
+    const start = Math.floor(l);
+    const weights = new Float32Array(Math.ceil(r) - start + 1);
+    for (let k = start; k <= Math.ceil(r); k++) {
+      const w = k < c ? (k - l) / (c - l) : (r - k) / (r - c);
+      weights[k - start] = Math.max(0, w);
+    }
+    melBank.push({ start, weights });
+  }
+  dct = new Float32Array(CEPSTRA * MEL_BANDS);
+  for (let c = 0; c < CEPSTRA; c++) {
+    for (let b = 0; b < MEL_BANDS; b++) dct[c * MEL_BANDS + b] = Math.cos((Math.PI * (c + 1) * (b + 0.5)) / MEL_BANDS);
+  }
+}
+
+function fftPower(re: Float64Array, im: Float64Array, out: Float64Array): void {
+  const n = re.length;
+  for (let i = 1, j = 0; i < n; i++) {
+    let bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j ^= bit;
+    if (i < j) {
+      const tr = re[i] ?? 0;
+      re[i] = re[j] ?? 0;
+      re[j] = tr;
+      const ti = im[i] ?? 0;
+      im[i] = im[j] ?? 0;
+      im[j] = ti;
+    }
+  }
+  for (let len = 2; len <= n; len <<= 1) {
+    const ang = (-2 * Math.PI) / len;
+    for (let i = 0; i < n; i += len) {
+      for (let k = 0; k < len / 2; k++) {
+        const wr = Math.cos(ang * k);
+        const wi = Math.sin(ang * k);
+        const a = i + k;
+        const b = a + len / 2;
+        const br = re[b] ?? 0;
+        const bi = im[b] ?? 0;
+        const xr = br * wr - bi * wi;
+        const xi = br * wi + bi * wr;
+        re[b] = (re[a] ?? 0) - xr;
+        im[b] = (im[a] ?? 0) - xi;
+        re[a] = (re[a] ?? 0) + xr;
+        im[a] = (im[a] ?? 0) + xi;
+      }
+    }
+  }
+  for (let k = 0; k <= n / 2; k++) out[k] = (re[k] ?? 0) ** 2 + (im[k] ?? 0) ** 2;
+}
+
+/** Linear mel spectrum of the voiced span of a signal, kept so candidates can be adapted to the channel. */
+export interface Analysis {
+  /** Frames x MEL_BANDS mel-band power over the voiced span. */
+  readonly mel: Float64Array;
+  readonly voiced: Uint8Array;
+  readonly frames: number;
+  /** Mel-band power of the quietest frames: the channel's noise floor. */
+  readonly noise: Float64Array;
+  /** Typical loud-frame power (90th percentile of voiced frames), to align levels. */
+  readonly level: number;
+  readonly startSeconds: number;
+  readonly endSeconds: number;
+}
+
+/** Mel analysis of `audio`, or undefined when it holds no speech-like energy (silence, a dead line). */
+export async function analyse(audio: Pcm16): Promise<Analysis | undefined> {
+  tables();
+  const pcm = await resample(audio, RATE);
+  const x = new Float64Array(pcm.samples.length);
+  let prev = 0;
+  for (let i = 0; i < x.length; i++) {
+    const s = (pcm.samples[i] ?? 0) / 32768;
+    x[i] = s - 0.97 * prev; // pre-emphasis flattens speech's spectral tilt
+    prev = s;
+  }
+  const frames = Math.max(0, Math.floor((x.length - FRAME) / HOP) + 1);
+  const energyDb = new Float64Array(frames);
+  const mel = new Float64Array(frames * MEL_BANDS);
+  const total = new Float64Array(frames);
+  const re = new Float64Array(FFT_SIZE);
+  const im = new Float64Array(FFT_SIZE);
+  const power = new Float64Array(FFT_SIZE / 2 + 1);
+  const win = hamming ?? new Float32Array(0);
+  const bank = melBank ?? [];
+  for (let f = 0; f < frames; f++) {
+    re.fill(0);
+    im.fill(0);
+    let e = 0;
+    for (let i = 0; i < FRAME; i++) {
+      const raw = (pcm.samples[f * HOP + i] ?? 0) / 32768;
+      e += raw * raw;
+      re[i] = (x[f * HOP + i] ?? 0) * (win[i] ?? 0);
+    }
+    energyDb[f] = 10 * Math.log10(e / FRAME + 1e-12);
+    fftPower(re, im, power);
+    for (let b = 0; b < MEL_BANDS; b++) {
+      const band = bank[b];
+      if (!band) continue;
+      let sum = 0;
+      for (let k = 0; k < band.weights.length; k++) sum += (band.weights[k] ?? 0) * (power[band.start + k] ?? 0);
+      mel[f * MEL_BANDS + b] = sum;
+      total[f] = (total[f] ?? 0) + sum;
+    }
+  }
+  let peak = -Infinity;
+  for (const e of energyDb) peak = Math.max(peak, e);
+  const sortedDb = [...energyDb].sort((a, b) => a - b);
+  const noiseDb = sortedDb[Math.floor(sortedDb.length / 10)] ?? -Infinity;
+  // Stationary noise (hiss, a tone, a stuck buffer) has no loud/quiet structure; speech always does.
+  if (peak - noiseDb < MIN_DYNAMIC_DB) return undefined;
+  // Voiced = within 35 dB of the loudest frame, clear of the noise floor and above -60 dBFS: relative
+  // so levels do not matter, absolute so a silent or near-silent path never looks like speech.
+  const floor = Math.max(peak - 35, noiseDb + 6, -60);
+  let first = -1;
+  let last = -1;
+  let voicedCount = 0;
+  for (let f = 0; f < frames; f++) {
+    if ((energyDb[f] ?? -Infinity) > floor) {
+      if (first < 0) first = f;
+      last = f;
+      voicedCount++;
+    }
+  }
+  if (voicedCount < MIN_VOICED_FRAMES || first < 0) return undefined;
+  const n = last - first + 1;
+  const voiced = new Uint8Array(n);
+  const loud: number[] = [];
+  for (let f = 0; f < n; f++) {
+    if ((energyDb[first + f] ?? -Infinity) > floor) {
+      voiced[f] = 1;
+      loud.push(total[first + f] ?? 0);
+    }
+  }
+  loud.sort((a, b) => a - b);
+  const order = [...total.keys()].sort((a, b) => (total[a] ?? 0) - (total[b] ?? 0));
+  const quiet = order.slice(0, Math.max(1, Math.floor(frames / 10)));
+  const noise = new Float64Array(MEL_BANDS);
+  for (const f of quiet) for (let b = 0; b < MEL_BANDS; b++) noise[b] = (noise[b] ?? 0) + (mel[f * MEL_BANDS + b] ?? 0) / quiet.length;
+  return {
+    mel: mel.slice(first * MEL_BANDS, (last + 1) * MEL_BANDS),
+    voiced,
+    frames: n,
+    noise,
+    level: loud[Math.floor(loud.length * 0.9)] ?? 0,
+    startSeconds: (first * HOP) / RATE,
+    endSeconds: (last * HOP + FRAME) / RATE,
+  };
+}
+
+/**
+ * MFCCs of an analysis as heard through a channel: scaled by `gain`, with `noise` added and every band
+ * floored `FLOOR_DB` below the channel's level. Adapting the clean candidate to the received audio's
+ * level and noise floor (instead of hoping features ignore noise) keeps noisy speech close to its
+ * sentence while noise alone stays far from every sentence.
+ */
+export function cepstra(a: Analysis, gain: number, noise: Float64Array | undefined, level: number): Features {
+  tables();
+  const coeffs = dct ?? new Float32Array(0);
+  const floor = (level / MEL_BANDS) * 10 ** (-FLOOR_DB / 10);
+  const n = a.frames;
+  const mfcc = new Float32Array(n * CEPSTRA);
+  const mean = new Float64Array(CEPSTRA);
+  let voicedCount = 0;
+  for (const v of a.voiced) voicedCount += v;
+  const logMel = new Float64Array(MEL_BANDS);
+  for (let f = 0; f < n; f++) {
+    for (let b = 0; b < MEL_BANDS; b++) {
+      logMel[b] = Math.log(Math.max((a.mel[f * MEL_BANDS + b] ?? 0) * gain + (noise?.[b] ?? 0), floor));
+    }
+    const isVoiced = a.voiced[f] === 1;
+    for (let c = 0; c < CEPSTRA; c++) {
+      let v = 0;
+      for (let b = 0; b < MEL_BANDS; b++) v += (coeffs[c * MEL_BANDS + b] ?? 0) * (logMel[b] ?? 0);
+      mfcc[f * CEPSTRA + c] = v;
+      // The mean is taken over voiced frames only, so pauses (or gaps between sentences in a long
+      // recording) do not shift it and a sentence normalises the same alone or inside a call.
+      if (isVoiced) mean[c] = (mean[c] ?? 0) + v / Math.max(1, voicedCount);
+    }
+  }
+  // Cepstral mean normalisation removes the fixed colouring of a channel (codec, filters).
+  for (let f = 0; f < n; f++) for (let c = 0; c < CEPSTRA; c++) mfcc[f * CEPSTRA + c] = (mfcc[f * CEPSTRA + c] ?? 0) - (mean[c] ?? 0);
+  return { mfcc, frames: n, startSeconds: a.startSeconds, endSeconds: a.endSeconds };
+}
+
+/** `candidate` adapted to the channel `heard` came through, and `heard` itself, as comparable features. */
+export function comparable(heard: Analysis, candidate: Analysis): { heard: Features; candidate: Features } {
+  const gain = candidate.level > 0 ? heard.level / candidate.level : 1;
+  return {
+    heard: cepstra(heard, 1, undefined, heard.level),
+    candidate: cepstra(candidate, gain, heard.noise, heard.level),
+  };
+}
+
+function frameDistance(a: Float32Array, i: number, b: Float32Array, j: number): number {
+  let sum = 0;
+  for (let c = 0; c < CEPSTRA; c++) {
+    const d = (a[i * CEPSTRA + c] ?? 0) - (b[j * CEPSTRA + c] ?? 0);
+    sum += d * d;
+  }
+  return Math.sqrt(sum);
+}
+
+/** Symmetric DTW distance normalised by n+m; Infinity when durations are too different to be the same sentence. */
+export function dtwDistance(a: Features, b: Features): number {
+  const n = a.frames;
+  const m = b.frames;
+  if (n === 0 || m === 0 || n > 2 * m || m > 2 * n) return Infinity;
+  const band = Math.max(Math.ceil(0.3 * Math.max(n, m)), 20);
+  let prev = new Float64Array(m).fill(Infinity);
+  let cur = new Float64Array(m).fill(Infinity);
+  for (let i = 0; i < n; i++) {
+    cur.fill(Infinity);
+    const centre = Math.round((i * (m - 1)) / Math.max(1, n - 1));
+    const lo = Math.max(0, centre - band);
+    const hi = Math.min(m - 1, centre + band);
+    for (let j = lo; j <= hi; j++) {
+      const d = frameDistance(a.mfcc, i, b.mfcc, j);
+      if (i === 0 && j === 0) {
+        cur[j] = 2 * d;
+        continue;
+      }
+      const diag = i > 0 && j > 0 ? (prev[j - 1] ?? Infinity) + 2 * d : Infinity;
+      const up = i > 0 ? (prev[j] ?? Infinity) + d : Infinity;
+      const left = j > 0 ? (cur[j - 1] ?? Infinity) + d : Infinity;
+      cur[j] = Math.min(diag, up, left);
+    }
+    [prev, cur] = [cur, prev];
+  }
+  return (prev[m - 1] ?? Infinity) / (n + m);
+}
+
+/** Subsequence DTW: the best-matching stretch of `long` for the whole of `query`. */
+export function dtwLocate(query: Features, long: Features): { distance: number; startFrame: number; endFrame: number } {
+  const n = query.frames;
+  const m = long.frames;
+  let best = { distance: Infinity, startFrame: 0, endFrame: 0 };
+  if (n === 0 || m === 0) return best;
+  let prevCost = new Float64Array(m);
+  let prevLen = new Float64Array(m);
+  let prevStart = new Int32Array(m);
+  let curCost = new Float64Array(m);
+  let curLen = new Float64Array(m);
+  let curStart = new Int32Array(m);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < m; j++) {
+      const d = frameDistance(query.mfcc, i, long.mfcc, j);
+      if (i === 0) {
+        // Free start anywhere in the recording.
+        curCost[j] = d;
+        curLen[j] = 1;
+        curStart[j] = j;
+        continue;
+      }
+      let cost = (prevCost[j] ?? Infinity) + d;
+      let len = (prevLen[j] ?? 0) + 1;
+      let start = prevStart[j] ?? 0;
+      if (j > 0) {
+        const diag = (prevCost[j - 1] ?? Infinity) + 2 * d;
+        if (diag / ((prevLen[j - 1] ?? 0) + 2) < cost / len) {
+          cost = diag;
+          len = (prevLen[j - 1] ?? 0) + 2;
+          start = prevStart[j - 1] ?? 0;
+        }
+        const left = (curCost[j - 1] ?? Infinity) + d;
+        if (left / ((curLen[j - 1] ?? 0) + 1) < cost / len) {
+          cost = left;
+          len = (curLen[j - 1] ?? 0) + 1;
+          start = curStart[j - 1] ?? 0;
+        }
+      }
+      curCost[j] = cost;
+      curLen[j] = len;
+      curStart[j] = start;
+    }
+    [prevCost, curCost] = [curCost, prevCost];
+    [prevLen, curLen] = [curLen, prevLen];
+    [prevStart, curStart] = [curStart, prevStart];
+  }
+  for (let j = 0; j < m; j++) {
+    const span = j - (prevStart[j] ?? 0) + 1;
+    if (span < n / 2 || span > n * 2) continue;
+    const dist = (prevCost[j] ?? Infinity) / (prevLen[j] ?? 1);
+    if (dist < best.distance) best = { distance: dist, startFrame: prevStart[j] ?? 0, endFrame: j };
+  }
+  return best;
+}
+
+export function createUtteranceMatcher(options: UtteranceMatcherOptions = {}): UtteranceMatcher {
+  const threshold = options.threshold ?? DEFAULT_MATCH_THRESHOLD;
+  const candidates = new Map<string, Promise<Analysis | undefined>>();
+
+  const add = (text: string, speech: RenderSpeechOptions | undefined): Promise<Analysis | undefined> => {
+    const found = candidates.get(text);
+    if (found) return found;
+    const made = renderSpeech(text, speech).then(analyse);
+    candidates.set(text, made);
+    return made;
+  };
+
+  return {
+    threshold,
+    register(texts, speech) {
+      for (const text of typeof texts === 'string' ? [texts] : texts) void add(text, speech ?? options.speech);
+    },
+    clear() {
+      candidates.clear();
+    },
+    registered() {
+      return [...candidates.keys()];
+    },
+    async match(audio) {
+      const heard = await analyse(audio);
+      if (!heard) return { text: '', distance: Infinity };
+      const scored: Array<{ text: string; distance: number }> = [];
+      for (const [text, pending] of candidates) {
+        const cand = await pending;
+        if (!cand) continue;
+        const pair = comparable(heard, cand);
+        scored.push({ text, distance: dtwDistance(pair.heard, pair.candidate) });
+      }
+      scored.sort((p, q) => p.distance - q.distance);
+      const [best, second] = scored;
+      const base = {
+        ...(best ? { nearest: best } : {}),
+        ...(second ? { runnerUp: second } : {}),
+      };
+      if (!best || best.distance > threshold) return { text: '', distance: best?.distance ?? Infinity, ...base };
+      return { text: best.text, distance: best.distance, ...base };
+    },
+    async locate(text, recording) {
+      const [cand, long] = await Promise.all([add(text, options.speech), analyse(recording)]);
+      if (!cand || !long) return undefined;
+      const pair = comparable(long, cand);
+      const hit = dtwLocate(pair.candidate, pair.heard);
+      if (hit.distance > threshold) return undefined;
+      return {
+        text,
+        distance: hit.distance,
+        startSeconds: long.startSeconds + (hit.startFrame * HOP) / RATE,
+        endSeconds: long.startSeconds + (hit.endFrame * HOP + FRAME) / RATE,
+      };
+    },
+  };
+}
