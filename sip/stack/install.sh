@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Installs the telephony stack the tests run against: redis-server and the build dependencies
+# from Debian, then livekit-server and livekit-sip built with Go at the versions pinned in
+# versions.env, into the ignored folder .stack/bin. Idempotent and fast when warm: a stamp
+# file records what was built, and nothing is rebuilt while it matches the pins.
+#
+#   npm run stack:install            # as root on a fresh Debian machine it apt-installs what is missing
+#   STACK_FORCE_REBUILD=1 npm run stack:install
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=versions.env
+source "$here/versions.env"
+
+stack_dir="$root/.stack"
+bin_dir="$stack_dir/bin"
+build_dir="$stack_dir/build"
+stamp="$bin_dir/versions.stamp"
+want="livekit-server=$LIVEKIT_SERVER_VERSION livekit-sip=$LIVEKIT_SIP_VERSION"
+started=$(date +%s)
+
+log() { printf '[stack:install] %s\n' "$*" >&2; }
+die() { printf '[stack:install] ERROR: %s\n' "$*" >&2; exit 1; }
+
+mkdir -p "$bin_dir" "$build_dir"
+# Two installs at once (e.g. a developer and a hook) would race on the same output files.
+exec 9>"$stack_dir/install.lock"
+flock 9
+
+# --- Debian packages -------------------------------------------------------------------
+# gcc/libc6-dev: livekit-sip is cgo (opus, soxr); util-linux provides setpriv, which the
+# start code uses so servers die with the test process.
+apt_packages=(redis-server pkg-config libopus-dev libopusfile-dev libsoxr-dev gcc libc6-dev ca-certificates util-linux)
+missing=()
+for p in "${apt_packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    die "missing Debian packages: ${missing[*]} (run: sudo apt-get install -y ${missing[*]})"
+  fi
+  log "apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # /tmp/apt.lock is shared with the other install steps of this project; flock waits for them.
+  flock /tmp/apt.lock apt-get update -qq
+  flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# --- Fast path ------------------------------------------------------------------------
+if [[ -z ${STACK_FORCE_REBUILD:-} && -x $bin_dir/livekit-server && -x $bin_dir/livekit-sip && -f $stamp && $(cat "$stamp") == "$want" ]]; then
+  log "up to date ($want) in $(( $(date +%s) - started ))s"
+  exit 0
+fi
+
+# --- Go -------------------------------------------------------------------------------
+go_bin=$(command -v go || true)
+if [[ -z $go_bin && -x /usr/local/go/bin/go ]]; then go_bin=/usr/local/go/bin/go; fi
+if [[ -z $go_bin ]]; then
+  if [[ $(id -u) -ne 0 ]]; then die "no Go toolchain found (install golang-go or https://go.dev/dl, then rerun)"; fi
+  log "apt-get install golang-go"
+  flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends golang-go
+  go_bin=$(command -v go)
+fi
+log "using $("$go_bin" version)"
+
+export CGO_ENABLED=1
+# -mod=mod lets the throwaway wrapper module below record checksums as it resolves.
+export GOFLAGS="-mod=mod -buildvcs=false"
+# An older local go (>= 1.21) switches to a toolchain new enough for the modules' `go` line.
+export GOTOOLCHAIN=auto
+
+# --- livekit-server --------------------------------------------------------------------
+t0=$(date +%s)
+log "building livekit-server $LIVEKIT_SERVER_VERSION"
+GOBIN="$build_dir/gobin" "$go_bin" install "$LIVEKIT_SERVER_PACKAGE@$LIVEKIT_SERVER_VERSION"
+mv -f "$build_dir/gobin/server" "$bin_dir/livekit-server"
+log "livekit-server built in $(( $(date +%s) - t0 ))s"
+
+# --- livekit-sip -----------------------------------------------------------------------
+# Not `go install pkg@version`: that also fetches the module's version list to check for
+# deprecations, which this proxy refuses for livekit/sip (403). Building the command from a
+# throwaway module that requires the pinned version resolves exactly the same dependencies.
+t0=$(date +%s)
+log "building livekit-sip $LIVEKIT_SIP_VERSION"
+sip_mod="$build_dir/livekit-sip"
+mkdir -p "$sip_mod"
+cat > "$sip_mod/go.mod" <<GOMOD
+module practiceline.local/stackbuild
+
+go $GO_MIN_VERSION
+
+require $LIVEKIT_SIP_MODULE $LIVEKIT_SIP_VERSION
+GOMOD
+rm -f "$sip_mod/go.sum"
+(cd "$sip_mod" && "$go_bin" build -o "$bin_dir/livekit-sip" "$LIVEKIT_SIP_PACKAGE")
+log "livekit-sip built in $(( $(date +%s) - t0 ))s"
+
+"$bin_dir/livekit-server" --version >&2
+printf '%s' "$want" > "$stamp"
+log "installed ($want) in $(( $(date +%s) - started ))s"
