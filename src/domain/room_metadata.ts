@@ -1,0 +1,112 @@
+// The room-metadata contract between the dispatch service and the persona agent (DESIGN.md,
+// "The room metadata contract"). Both sides import this one schema; a change that an older agent
+// could misread must bump `v`.
+//
+// Two stages share the envelope `{ v, stage }` so the agent can tell them apart before it reads
+// anything else:
+//   - `ready`: the call is resolved; the persona, scenario and rep are all here. The Twilio path
+//     creates its room with this; the direct-trunk path gets it back from
+//     `POST /api/dispatch/resolve` (and the room metadata is updated to it).
+//   - `awaiting_pin`: a direct-trunk call whose room was created by an individual dispatch rule;
+//     nobody knows who is calling yet. The agent collects the PIN (or resolves by the called
+//     number) and posts it to the resolve endpoint. `callId` is absent until then.
+import { z } from 'zod';
+
+export const ROOM_METADATA_VERSION = 1;
+
+const text = (what: string, max = 4000) =>
+  z.string({ message: `expected ${what}` }).trim().min(1, `expected ${what}`).max(max, `${what} is too long`);
+
+export const roomPersonaSchema = z.object({
+  name: text('the persona name', 200),
+  /** Job title, e.g. "Chief Financial Officer". */
+  role: text('the persona role', 200),
+  company: text('the persona company', 200),
+  personality: text('the persona personality'),
+  objections: z.array(text('an objection', 1000)).max(50),
+  openingLine: text('an opening line', 1000),
+  voiceId: text('a voice id', 200),
+  /** BCP 47 language tag, e.g. "en" or "en-US". */
+  language: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'expected a language tag such as en or en-US'),
+  llmModel: text('an LLM model', 200),
+  temperature: z.number().min(0, 'expected a temperature between 0 and 2').max(2, 'expected a temperature between 0 and 2'),
+});
+
+export const rubricCriterionSchema = z.object({
+  id: text('a criterion id', 100),
+  name: text('a criterion name', 200),
+  description: z.string().max(2000),
+  weight: z.number().positive('expected a positive weight'),
+});
+
+export const roomScenarioSchema = z.object({
+  title: text('a scenario title', 200),
+  objective: text('a scenario objective'),
+  context: z.string().max(8000),
+  difficulty: z.enum(['easy', 'medium', 'hard']),
+  rubric: z.array(rubricCriterionSchema).max(50),
+  timeLimitSeconds: z.number().int().positive('expected a positive time limit').max(4 * 3600, 'expected a time limit of at most 4 hours'),
+});
+
+export const roomRepSchema = z.object({
+  id: z.uuid(),
+  firstName: text('the rep first name', 100),
+});
+
+export const readyRoomMetadataSchema = z.object({
+  v: z.literal(ROOM_METADATA_VERSION),
+  stage: z.literal('ready'),
+  callId: z.uuid(),
+  persona: roomPersonaSchema,
+  scenario: roomScenarioSchema,
+  rep: roomRepSchema,
+});
+
+export const awaitingPinRoomMetadataSchema = z.object({
+  v: z.literal(ROOM_METADATA_VERSION),
+  stage: z.literal('awaiting_pin'),
+  callId: z.uuid().optional(),
+});
+
+export const roomMetadataSchema = z.discriminatedUnion('stage', [readyRoomMetadataSchema, awaitingPinRoomMetadataSchema]);
+
+export type RoomPersona = z.infer<typeof roomPersonaSchema>;
+export type RoomScenario = z.infer<typeof roomScenarioSchema>;
+export type RoomRep = z.infer<typeof roomRepSchema>;
+export type ReadyRoomMetadata = z.infer<typeof readyRoomMetadataSchema>;
+export type AwaitingPinRoomMetadata = z.infer<typeof awaitingPinRoomMetadataSchema>;
+export type RoomMetadata = z.infer<typeof roomMetadataSchema>;
+
+/** What a direct-trunk dispatch rule puts in its agent dispatch metadata (sip/ provisioning). */
+export const AWAITING_PIN_METADATA: AwaitingPinRoomMetadata = Object.freeze({ v: ROOM_METADATA_VERSION, stage: 'awaiting_pin' });
+
+export type RoomMetadataParseResult =
+  | { ok: true; metadata: RoomMetadata }
+  | { ok: false; code: 'empty' | 'not_json' | 'unsupported_version' | 'invalid'; problems: string[] };
+
+/**
+ * Parses metadata as it arrives on a room or a job (a JSON string). Never throws: the agent must
+ * turn any failure into a short apology and a hang-up, never improvise a persona.
+ */
+export function parseRoomMetadata(raw: string | undefined | null): RoomMetadataParseResult {
+  if (raw === undefined || raw === null || raw.trim() === '') return { ok: false, code: 'empty', problems: ['metadata is empty'] };
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return { ok: false, code: 'not_json', problems: ['metadata is not JSON'] };
+  }
+  if (typeof value === 'object' && value !== null && 'v' in value && value.v !== ROOM_METADATA_VERSION) {
+    return { ok: false, code: 'unsupported_version', problems: [`metadata version ${String(value.v)} is not ${ROOM_METADATA_VERSION}`] };
+  }
+  const parsed = roomMetadataSchema.safeParse(value);
+  if (!parsed.success) {
+    return { ok: false, code: 'invalid', problems: parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`) };
+  }
+  return { ok: true, metadata: parsed.data };
+}
+
+/** Validates before serialising, so the service can never hand the agent metadata it would refuse. */
+export function encodeRoomMetadata(metadata: RoomMetadata): string {
+  return JSON.stringify(roomMetadataSchema.parse(metadata));
+}
