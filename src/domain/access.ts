@@ -1,0 +1,92 @@
+// Who may see and change what (DESIGN.md, "Who uses it"). Pure rules over ids and roles; the use
+// cases load the rows and ask these questions, so the rules can be tested without a database.
+import { forbidden } from './errors.js';
+
+export type Role = 'admin' | 'manager' | 'rep';
+
+/**
+ * The user on whose behalf a use case runs. `userId` is null only for the operator's own admin CLI,
+ * which acts as the installation itself rather than as a stored user.
+ */
+export interface Actor {
+  userId: string | null;
+  role: Role;
+}
+
+export const systemActor: Actor = Object.freeze({ userId: null, role: 'admin' });
+
+/** The fields of a user row these rules need. */
+export interface UserRef {
+  id: string;
+  role: Role;
+  managerId: string | null;
+}
+
+export const isAdmin = (actor: Actor): boolean => actor.role === 'admin';
+
+const isManagerOf = (actor: Actor, user: UserRef): boolean =>
+  actor.role === 'manager' && actor.userId !== null && user.role === 'rep' && user.managerId === actor.userId;
+
+/** Reps practise on the phone; the management surface (API, CLI, web view) is for staff only. */
+export function assertStaff(actor: Actor): void {
+  if (actor.role !== 'admin' && actor.role !== 'manager') throw forbidden('reps have no access to management');
+}
+
+export function assertAdmin(actor: Actor): void {
+  if (!isAdmin(actor)) throw forbidden('only an admin may do this');
+}
+
+/** Admins see everyone; a manager sees themself and their own reps. */
+export function canSeeUser(actor: Actor, user: UserRef): boolean {
+  if (isAdmin(actor)) return true;
+  if (actor.role !== 'manager') return false;
+  return user.id === actor.userId || isManagerOf(actor, user);
+}
+
+/** Admins change anyone; a manager changes only their own reps (not themself, not other staff). */
+export function canManageUser(actor: Actor, user: UserRef): boolean {
+  return isAdmin(actor) || isManagerOf(actor, user);
+}
+
+/**
+ * Creating a user: admins create any role; a manager creates reps, always under themself.
+ * Returns the manager the new user reports to.
+ */
+export function managerForNewUser(actor: Actor, requested: { role: Role; managerId?: string | null | undefined }): string | null {
+  if (isAdmin(actor)) return requested.role === 'rep' ? (requested.managerId ?? null) : null;
+  if (actor.role === 'manager' && requested.role === 'rep') {
+    if (requested.managerId !== undefined && requested.managerId !== null && requested.managerId !== actor.userId) {
+      throw forbidden('a manager creates reps only under themself');
+    }
+    return actor.userId;
+  }
+  throw forbidden('only an admin may create managers and admins');
+}
+
+/** Assigning a scenario: the assignee must be a rep the actor manages (any rep for an admin). */
+export function canAssignTo(actor: Actor, user: UserRef): boolean {
+  return user.role === 'rep' && (isAdmin(actor) || isManagerOf(actor, user));
+}
+
+/** A call is visible to admins, and to the manager of the rep who made it. */
+export function canSeeCallOf(actor: Actor, rep: UserRef | null): boolean {
+  if (isAdmin(actor)) return true;
+  return rep !== null && isManagerOf(actor, rep);
+}
+
+/**
+ * The filter list queries apply: null means "everything" (admins); otherwise only rows belonging to
+ * reps whose manager is this id.
+ */
+export function repManagerScope(actor: Actor): string | null {
+  assertStaff(actor);
+  if (isAdmin(actor)) return null;
+  if (actor.userId === null) throw forbidden('a manager must be a stored user');
+  return actor.userId;
+}
+
+/** Only staff hold API tokens; an admin may issue one for any staff member, a manager only for themself. */
+export function canIssueTokenFor(actor: Actor, user: UserRef): boolean {
+  if (user.role === 'rep') return false;
+  return isAdmin(actor) || (actor.role === 'manager' && user.id === actor.userId);
+}
