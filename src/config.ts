@@ -84,6 +84,9 @@ const envSchema = z.object({
 });
 
 export type Env = z.input<typeof envSchema>;
+
+/** Every environment key the app reads; .env.example must list exactly these. */
+export const configKeys: readonly string[] = Object.freeze(Object.keys(envSchema.shape));
 type ParsedEnv = z.output<typeof envSchema>;
 
 export type Integration = 'livekit' | 'twilio' | 'groq' | 'elevenlabs' | 'smtp';
