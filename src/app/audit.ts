@@ -1,0 +1,44 @@
+// Every change leaves an audit row written in the same transaction as the change itself, so the
+// log cannot claim a change that rolled back, nor miss one that landed.
+import { and, desc, eq, type SQL } from 'drizzle-orm';
+import { auditLog } from '../adapters/db/schema.js';
+import { assertAdmin, type Actor } from '../domain/access.js';
+import type { AppDeps, Executor } from './use_case.js';
+
+export interface AuditEntry {
+  action: string;
+  entityType: string;
+  entityId: string | null;
+  /** Never secrets: no PINs, passwords or tokens, not even hashed. */
+  details?: Record<string, unknown>;
+}
+
+export async function recordAudit(tx: Executor, actor: Actor, entry: AuditEntry): Promise<void> {
+  await tx.insert(auditLog).values({
+    actorUserId: actor.userId,
+    action: entry.action,
+    entityType: entry.entityType,
+    entityId: entry.entityId,
+    details: { ...entry.details, actorRole: actor.role, ...(actor.userId === null ? { via: 'system' } : {}) },
+  });
+}
+
+export type AuditRow = typeof auditLog.$inferSelect;
+
+/** The audit trail is for admins. */
+export async function listAudit(
+  deps: Pick<AppDeps, 'db'>,
+  actor: Actor,
+  filter: { entityType?: string; entityId?: string; limit?: number } = {},
+): Promise<AuditRow[]> {
+  assertAdmin(actor);
+  const where: SQL[] = [];
+  if (filter.entityType) where.push(eq(auditLog.entityType, filter.entityType));
+  if (filter.entityId) where.push(eq(auditLog.entityId, filter.entityId));
+  return deps.db
+    .select()
+    .from(auditLog)
+    .where(and(...where))
+    .orderBy(desc(auditLog.id))
+    .limit(filter.limit ?? 100);
+}

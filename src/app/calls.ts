@@ -1,0 +1,193 @@
+// Reading calls: the list a manager filters, and one call with its transcript, latency and scorecard.
+import { and, asc, count, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import {
+  callStatus,
+  calls,
+  emailDeliveries,
+  personas,
+  scenarios,
+  scorecards,
+  turnMetrics,
+  turns,
+  users,
+} from '../adapters/db/schema.js';
+import { canSeeCallOf, repManagerScope, type Actor } from '../domain/access.js';
+import { notFound } from '../domain/errors.js';
+import { parseInput, type AppDeps } from './use_case.js';
+import { idSchema } from './users.js';
+
+const statusValues = callStatus.enumValues;
+
+/** Query-string friendly: numbers and dates arrive as strings from the API, the web view and the CLI. */
+export const listCallsInput = z
+  .object({
+    repId: idSchema.optional(),
+    scenarioId: idSchema.optional(),
+    status: z
+      .union([z.enum(statusValues), z.array(z.enum(statusValues))])
+      .optional()
+      .transform((value) => (value === undefined ? undefined : Array.isArray(value) ? value : [value])),
+    /** Calls created at or after this instant. */
+    from: z.coerce.date({ message: 'expected a date such as 2026-11-01' }).optional(),
+    /** Calls created before this instant. */
+    to: z.coerce.date({ message: 'expected a date such as 2026-11-30' }).optional(),
+    /** Case-insensitive text search over the transcript. */
+    q: z.string().trim().min(1).max(200).optional(),
+    page: z.coerce.number().int('expected a whole number').min(1, 'must be at least 1').default(1),
+    pageSize: z.coerce.number().int('expected a whole number').min(1, 'must be at least 1').max(100, 'must be at most 100').default(25),
+  })
+  .refine((value) => !value.from || !value.to || value.from < value.to, { path: ['to'], message: 'must be after from' });
+export type ListCallsInput = z.input<typeof listCallsInput>;
+
+export interface CallListItem {
+  id: string;
+  status: (typeof statusValues)[number];
+  path: 'twilio' | 'sip';
+  createdAt: Date;
+  answeredAt: Date | null;
+  endedAt: Date | null;
+  durationSeconds: number | null;
+  endReason: string | null;
+  rep: { id: string; name: string } | null;
+  scenario: { id: string; title: string } | null;
+  persona: { id: string; name: string } | null;
+  score: number | null;
+  passed: boolean | null;
+  scorecardStatus: 'scored' | 'unavailable' | null;
+}
+
+export interface CallPage {
+  items: CallListItem[];
+  page: number;
+  pageSize: number;
+  total: number;
+}
+
+/** ILIKE treats % and _ as wildcards; a search for "50%" means the characters. */
+const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+
+export async function listCalls(deps: Pick<AppDeps, 'db'>, actor: Actor, raw: ListCallsInput = {}): Promise<CallPage> {
+  const scope = repManagerScope(actor);
+  const input = parseInput(listCallsInput, raw);
+  const where: (SQL | undefined)[] = [
+    scope === null ? undefined : eq(users.managerId, scope),
+    input.repId ? eq(calls.repId, input.repId) : undefined,
+    input.scenarioId ? eq(calls.scenarioId, input.scenarioId) : undefined,
+    input.status ? inArray(calls.status, input.status) : undefined,
+    input.from ? gte(calls.createdAt, input.from) : undefined,
+    input.to ? lt(calls.createdAt, input.to) : undefined,
+    input.q
+      ? sql`exists (select 1 from ${turns} where ${turns.callId} = ${calls.id} and ${turns.text} ilike ${likePattern(input.q)})`
+      : undefined,
+  ];
+  const condition = and(...where);
+
+  const [rows, totals] = await Promise.all([
+    deps.db
+      .select({
+        call: {
+          id: calls.id,
+          status: calls.status,
+          path: calls.path,
+          createdAt: calls.createdAt,
+          answeredAt: calls.answeredAt,
+          endedAt: calls.endedAt,
+          durationSeconds: calls.durationSeconds,
+          endReason: calls.endReason,
+        },
+        repId: users.id,
+        repName: users.name,
+        scenarioId: scenarios.id,
+        scenarioTitle: scenarios.title,
+        personaId: personas.id,
+        personaName: personas.name,
+        score: scorecards.overallScore,
+        passed: scorecards.passed,
+        scorecardStatus: scorecards.status,
+      })
+      .from(calls)
+      .leftJoin(users, eq(users.id, calls.repId))
+      .leftJoin(scenarios, eq(scenarios.id, calls.scenarioId))
+      .leftJoin(personas, eq(personas.id, calls.personaId))
+      .leftJoin(scorecards, eq(scorecards.callId, calls.id))
+      .where(condition)
+      .orderBy(desc(calls.createdAt), desc(calls.id))
+      .limit(input.pageSize)
+      .offset((input.page - 1) * input.pageSize),
+    deps.db
+      .select({ total: count() })
+      .from(calls)
+      .leftJoin(users, eq(users.id, calls.repId))
+      .where(condition),
+  ]);
+
+  return {
+    items: rows.map((row) => ({
+      ...row.call,
+      rep: row.repId && row.repName !== null ? { id: row.repId, name: row.repName } : null,
+      scenario: row.scenarioId && row.scenarioTitle !== null ? { id: row.scenarioId, title: row.scenarioTitle } : null,
+      persona: row.personaId && row.personaName !== null ? { id: row.personaId, name: row.personaName } : null,
+      score: row.score,
+      passed: row.passed,
+      scorecardStatus: row.scorecardStatus,
+    })),
+    page: input.page,
+    pageSize: input.pageSize,
+    total: totals[0]?.total ?? 0,
+  };
+}
+
+type CallRow = typeof calls.$inferSelect;
+type TurnRow = typeof turns.$inferSelect;
+type MetricsRow = Omit<typeof turnMetrics.$inferSelect, 'turnId' | 'createdAt'>;
+
+export interface CallDetail extends CallRow {
+  rep: { id: string; name: string; email: string } | null;
+  scenario: typeof scenarios.$inferSelect | null;
+  persona: { id: string; name: string; role: string; company: string } | null;
+  turns: (TurnRow & { metrics: MetricsRow | null })[];
+  scorecard: typeof scorecards.$inferSelect | null;
+  emailDeliveries: (typeof emailDeliveries.$inferSelect)[];
+}
+
+export async function getCall(deps: Pick<AppDeps, 'db'>, actor: Actor, id: string): Promise<CallDetail> {
+  repManagerScope(actor);
+  const callId = parseInput(idSchema, id);
+  const [head] = await deps.db
+    .select({ call: calls, rep: users, scenario: scenarios, persona: personas })
+    .from(calls)
+    .leftJoin(users, eq(users.id, calls.repId))
+    .leftJoin(scenarios, eq(scenarios.id, calls.scenarioId))
+    .leftJoin(personas, eq(personas.id, calls.personaId))
+    .where(eq(calls.id, callId))
+    .limit(1);
+  if (!head || !canSeeCallOf(actor, head.rep)) throw notFound('call');
+
+  const [turnRows, [scorecard], deliveries] = await Promise.all([
+    deps.db
+      .select({ turn: turns, metrics: turnMetrics })
+      .from(turns)
+      .leftJoin(turnMetrics, eq(turnMetrics.turnId, turns.id))
+      .where(eq(turns.callId, callId))
+      .orderBy(asc(turns.seq)),
+    deps.db.select().from(scorecards).where(eq(scorecards.callId, callId)).limit(1),
+    deps.db.select().from(emailDeliveries).where(eq(emailDeliveries.callId, callId)).orderBy(asc(emailDeliveries.createdAt)),
+  ]);
+
+  return {
+    ...head.call,
+    rep: head.rep ? { id: head.rep.id, name: head.rep.name, email: head.rep.email } : null,
+    scenario: head.scenario,
+    persona: head.persona
+      ? { id: head.persona.id, name: head.persona.name, role: head.persona.role, company: head.persona.company }
+      : null,
+    turns: turnRows.map(({ turn, metrics }) => {
+      if (!metrics) return { ...turn, metrics: null };
+      const { turnId: _turnId, createdAt: _createdAt, ...figures } = metrics;
+      return { ...turn, metrics: figures };
+    }),
+    scorecard: scorecard ?? null,
+    emailDeliveries: deliveries,
+  };
+}

@@ -1,0 +1,155 @@
+// Scenarios: what the rep practises, against which persona, scored by which weighted rubric.
+import { asc, eq, isNull } from 'drizzle-orm';
+import { createInsertSchema } from 'drizzle-zod';
+import { z } from 'zod';
+import { personas, scenarios, type RubricCriterion } from '../adapters/db/schema.js';
+import { assertStaff, type Actor } from '../domain/access.js';
+import { conflict, invalidInput, notFound } from '../domain/errors.js';
+import { recordAudit } from './audit.js';
+import { E164, parseInput, uniqueViolation, type AppDeps, type Executor } from './use_case.js';
+import { idSchema } from './users.js';
+
+export const rubricCriterionSchema = z.object({
+  id: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'expected a short lower-case id such as discovery or next_step'),
+  name: z.string().trim().min(1, 'required').max(200),
+  description: z.string().trim().max(2000).default(''),
+  weight: z.number({ message: 'expected a number' }).gt(0, 'must be greater than 0').max(100, 'must be at most 100'),
+});
+
+/** Weights are relative (normalised when scoring), so they need only be positive; ids must be unique. */
+export const rubricSchema = z
+  .array(rubricCriterionSchema)
+  .min(1, 'needs at least one criterion')
+  .max(20, 'at most 20 criteria')
+  .superRefine((criteria, ctx) => {
+    const seen = new Set<string>();
+    criteria.forEach((criterion, index) => {
+      if (seen.has(criterion.id)) ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate criterion id ${criterion.id}` });
+      seen.add(criterion.id);
+    });
+  }) satisfies z.ZodType<RubricCriterion[]>;
+
+/**
+ * Extensions are 2-5 digits: never the 6-digit PIN length, so a keyed code is unambiguously one or
+ * the other.
+ */
+export const extensionSchema = z.string().trim().regex(/^\d{2,5}$/, 'expected 2 to 5 digits');
+
+const scenarioInsertSchema = createInsertSchema(scenarios, {
+  title: (schema) => schema.trim().min(1, 'required').max(200),
+  objective: (schema) => schema.trim().min(1, 'required').max(2000),
+  context: (schema) => schema.trim().min(1, 'required').max(8000),
+  personaId: () => idSchema,
+  rubric: () => rubricSchema,
+  timeLimitSeconds: () =>
+    z.number().int('expected whole seconds').min(30, 'must be at least 30 seconds').max(3600, 'must be at most 3600 seconds'),
+  extension: () => extensionSchema,
+  directLineNumber: () => z.string().trim().regex(E164, 'expected an E.164 number such as +15550109999'),
+});
+
+const scenarioFields = {
+  title: true,
+  objective: true,
+  context: true,
+  difficulty: true,
+  personaId: true,
+  rubric: true,
+  timeLimitSeconds: true,
+  extension: true,
+  directLineNumber: true,
+} as const;
+
+export const createScenarioInput = scenarioInsertSchema.pick(scenarioFields);
+export type CreateScenarioInput = z.input<typeof createScenarioInput>;
+
+export const updateScenarioInput = scenarioInsertSchema
+  .pick(scenarioFields)
+  .partial()
+  .extend({ id: idSchema, archived: z.boolean().optional() });
+export type UpdateScenarioInput = z.input<typeof updateScenarioInput>;
+
+export type Scenario = typeof scenarios.$inferSelect;
+
+async function assertPersona(db: Executor, personaId: string): Promise<void> {
+  const [persona] = await db.select({ id: personas.id, archivedAt: personas.archivedAt }).from(personas).where(eq(personas.id, personaId));
+  if (!persona || persona.archivedAt !== null) {
+    throw invalidInput('personaId must name an active persona', { personaId: 'no active persona with this id' });
+  }
+}
+
+function numberConflict(error: unknown): never {
+  const constraint = uniqueViolation(error);
+  if (constraint === 'scenarios_extension_unique') {
+    throw conflict('another scenario already uses this extension', { extension: 'already in use' });
+  }
+  if (constraint === 'scenarios_direct_line_number_unique') {
+    throw conflict('another scenario already uses this direct-line number', { directLineNumber: 'already in use' });
+  }
+  throw error;
+}
+
+export async function createScenario(deps: Pick<AppDeps, 'db'>, actor: Actor, raw: CreateScenarioInput): Promise<Scenario> {
+  assertStaff(actor);
+  const input = parseInput(createScenarioInput, raw);
+  await assertPersona(deps.db, input.personaId);
+  return deps.db
+    .transaction(async (tx) => {
+      const [row] = await tx
+        .insert(scenarios)
+        .values({ ...input, createdBy: actor.userId })
+        .returning();
+      if (!row) throw new Error('insert returned no row');
+      await recordAudit(tx, actor, {
+        action: 'scenario.created',
+        entityType: 'scenario',
+        entityId: row.id,
+        details: { title: row.title, extension: row.extension, directLineNumber: row.directLineNumber },
+      });
+      return row;
+    })
+    .catch(numberConflict);
+}
+
+export async function listScenarios(
+  deps: Pick<AppDeps, 'db'>,
+  actor: Actor,
+  options: { includeArchived?: boolean } = {},
+): Promise<Scenario[]> {
+  assertStaff(actor);
+  return deps.db
+    .select()
+    .from(scenarios)
+    .where(options.includeArchived ? undefined : isNull(scenarios.archivedAt))
+    .orderBy(asc(scenarios.title));
+}
+
+export async function getScenario(deps: Pick<AppDeps, 'db'>, actor: Actor, id: string): Promise<Scenario> {
+  assertStaff(actor);
+  const [row] = await deps.db.select().from(scenarios).where(eq(scenarios.id, parseInput(idSchema, id))).limit(1);
+  if (!row) throw notFound('scenario');
+  return row;
+}
+
+export async function updateScenario(deps: Pick<AppDeps, 'db' | 'now'>, actor: Actor, raw: UpdateScenarioInput): Promise<Scenario> {
+  assertStaff(actor);
+  const { id, archived, ...patch } = parseInput(updateScenarioInput, raw);
+  const changed = Object.keys(patch).filter((key) => patch[key as keyof typeof patch] !== undefined);
+  if (archived !== undefined) changed.push('archived');
+  if (changed.length === 0) throw invalidInput('nothing to change', { '(body)': 'name at least one field to change' });
+  if (patch.personaId !== undefined) await assertPersona(deps.db, patch.personaId);
+  return deps.db
+    .transaction(async (tx) => {
+      const [row] = await tx
+        .update(scenarios)
+        .set({ ...patch, ...(archived === undefined ? {} : { archivedAt: archived ? (deps.now?.() ?? new Date()) : null }) })
+        .where(eq(scenarios.id, id))
+        .returning();
+      if (!row) throw notFound('scenario');
+      await recordAudit(tx, actor, { action: 'scenario.updated', entityType: 'scenario', entityId: id, details: { changed } });
+      return row;
+    })
+    .catch(numberConflict);
+}

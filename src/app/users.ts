@@ -1,0 +1,197 @@
+// Users: admins manage everyone; a manager creates and edits reps under themself (domain/access.ts).
+import { and, asc, eq, or, sql, type SQL } from 'drizzle-orm';
+import { createInsertSchema } from 'drizzle-zod';
+import { z } from 'zod';
+import { users } from '../adapters/db/schema.js';
+import {
+  assertStaff,
+  canManageUser,
+  canSeeUser,
+  isAdmin,
+  managerForNewUser,
+  repManagerScope,
+  type Actor,
+} from '../domain/access.js';
+import { conflict, forbidden, invalidInput, notFound } from '../domain/errors.js';
+import { recordAudit } from './audit.js';
+import { E164, parseInput, uniqueViolation, type AppDeps, type Executor } from './use_case.js';
+
+export const idSchema = z.guid({ message: 'expected an id' });
+
+const passwordSchema = z
+  .string()
+  .min(12, 'must be at least 12 characters')
+  .max(200, 'must be at most 200 characters');
+
+const userInsertSchema = createInsertSchema(users, {
+  name: (schema) => schema.trim().min(1, 'required').max(200),
+  email: () => z.email({ message: 'expected an email address' }).trim().toLowerCase(),
+  phoneNumbers: () => z.array(z.string().trim().regex(E164, 'expected an E.164 number such as +15550100001')).max(10),
+  managerId: () => idSchema,
+});
+
+export const createUserInput = userInsertSchema
+  .pick({ role: true, name: true, email: true, managerId: true, phoneNumbers: true })
+  .extend({
+    /** Only admins and managers log in (web view); reps never have a password. */
+    password: passwordSchema.optional(),
+  });
+export type CreateUserInput = z.input<typeof createUserInput>;
+
+export const updateUserInput = userInsertSchema
+  .pick({ name: true, email: true, managerId: true, phoneNumbers: true, active: true })
+  .partial()
+  .extend({ id: idSchema, password: passwordSchema.optional() });
+export type UpdateUserInput = z.input<typeof updateUserInput>;
+
+export const listUsersInput = z.object({
+  role: z.enum(['admin', 'manager', 'rep']).optional(),
+  managerId: idSchema.optional(),
+  includeInactive: z
+    .union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')])
+    .default(false),
+});
+export type ListUsersInput = z.input<typeof listUsersInput>;
+
+type UserRow = typeof users.$inferSelect;
+
+/** What leaves the use cases: never the password hash. */
+export type PublicUser = Omit<UserRow, 'passwordHash'> & { hasPassword: boolean };
+
+export function toPublicUser(row: UserRow): PublicUser {
+  const { passwordHash, ...rest } = row;
+  return { ...rest, hasPassword: passwordHash !== null };
+}
+
+async function findUser(db: Executor, id: string): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.id, id)).limit(1);
+  return row;
+}
+
+/** Loads a user the actor may see; anything else is "not found", so ids of other teams do not leak. */
+export async function loadVisibleUser(db: Executor, actor: Actor, id: string): Promise<UserRow> {
+  const row = await findUser(db, id);
+  if (!row || !canSeeUser(actor, row)) throw notFound('user');
+  return row;
+}
+
+async function assertManager(db: Executor, managerId: string): Promise<void> {
+  const manager = await findUser(db, managerId);
+  if (!manager || manager.role !== 'manager' || !manager.active) {
+    throw invalidInput('managerId must name an active manager', { managerId: 'no active manager with this id' });
+  }
+}
+
+function emailConflict(error: unknown): never {
+  if (uniqueViolation(error) === 'users_email_unique') {
+    throw conflict('a user with this email already exists', { email: 'already in use' });
+  }
+  throw error;
+}
+
+export async function createUser(deps: AppDeps, actor: Actor, raw: CreateUserInput): Promise<PublicUser> {
+  assertStaff(actor);
+  const input = parseInput(createUserInput, raw);
+  const managerId = managerForNewUser(actor, input);
+  if (input.role === 'rep' && input.password !== undefined) {
+    throw invalidInput('reps do not log in', { password: 'reps have no password' });
+  }
+  if (managerId !== null && isAdmin(actor)) await assertManager(deps.db, managerId);
+  const passwordHash = input.password === undefined ? null : await deps.hashPassword(input.password);
+
+  return deps.db
+    .transaction(async (tx) => {
+      const [row] = await tx
+        .insert(users)
+        .values({
+          role: input.role,
+          name: input.name,
+          email: input.email,
+          managerId,
+          phoneNumbers: input.phoneNumbers ?? [],
+          passwordHash,
+        })
+        .returning();
+      if (!row) throw new Error('insert returned no row');
+      await recordAudit(tx, actor, {
+        action: 'user.created',
+        entityType: 'user',
+        entityId: row.id,
+        details: { role: row.role, managerId, withPassword: passwordHash !== null },
+      });
+      return toPublicUser(row);
+    })
+    .catch(emailConflict);
+}
+
+export async function listUsers(deps: Pick<AppDeps, 'db'>, actor: Actor, raw: ListUsersInput = {}): Promise<PublicUser[]> {
+  const scope = repManagerScope(actor);
+  const input = parseInput(listUsersInput, raw);
+  const where: (SQL | undefined)[] = [];
+  if (scope !== null) where.push(or(eq(users.id, scope), and(eq(users.role, 'rep'), eq(users.managerId, scope))));
+  if (input.role) where.push(eq(users.role, input.role));
+  if (input.managerId) where.push(eq(users.managerId, input.managerId));
+  if (!input.includeInactive) where.push(eq(users.active, true));
+  const rows = await deps.db
+    .select()
+    .from(users)
+    .where(and(...where))
+    .orderBy(sql`case ${users.role} when 'admin' then 0 when 'manager' then 1 else 2 end`, asc(users.name));
+  return rows.map(toPublicUser);
+}
+
+export async function getUser(deps: Pick<AppDeps, 'db'>, actor: Actor, id: string): Promise<PublicUser> {
+  assertStaff(actor);
+  return toPublicUser(await loadVisibleUser(deps.db, actor, parseInput(idSchema, id)));
+}
+
+/** Looks a user up by email for the CLI (`--rep riley@…`); same visibility rules as by id. */
+export async function findUserByEmail(deps: Pick<AppDeps, 'db'>, actor: Actor, email: string): Promise<PublicUser> {
+  assertStaff(actor);
+  const [row] = await deps.db
+    .select()
+    .from(users)
+    .where(sql`lower(${users.email}) = ${email.trim().toLowerCase()}`)
+    .limit(1);
+  if (!row || !canSeeUser(actor, row)) throw notFound('user');
+  return toPublicUser(row);
+}
+
+const SELF_EDITABLE = new Set(['name', 'email', 'phoneNumbers', 'password']);
+
+export async function updateUser(deps: AppDeps, actor: Actor, raw: UpdateUserInput): Promise<PublicUser> {
+  assertStaff(actor);
+  const { id, password, ...patch } = parseInput(updateUserInput, raw);
+  const target = await loadVisibleUser(deps.db, actor, id);
+  const changed = Object.keys(patch).filter((key) => patch[key as keyof typeof patch] !== undefined);
+  if (password !== undefined) changed.push('password');
+  if (changed.length === 0) throw invalidInput('nothing to change', { '(body)': 'name at least one field to change' });
+
+  // Staff may edit their own profile and password, but not their role, team or whether they are active.
+  const self = target.id === actor.userId;
+  if (!canManageUser(actor, target) && !(self && changed.every((key) => SELF_EDITABLE.has(key)))) {
+    throw forbidden('you may not change this user');
+  }
+  if (patch.managerId !== undefined) {
+    if (!isAdmin(actor)) throw forbidden('only an admin moves a rep to another manager');
+    if (target.role !== 'rep') throw invalidInput('only reps have a manager', { managerId: 'only reps have a manager' });
+    if (patch.managerId !== null) await assertManager(deps.db, patch.managerId);
+  }
+  if (password !== undefined && target.role === 'rep') {
+    throw invalidInput('reps do not log in', { password: 'reps have no password' });
+  }
+  const passwordHash = password === undefined ? undefined : await deps.hashPassword(password);
+
+  return deps.db
+    .transaction(async (tx) => {
+      const [row] = await tx
+        .update(users)
+        .set({ ...patch, ...(passwordHash === undefined ? {} : { passwordHash }) })
+        .where(eq(users.id, id))
+        .returning();
+      if (!row) throw notFound('user');
+      await recordAudit(tx, actor, { action: 'user.updated', entityType: 'user', entityId: id, details: { changed } });
+      return toPublicUser(row);
+    })
+    .catch(emailConflict);
+}
