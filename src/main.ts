@@ -47,7 +47,16 @@ async function main(): Promise<void> {
   const credentials = await seedDemoData({ db: database.db, pinSecret: secrets.pinSecret, hashPassword, llmModel: config.GROQ_LLM_MODEL });
   if (credentials) printDemoCredentials(credentials, config);
 
-  const app = createHttpApp({ logger, health: { pingDatabase: database.ping, integrations: config.integrations } });
+  const app = createHttpApp({
+    logger,
+    health: { pingDatabase: database.ping, integrations: config.integrations },
+    managementApi: {
+      db: database.db,
+      pinSecret: secrets.pinSecret,
+      hashPassword,
+      personaDefaults: { llmModel: config.GROQ_LLM_MODEL, voiceId: config.ELEVENLABS_DEFAULT_VOICE_ID },
+    },
+  });
   const http = await listen(app, config.PORT, config.HOST).catch(async (error: unknown) => {
     await database.shutdown();
     throw error;

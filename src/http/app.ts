@@ -1,11 +1,14 @@
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from '../adapters/logger.js';
+import { makeManagementApiRouter, type ManagementApiDeps } from './api/management_router.js';
 import { makeHealthRouter, type HealthDeps } from './health_router.js';
 
 export interface HttpAppDeps {
   logger: Logger;
   health: HealthDeps;
+  /** The management JSON API (/api/users, /personas, /scenarios, /assignments, /calls, /tokens). */
+  managementApi?: ManagementApiDeps;
 }
 
 export function createHttpApp(deps: HttpAppDeps): Express {
@@ -15,5 +18,6 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
   app.use(pinoHttp({ logger: deps.logger, autoLogging: { ignore: (req) => req.url === '/healthz' } }));
   app.use(makeHealthRouter(deps.health));
+  if (deps.managementApi) app.use('/api', makeManagementApiRouter(deps.managementApi));
   return app;
 }

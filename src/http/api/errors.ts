@@ -1,0 +1,38 @@
+// The one place management-API failures become HTTP: a status and
+// `{ error: { code, message, fields: { path: message } } }`.
+import type { ErrorRequestHandler, Response } from 'express';
+import { isDomainError, type DomainErrorCode } from '../../domain/errors.js';
+
+const statusOf: Record<DomainErrorCode, number> = {
+  invalid_input: 400,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+};
+
+export function sendError(res: Response, status: number, code: string, message: string, fields: Record<string, string> = {}): void {
+  res.status(status).json({ error: { code, message, fields } });
+}
+
+function bodyParserFailure(error: unknown): { status: number; type: string } | null {
+  const candidate = error as { status?: unknown; type?: unknown };
+  if (typeof candidate?.status === 'number' && typeof candidate.type === 'string' && candidate.type.startsWith('entity.')) {
+    return { status: candidate.status, type: candidate.type };
+  }
+  return null;
+}
+
+export const apiErrorHandler: ErrorRequestHandler = (error, req, res, next) => {
+  if (res.headersSent) return next(error);
+  if (isDomainError(error)) return sendError(res, statusOf[error.code], error.code, error.message, error.fields);
+  const parser = bodyParserFailure(error);
+  if (parser) {
+    if (parser.type === 'entity.parse.failed') return sendError(res, 400, 'invalid_json', 'the request body is not valid JSON', { '(body)': 'not valid JSON' });
+    if (parser.type === 'entity.too.large') return sendError(res, 413, 'too_large', 'the request body is too large');
+    return sendError(res, parser.status, 'bad_request', 'the request body could not be read');
+  }
+  // Query errors carry their parameters in the message; log the database's own error instead.
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  req.log.error({ err: cause }, 'management API request failed');
+  sendError(res, 500, 'internal', 'something went wrong; the error has been logged');
+};
