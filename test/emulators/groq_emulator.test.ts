@@ -45,12 +45,11 @@ describe('Groq emulator with groq-sdk', () => {
     expect(models.data.map((m) => m.id)).toContain(MODEL);
   });
 
-  it('streams a scripted reply with an end_call tool call and a usage chunk', async () => {
+  it('streams a scripted reply with an end_call tool call and usage in x_groq', async () => {
     groq.script.add({ when: /goodbye/i, reply: 'Alright, talk soon.', toolCalls: [{ name: 'end_call', arguments: { reason: 'caller said goodbye' } }] });
     const stream = await client.chat.completions.create({
       model: MODEL,
       stream: true,
-      stream_options: { include_usage: true },
       messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: 'Thanks, goodbye!' }],
       tools: [{ type: 'function', function: { name: 'end_call', description: 'Hang up', parameters: { type: 'object', properties: { reason: { type: 'string' } } } } }],
     });
@@ -65,7 +64,9 @@ describe('Groq emulator with groq-sdk', () => {
       content += choice?.delta.content ?? '';
       for (const call of choice?.delta.tool_calls ?? []) calls.push({ name: call.function?.name, arguments: call.function?.arguments });
       if (choice?.finish_reason) finish = choice.finish_reason;
-      if (chunk.usage) usage = chunk.usage;
+      // groq-sdk types usage where Groq sends it on the final chunk; the OpenAI-style usage-only chunk
+      // (stream_options.include_usage) is checked through the LiveKit plugin below.
+      if (chunk.x_groq?.usage) usage = chunk.x_groq.usage;
     }
     expect(roleSeen).toBe(true);
     expect(content).toBe('Alright, talk soon.');
