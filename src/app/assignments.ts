@@ -114,7 +114,7 @@ const PIN_ATTEMPTS = 5;
  */
 async function withFreshPin<T>(deps: AppDeps, write: (tx: Tx, pinHash: string) => Promise<T>): Promise<{ pin: string; result: T }> {
   for (let attempt = 1; ; attempt += 1) {
-    const pin = generatePin();
+    const pin = (deps.generatePin ?? generatePin)();
     try {
       const result = await deps.db.transaction((tx) => write(tx, hashPin(deps.pinSecret, pin)));
       return { pin, result };

@@ -10,6 +10,8 @@ export interface AppDeps {
   pinSecret: string;
   hashPassword(password: string): Promise<string>;
   now?: () => Date;
+  /** Defaults to domain/pin.ts's generatePin; tests pass a scripted one to force a collision. */
+  generatePin?: () => string;
 }
 
 /** A transaction handle; the same query API as the database, so helpers accept either. */
