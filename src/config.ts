@@ -58,6 +58,20 @@ const envSchema = z.object({
   LIVEKIT_SIP_HOST: optionalString,
   LIVEKIT_AGENT_NAME: z.string().default('practice-line-persona'),
   DISPATCH_SHARED_SECRET: optionalString.pipe(z.string().min(16, 'expected at least 16 characters').optional()),
+  /** Where the agent worker reaches the dispatch service (direct-trunk PIN resolution); defaults to http://127.0.0.1:PORT. */
+  DISPATCH_INTERNAL_URL: optionalUrl('an http(s) URL of the dispatch service'),
+  /** Silence (ms) after the caller stops before the persona answers. */
+  AGENT_ENDPOINTING_MIN_DELAY_MS: positiveInt(500),
+  /** Caller speech over the persona must last this long (ms) to cut it off; shorter is a backchannel. */
+  AGENT_INTERRUPTION_MIN_DURATION_MS: positiveInt(700),
+  /** A transcript heard over the persona needs this many words to cut it off ("yeah", "mm-hm" do not). */
+  AGENT_INTERRUPTION_MIN_WORDS: positiveInt(2),
+  /** Seconds before the scenario time limit at which the persona starts wrapping up. */
+  AGENT_WRAP_UP_WARNING_SECONDS: positiveInt(30),
+  /** Port of the agent worker's health endpoint (0 is not allowed by the agents framework in production). */
+  AGENT_HTTP_PORT: port(8081),
+  /** Warm job processes the worker keeps ready, so a call never waits for a cold start. */
+  AGENT_IDLE_PROCESSES: positiveInt(1),
 
   TWILIO_ACCOUNT_SID: optionalString,
   TWILIO_AUTH_TOKEN: optionalString,

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { turnFromChatItem } from './turns.js';
+
+describe('turnFromChatItem', () => {
+  it('maps a user message to a rep turn with its spoken times', () => {
+    const turn = turnFromChatItem(
+      { role: 'user', text: ' Hi Diane, do you have a minute? ', interrupted: false, createdAt: 1_700_000_003_000, metrics: { startedSpeakingAt: 1_700_000_000.5, stoppedSpeakingAt: 1_700_000_002.25 } },
+      undefined,
+    );
+    expect(turn).toEqual({ speaker: 'rep', text: 'Hi Diane, do you have a minute?', startedAt: new Date(1_700_000_000_500), endedAt: new Date(1_700_000_002_250), interrupted: false });
+  });
+
+  it('gives a persona reply the latency breakdown in milliseconds, endpointing and STT from the rep turn', () => {
+    const turn = turnFromChatItem(
+      { role: 'assistant', text: 'Make it quick.', interrupted: true, createdAt: 1_700_000_003_000, metrics: { startedSpeakingAt: 1_700_000_003.1, stoppedSpeakingAt: 1_700_000_004, llmNodeTtft: 0.2104, ttsNodeTtfb: 0.15, e2eLatency: 0.85 } },
+      { transcriptionDelay: 0.3, endOfTurnDelay: 0.55 },
+    );
+    expect(turn?.speaker).toBe('persona');
+    expect(turn?.interrupted).toBe(true);
+    expect(turn?.metrics).toEqual({ endOfUtteranceDelayMs: 550, sttMs: 300, llmTtftMs: 210.4, ttsTtfbMs: 150, endToEndMs: 850 });
+  });
+
+  it('leaves unknown figures null (the greeting answers nobody)', () => {
+    const turn = turnFromChatItem({ role: 'assistant', text: 'Diane speaking.', interrupted: false, createdAt: 1000, metrics: {} }, undefined, 2500);
+    expect(turn?.metrics).toEqual({ endOfUtteranceDelayMs: null, sttMs: null, llmTtftMs: null, ttsTtfbMs: null, endToEndMs: null });
+    expect(turn?.startedAt).toEqual(new Date(1000));
+    expect(turn?.endedAt).toEqual(new Date(2500));
+  });
+
+  it('skips empty and non-spoken items', () => {
+    expect(turnFromChatItem({ role: 'assistant', text: '  ', interrupted: false, createdAt: 1, metrics: {} }, undefined)).toBeUndefined();
+    expect(turnFromChatItem({ role: 'system', text: 'x', interrupted: false, createdAt: 1, metrics: {} }, undefined)).toBeUndefined();
+  });
+});

@@ -1,0 +1,71 @@
+// Turns as the agent stores them, derived from the framework's chat items. Pure.
+
+export interface TurnMetricsRecord {
+  endOfUtteranceDelayMs: number | null;
+  sttMs: number | null;
+  llmTtftMs: number | null;
+  ttsTtfbMs: number | null;
+  endToEndMs: number | null;
+}
+
+export interface TurnRecord {
+  speaker: 'rep' | 'persona';
+  text: string;
+  startedAt: Date;
+  endedAt: Date;
+  interrupted: boolean;
+  /** Persona turns only. */
+  metrics?: TurnMetricsRecord;
+}
+
+/** The fields of @livekit/agents' ChatMessage.metrics this module reads; all in seconds. */
+export interface ChatItemMetrics {
+  startedSpeakingAt?: number;
+  stoppedSpeakingAt?: number;
+  transcriptionDelay?: number;
+  endOfTurnDelay?: number;
+  llmNodeTtft?: number;
+  ttsNodeTtfb?: number;
+  e2eLatency?: number;
+}
+
+export interface ChatItemLike {
+  role: string;
+  text: string;
+  interrupted: boolean;
+  /** Epoch ms. */
+  createdAt: number;
+  metrics: ChatItemMetrics;
+}
+
+const ms = (seconds: number | undefined): number | null =>
+  seconds === undefined || !Number.isFinite(seconds) ? null : Math.round(seconds * 1000 * 10) / 10;
+
+/**
+ * Maps a chat item to a stored turn. `previousUser` is the rep turn this persona turn answers; its
+ * endpointing and STT figures belong to the persona turn's latency breakdown. Returns undefined for
+ * items that are not spoken turns (system/tool messages, empty text).
+ */
+export function turnFromChatItem(item: ChatItemLike, previousUser: ChatItemMetrics | undefined, now: number = Date.now()): TurnRecord | undefined {
+  const text = item.text.trim();
+  if (text === '' || (item.role !== 'user' && item.role !== 'assistant')) return undefined;
+  const startedMs = item.metrics.startedSpeakingAt !== undefined ? item.metrics.startedSpeakingAt * 1000 : item.createdAt;
+  const endedMs = item.metrics.stoppedSpeakingAt !== undefined ? item.metrics.stoppedSpeakingAt * 1000 : Math.max(now, startedMs);
+  const turn: TurnRecord = {
+    speaker: item.role === 'user' ? 'rep' : 'persona',
+    text,
+    startedAt: new Date(startedMs),
+    endedAt: new Date(Math.max(endedMs, startedMs)),
+    interrupted: item.interrupted,
+  };
+  if (turn.speaker === 'persona') {
+    turn.metrics = {
+      endOfUtteranceDelayMs: ms(previousUser?.endOfTurnDelay),
+      sttMs: ms(previousUser?.transcriptionDelay),
+      llmTtftMs: ms(item.metrics.llmNodeTtft),
+      ttsTtfbMs: ms(item.metrics.ttsNodeTtfb),
+      endToEndMs: ms(item.metrics.e2eLatency),
+    };
+  }
+  return turn;
+}
