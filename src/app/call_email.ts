@@ -1,0 +1,190 @@
+// The post-call email (HTML and plain text) for the rep and for their manager. Pure rendering:
+// every interpolated value in the HTML goes through `html`, which escapes it, so a transcript line
+// such as "<script>" arrives as text.
+import type { AnalyticsTurn, CallAnalytics } from '../domain/analytics.js';
+import { clock, type ScoredCriterion } from '../domain/scorecard.js';
+
+export type EmailScorecard =
+  | { status: 'scored'; overallScore: number; passed: boolean | null; summary: string; criteria: ScoredCriterion[] }
+  | { status: 'unavailable'; reason: string };
+
+export interface CallEmailInput {
+  recipient: { name: string; role: 'rep' | 'manager' };
+  repName: string;
+  personaName: string;
+  scenarioTitle: string;
+  callId: string;
+  startedAt: Date;
+  durationSeconds: number | null;
+  turns: readonly AnalyticsTurn[];
+  analytics: CallAnalytics;
+  scorecard: EmailScorecard | null;
+  passMark: number | null;
+  /** `${PUBLIC_BASE_URL}/calls/${id}`: the call page in the web view. */
+  callUrl: string;
+}
+
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+class SafeHtml {
+  constructor(readonly value: string) {}
+  toString(): string {
+    return this.value;
+  }
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => ESCAPES[char] ?? char);
+
+type HtmlValue = SafeHtml | string | number | null | undefined | readonly HtmlValue[];
+
+function render(value: HtmlValue): string {
+  if (value === null || value === undefined) return '';
+  if (value instanceof SafeHtml) return value.value;
+  if (Array.isArray(value)) return value.map(render).join('');
+  return escapeHtml(String(value));
+}
+
+/** Escapes every interpolation unless it is already SafeHtml (built by this same tag). */
+function html(strings: TemplateStringsArray, ...values: HtmlValue[]): SafeHtml {
+  return new SafeHtml(strings.reduce((out, chunk, index) => out + chunk + (index < values.length ? render(values[index] as HtmlValue) : ''), ''));
+}
+
+const firstName = (name: string) => name.trim().split(/\s+/)[0] ?? name;
+const percent = (ratio: number) => `${Math.round(ratio * 100)}%`;
+const seconds = (value: number) => (value >= 90 ? `${Math.floor(value / 60)} min ${Math.round(value % 60)} s` : `${Math.round(value)} s`);
+
+function verdict(scorecard: EmailScorecard | null, passMark: number | null): string {
+  if (!scorecard) return 'not scored';
+  if (scorecard.status === 'unavailable') return 'scorecard unavailable';
+  const score = `${Math.round(scorecard.overallScore)}/100`;
+  if (scorecard.passed === null || passMark === null) return score;
+  return `${score}, ${scorecard.passed ? 'passed' : 'not passed'}`;
+}
+
+interface Figure {
+  label: string;
+  value: string;
+}
+
+function figures(input: CallEmailInput, you: boolean): Figure[] {
+  const a = input.analytics;
+  const rep = you ? 'you' : firstName(input.repName);
+  const persona = firstName(input.personaName);
+  const fillers = Object.entries(a.fillerWordsFound)
+    .sort((x, y) => y[1] - x[1])
+    .map(([word, count]) => `"${word}" ×${count}`)
+    .join(', ');
+  const list: Figure[] = [];
+  if (input.durationSeconds !== null) list.push({ label: 'Call length', value: seconds(input.durationSeconds) });
+  if (a.repTalkRatio !== null) list.push({ label: `Talk ratio (${rep})`, value: percent(a.repTalkRatio) });
+  if (a.repWordsPerMinute !== null) list.push({ label: 'Words per minute', value: String(Math.round(a.repWordsPerMinute)) });
+  list.push({
+    label: 'Filler words',
+    value: `${a.fillerWordCount}${a.fillerWordsPerMinute !== null ? ` (${a.fillerWordsPerMinute} per minute)` : ''}${fillers ? `: ${fillers}` : ''}`,
+  });
+  if (a.longestRepMonologueSeconds !== null) list.push({ label: 'Longest monologue', value: seconds(a.longestRepMonologueSeconds) });
+  list.push({
+    label: 'Questions asked',
+    value: `${a.questionsAsked}${a.timeToFirstQuestionSeconds !== null ? ` (first after ${seconds(a.timeToFirstQuestionSeconds)})` : ''}`,
+  });
+  list.push({
+    label: 'Interruptions',
+    value: `${rep} interrupted ${persona} ${a.personaInterruptedByRep}×, ${persona} interrupted ${rep} ${a.repInterruptedByPersona}×`,
+  });
+  return list;
+}
+
+export function renderCallEmail(input: CallEmailInput): RenderedEmail {
+  const you = input.recipient.role === 'rep';
+  const outcome = verdict(input.scorecard, input.passMark);
+  const subject = you
+    ? `Your practice call: ${input.scenarioTitle} (${outcome})`
+    : `${input.repName}'s practice call: ${input.scenarioTitle} (${outcome})`;
+  const intro = you
+    ? `Here is how your practice call with ${input.personaName} went.`
+    : `${input.repName} finished a practice call with ${input.personaName}.`;
+  const start = input.turns[0]?.startMs ?? 0;
+  const lines = input.turns.map((turn) => ({
+    at: clock(turn.startMs - start),
+    who: turn.speaker === 'rep' ? input.repName : input.personaName,
+    rep: turn.speaker === 'rep',
+    text: turn.text,
+    interrupted: turn.interrupted,
+  }));
+  const stats = figures(input, you);
+  const card = input.scorecard;
+  const passLine = input.passMark !== null ? ` (pass mark ${input.passMark})` : '';
+
+  const text = [
+    `Hi ${firstName(input.recipient.name)},`,
+    '',
+    `${intro} Scenario: ${input.scenarioTitle}.`,
+    `See the call: ${input.callUrl}`,
+    '',
+    'SCORECARD',
+    ...(card === null
+      ? ['Not scored.']
+      : card.status === 'unavailable'
+        ? [`Scorecard unavailable: ${card.reason}`]
+        : [
+            `Overall: ${outcome}${passLine}`,
+            card.summary,
+            '',
+            ...card.criteria.flatMap((criterion) => [
+              `- ${criterion.name} (weight ${criterion.weight}): ${criterion.score}/100`,
+              `  Evidence: ${criterion.evidence ? `"${criterion.evidence}"` : 'nothing in the call'}`,
+              `  Next time: ${criterion.suggestion}`,
+            ]),
+          ]),
+    '',
+    'DELIVERY',
+    ...stats.map((figure) => `${figure.label}: ${figure.value}`),
+    '',
+    'TRANSCRIPT',
+    ...lines.map((line) => `[${line.at}] ${line.who}: ${line.text}${line.interrupted ? ' [interrupted]' : ''}`),
+    '',
+    '-- Practice Line',
+  ].join('\n');
+
+  const cell = 'padding:4px 8px;border-bottom:1px solid #ddd;vertical-align:top;';
+  const scorecardHtml =
+    card === null
+      ? html`<p>Not scored.</p>`
+      : card.status === 'unavailable'
+        ? html`<p><strong>Scorecard unavailable:</strong> ${card.reason}</p>`
+        : html`<p><strong>Overall: ${outcome}</strong>${passLine}</p>
+<p>${card.summary}</p>
+<table style="border-collapse:collapse" cellpadding="0" cellspacing="0">
+<tr><th style="${cell}text-align:left">Criterion</th><th style="${cell}text-align:right">Score</th><th style="${cell}text-align:left">Evidence</th><th style="${cell}text-align:left">Next time</th></tr>
+${card.criteria.map(
+  (criterion) =>
+    html`<tr><td style="${cell}">${criterion.name} <small>(weight ${criterion.weight})</small></td><td style="${cell}text-align:right">${criterion.score}/100</td><td style="${cell}">${criterion.evidence ? html`<q>${criterion.evidence}</q>` : html`<em>nothing in the call</em>`}</td><td style="${cell}">${criterion.suggestion}</td></tr>\n`,
+)}</table>`;
+
+  const body = html`<!doctype html>
+<html><head><meta charset="utf-8"><title>${subject}</title></head>
+<body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222;max-width:760px">
+<p>Hi ${firstName(input.recipient.name)},</p>
+<p>${intro} Scenario: <strong>${input.scenarioTitle}</strong>.</p>
+<p><a href="${input.callUrl}">See the call in Practice Line</a></p>
+<h2 style="font-size:18px">Scorecard</h2>
+${scorecardHtml}
+<h2 style="font-size:18px">Delivery</h2>
+<table style="border-collapse:collapse" cellpadding="0" cellspacing="0">
+${stats.map((figure) => html`<tr><td style="${cell}">${figure.label}</td><td style="${cell}">${figure.value}</td></tr>\n`)}</table>
+<h2 style="font-size:18px">Transcript</h2>
+<table style="border-collapse:collapse" cellpadding="0" cellspacing="0">
+${lines.map(
+  (line) =>
+    html`<tr><td style="${cell}color:#666;font-family:monospace">${line.at}</td><td style="${cell}font-weight:bold;${line.rep ? 'color:#1a4f8b' : 'color:#8b3a1a'}">${line.who}</td><td style="${cell}">${line.text}${line.interrupted ? html` <em>[interrupted]</em>` : ''}</td></tr>\n`,
+)}</table>
+<p style="color:#666">Practice Line</p>
+</body></html>`;
+
+  return { subject, text, html: body.value };
+}

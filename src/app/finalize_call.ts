@@ -1,0 +1,71 @@
+// Finalisation: the one function the three end-of-call triggers (the agent's shutdown, LiveKit's
+// room_finished webhook, Twilio's status callback) all call. Idempotent: whichever comes first
+// closes the call row and enqueues the post-call job; the others find it done.
+import { eq } from 'drizzle-orm';
+import type pg from 'pg';
+import { calls } from '../adapters/db/schema.js';
+import { type SqlExecutor, withTransaction } from '../adapters/db/transaction.js';
+import { applyCallEvent, type CallEvent, isTerminal } from '../domain/call_state.js';
+import type { AppLogger } from './ports.js';
+
+export type FinalizeTrigger = 'agent' | 'livekit' | 'twilio' | 'dispatch';
+
+export interface FinalizeCallDeps {
+  pool: pg.Pool;
+  /** Enqueues the post-call job on the given transaction (post_call_queue.ts `enqueue`). */
+  enqueuePostCall(callId: string, tx: SqlExecutor): Promise<unknown>;
+  logger?: AppLogger;
+  now?: () => Date;
+}
+
+export interface FinalizeCallInput {
+  callId: string;
+  trigger: FinalizeTrigger;
+  /** 'failed' closes a call that is still open as failed; otherwise the state machine picks completed or abandoned. */
+  status?: 'completed' | 'failed' | 'abandoned';
+  endReason?: string;
+  /** When the call ended, if the trigger knows better than "now". */
+  endedAt?: Date;
+}
+
+export type FinalizeCallResult =
+  | { outcome: 'finalized'; status: string }
+  | { outcome: 'already_finalized'; status: string }
+  | { outcome: 'not_found' };
+
+const defaultReason: Record<FinalizeTrigger, string> = {
+  agent: 'agent_ended',
+  livekit: 'room_finished',
+  twilio: 'twilio_completed',
+  dispatch: 'dispatch_failed',
+};
+
+export async function finalizeCall(deps: FinalizeCallDeps, input: FinalizeCallInput): Promise<FinalizeCallResult> {
+  const now = deps.now ? deps.now() : new Date();
+  const result = await withTransaction(deps.pool, async (tx): Promise<FinalizeCallResult> => {
+    // The row lock serialises concurrent triggers: the first sees finalized_at null and wins.
+    const [call] = await tx.db.select().from(calls).where(eq(calls.id, input.callId)).for('update');
+    if (!call) return { outcome: 'not_found' };
+    if (call.finalizedAt) return { outcome: 'already_finalized', status: call.status };
+
+    const reason = input.endReason ?? defaultReason[input.trigger];
+    const at = input.endedAt ?? now;
+    const event: CallEvent = input.status === 'failed' ? { type: 'failed', at, reason } : { type: 'ended', at, reason };
+    const transition = applyCallEvent({ status: call.status, answeredAt: call.answeredAt, endedAt: call.endedAt }, event);
+    const changes: Partial<typeof calls.$inferInsert> = transition.changed ? { ...transition.changes } : {};
+    // Closed earlier by another writer (e.g. the agent's own end record) without a duration.
+    const endedAt = changes.endedAt ?? call.endedAt;
+    if (call.durationSeconds === null && changes.durationSeconds === undefined && endedAt) {
+      changes.durationSeconds = call.answeredAt ? Math.max(0, Math.round((endedAt.getTime() - call.answeredAt.getTime()) / 1000)) : 0;
+    }
+    const status = transition.status;
+    if (!isTerminal(status)) throw new Error(`call ${call.id} is still ${status} after an end event`);
+
+    await tx.db.update(calls).set({ ...changes, finalizedAt: now }).where(eq(calls.id, call.id));
+    await deps.enqueuePostCall(call.id, tx);
+    return { outcome: 'finalized', status };
+  });
+  if (result.outcome === 'finalized') deps.logger?.info({ callId: input.callId, trigger: input.trigger, status: result.status }, 'call finalised');
+  else deps.logger?.debug({ callId: input.callId, trigger: input.trigger, outcome: result.outcome }, 'finalisation skipped');
+  return result;
+}
