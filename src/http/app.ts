@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from '../adapters/logger.js';
 import { makeManagementApiRouter, type ManagementApiDeps } from './api/management_router.js';
+import { makeScorecardsRouter, type ScorecardApiDeps } from './api/scorecards_router.js';
 import { makeHealthRouter, type HealthDeps } from './health_router.js';
 
 export interface HttpAppDeps {
@@ -9,6 +10,8 @@ export interface HttpAppDeps {
   health: HealthDeps;
   /** The management JSON API (/api/users, /personas, /scenarios, /assignments, /calls, /tokens). */
   managementApi?: ManagementApiDeps;
+  /** POST /api/scorecards/preview: score an uploaded transcript without a call. */
+  scorecardApi?: ScorecardApiDeps;
 }
 
 export function createHttpApp(deps: HttpAppDeps): Express {
@@ -18,6 +21,7 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
   app.use(pinoHttp({ logger: deps.logger, autoLogging: { ignore: (req) => req.url === '/healthz' } }));
   app.use(makeHealthRouter(deps.health));
+  if (deps.scorecardApi) app.use('/api/scorecards', makeScorecardsRouter(deps.scorecardApi));
   if (deps.managementApi) app.use('/api', makeManagementApiRouter(deps.managementApi));
   return app;
 }
