@@ -25,6 +25,8 @@ const dueDateRule = <T extends { dueAt?: Date | null | undefined; enforceDueDate
 
 export const createAssignmentInput = assignmentInsertSchema
   .pick({ scenarioId: true, repId: true, dueAt: true, enforceDueDate: true, passMark: true, maxAttempts: true })
+  // drizzle-zod's types drop the optionality of refined nullable/defaulted columns; runtime keeps it.
+  .partial({ dueAt: true, passMark: true, maxAttempts: true })
   .superRefine(dueDateRule);
 export type CreateAssignmentInput = z.input<typeof createAssignmentInput>;
 

@@ -40,7 +40,8 @@ const personaFields = {
 /** voiceId and llmModel fall back to the installation's defaults (ELEVENLABS_DEFAULT_VOICE_ID, GROQ_LLM_MODEL). */
 export const createPersonaInput = personaInsertSchema
   .pick(personaFields)
-  .partial({ voiceId: true, llmModel: true });
+  // drizzle-zod's types drop the optionality of refined defaulted columns; runtime keeps it.
+  .partial({ voiceId: true, llmModel: true, language: true, temperature: true, objections: true });
 export type CreatePersonaInput = z.input<typeof createPersonaInput>;
 
 export const updatePersonaInput = personaInsertSchema

@@ -62,7 +62,10 @@ const scenarioFields = {
   directLineNumber: true,
 } as const;
 
-export const createScenarioInput = scenarioInsertSchema.pick(scenarioFields);
+export const createScenarioInput = scenarioInsertSchema
+  .pick(scenarioFields)
+  // drizzle-zod's types drop the optionality of refined nullable/defaulted columns; runtime keeps it.
+  .partial({ timeLimitSeconds: true, extension: true, directLineNumber: true });
 export type CreateScenarioInput = z.input<typeof createScenarioInput>;
 
 export const updateScenarioInput = scenarioInsertSchema

@@ -32,6 +32,8 @@ const userInsertSchema = createInsertSchema(users, {
 
 export const createUserInput = userInsertSchema
   .pick({ role: true, name: true, email: true, managerId: true, phoneNumbers: true })
+  // drizzle-zod's types drop the optionality of refined nullable/defaulted columns; runtime keeps it.
+  .partial({ managerId: true, phoneNumbers: true })
   .extend({
     /** Only admins and managers log in (web view); reps never have a password. */
     password: passwordSchema.optional(),
