@@ -3,6 +3,7 @@
 import Groq, { APIError } from 'groq-sdk';
 import { ProviderError, isRetryableStatus } from '../../domain/provider_error.js';
 import type { ScorecardModel, ScorecardRequest } from '../../app/score_transcript.js';
+import type { Config } from '../../config.js';
 
 export interface GroqScorecardModelOptions {
   apiKey: string;
@@ -47,4 +48,10 @@ export function createGroqScorecardModel(options: GroqScorecardModelOptions): Sc
       }
     },
   };
+}
+
+/** The scorecard model the config describes, or null (scorecards then say Groq is not configured). */
+export function scorecardModelFromConfig(config: Pick<Config, 'GROQ_API_KEY' | 'GROQ_BASE_URL' | 'GROQ_SCORECARD_MODEL'>): ScorecardModel | null {
+  if (!config.GROQ_API_KEY) return null;
+  return createGroqScorecardModel({ apiKey: config.GROQ_API_KEY, baseUrl: config.GROQ_BASE_URL, model: config.GROQ_SCORECARD_MODEL });
 }
