@@ -4,9 +4,13 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { bootstrapDatabase, DatabaseUnavailableError } from './adapters/db/bootstrap.js';
 import { EmbeddedPostgresError } from './adapters/db/embedded.js';
 import { seedDemoData, type DemoCredentials } from './adapters/db/seed.js';
+import { scorecardModelFromConfig } from './adapters/groq/scorecard_model.js';
 import { createLogger } from './adapters/logger.js';
+import { createSmtpMailer } from './adapters/mail/mailer.js';
+import { createPostCallQueue } from './adapters/queue/post_call_queue.js';
 import { hashPassword } from './adapters/password.js';
 import { loadSecrets } from './adapters/secrets.js';
+import { runPostCall } from './app/post_call.js';
 import { createHttpApp } from './http/app.js';
 import { listen, PortInUseError } from './http/server.js';
 
@@ -47,6 +51,17 @@ async function main(): Promise<void> {
   const credentials = await seedDemoData({ db: database.db, pinSecret: secrets.pinSecret, hashPassword, llmModel: config.GROQ_LLM_MODEL });
   if (credentials) printDemoCredentials(credentials, config);
 
+  // Post-call: the pg-boss queue lives in the same database; its worker runs in this process.
+  const scorecardModel = scorecardModelFromConfig(config);
+  const mailer = config.SMTP_HOST
+    ? createSmtpMailer({ host: config.SMTP_HOST, port: config.SMTP_PORT, secure: config.SMTP_SECURE, user: config.SMTP_USER, password: config.SMTP_PASSWORD, from: config.MAIL_FROM })
+    : null;
+  const postCallQueue = createPostCallQueue({ pool: database.pool, logger });
+  await postCallQueue.start();
+  await postCallQueue.work(async (job) => {
+    await runPostCall({ db: database.db, scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, mailer, publicBaseUrl: config.PUBLIC_BASE_URL, logger }, job);
+  });
+
   const app = createHttpApp({
     logger,
     health: { pingDatabase: database.ping, integrations: config.integrations },
@@ -56,8 +71,10 @@ async function main(): Promise<void> {
       hashPassword,
       personaDefaults: { llmModel: config.GROQ_LLM_MODEL, voiceId: config.ELEVENLABS_DEFAULT_VOICE_ID },
     },
+    scorecardApi: { db: database.db, scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, logger },
   });
   const http = await listen(app, config.PORT, config.HOST).catch(async (error: unknown) => {
+    await postCallQueue.stop(5_000);
     await database.shutdown();
     throw error;
   });
@@ -70,6 +87,9 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     await http.close();
+    // Lets the job in hand finish (or hands it back for a retry) before the pool closes.
+    await postCallQueue.stop();
+    mailer?.close?.();
     await database.shutdown();
     logger.info('stopped');
     process.exit(0);

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { calls } from '../adapters/db/schema.js';
 import { type SqlExecutor, withTransaction } from '../adapters/db/transaction.js';
 import { applyCallEvent, type CallEvent, isTerminal } from '../domain/call_state.js';
-import type { AppLogger } from './ports.js';
+import type { AppLogger, CallEndTrigger, OnCallEnded } from './ports.js';
 
 export type FinalizeTrigger = 'agent' | 'livekit' | 'twilio' | 'dispatch';
 
@@ -68,4 +68,17 @@ export async function finalizeCall(deps: FinalizeCallDeps, input: FinalizeCallIn
   if (result.outcome === 'finalized') deps.logger?.info({ callId: input.callId, trigger: input.trigger, status: result.status }, 'call finalised');
   else deps.logger?.debug({ callId: input.callId, trigger: input.trigger, outcome: result.outcome }, 'finalisation skipped');
   return result;
+}
+
+const triggerOf: Record<CallEndTrigger, FinalizeTrigger> = {
+  twilio_status: 'twilio',
+  livekit_webhook: 'livekit',
+  dispatch_failed: 'dispatch',
+};
+
+/** The call-routing use cases' end-of-call port, backed by finalisation. */
+export function makeOnCallEnded(deps: FinalizeCallDeps): OnCallEnded {
+  return async (callId, trigger) => {
+    await finalizeCall(deps, { callId, trigger: triggerOf[trigger] });
+  };
 }
