@@ -82,7 +82,8 @@ const envSchema = z.object({
   GROQ_BASE_URL: z.url({ message: 'expected an http(s) URL' }).default('https://api.groq.com'),
   GROQ_LLM_MODEL: z.string().default('llama-3.3-70b-versatile'),
   GROQ_STT_MODEL: z.string().default('whisper-large-v3-turbo'),
-  GROQ_SCORECARD_MODEL: z.string().default('llama-3.3-70b-versatile'),
+  // Structured outputs (json_schema) are only offered on some Groq models; gpt-oss is one of them.
+  GROQ_SCORECARD_MODEL: z.string().default('openai/gpt-oss-120b'),
 
   ELEVENLABS_API_KEY: optionalString,
   ELEVENLABS_BASE_URL: z.url({ message: 'expected an http(s) URL' }).default('https://api.elevenlabs.io'),
