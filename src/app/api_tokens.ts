@@ -8,7 +8,7 @@ import { apiTokens, users } from '../adapters/db/schema.js';
 import { assertStaff, canIssueTokenFor, isAdmin, type Actor } from '../domain/access.js';
 import { forbidden, notFound } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
-import { nowOf, parseInput, type AppDeps } from './use_case.js';
+import { type AppDeps, nowOf, parseId, parseInput } from './use_case.js';
 import { idSchema, loadVisibleUser } from './users.js';
 
 const TOKEN_PREFIX = 'pl_';
@@ -63,7 +63,7 @@ export async function listApiTokens(deps: Pick<AppDeps, 'db'>, actor: Actor): Pr
 
 export async function revokeApiToken(deps: Pick<AppDeps, 'db' | 'now'>, actor: Actor, id: string): Promise<ApiTokenView> {
   assertStaff(actor);
-  const tokenId = parseInput(idSchema, id);
+  const tokenId = parseId(id, 'API token');
   return deps.db.transaction(async (tx) => {
     const [row] = await tx.select().from(apiTokens).where(eq(apiTokens.id, tokenId));
     if (!row || (!isAdmin(actor) && row.userId !== actor.userId)) throw notFound('API token');

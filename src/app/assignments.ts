@@ -8,7 +8,7 @@ import { canAssignTo, repManagerScope, type Actor } from '../domain/access.js';
 import { conflict, invalidInput, notFound } from '../domain/errors.js';
 import { generatePin, hashPin } from '../domain/pin.js';
 import { recordAudit } from './audit.js';
-import { nowOf, parseInput, uniqueViolation, type AppDeps, type Executor, type Tx } from './use_case.js';
+import { type AppDeps, type Executor, nowOf, parseId, parseInput, type Tx, uniqueViolation } from './use_case.js';
 import { idSchema, loadVisibleUser } from './users.js';
 
 const assignmentInsertSchema = createInsertSchema(assignments, {
@@ -158,7 +158,7 @@ export async function createAssignment(deps: AppDeps, actor: Actor, raw: CreateA
 }
 
 export async function rotateAssignmentPin(deps: AppDeps, actor: Actor, id: string): Promise<IssuedPin> {
-  const current = await loadVisible(deps.db, actor, parseInput(idSchema, id));
+  const current = await loadVisible(deps.db, actor, parseId(id, 'assignment'));
   if (current.assignment.revokedAt) throw conflict('a revoked assignment has no PIN to rotate');
   const now = nowOf(deps);
   const { pin, result } = await withFreshPin(deps, async (tx, pinHash) => {
@@ -176,7 +176,7 @@ export async function rotateAssignmentPin(deps: AppDeps, actor: Actor, id: strin
 
 /** Idempotent: revoking twice leaves the first revocation time (and one audit row). */
 export async function revokeAssignment(deps: AppDeps, actor: Actor, id: string): Promise<AssignmentView> {
-  const current = await loadVisible(deps.db, actor, parseInput(idSchema, id));
+  const current = await loadVisible(deps.db, actor, parseId(id, 'assignment'));
   const now = nowOf(deps);
   if (current.assignment.revokedAt) return toView(current, now);
   return deps.db.transaction(async (tx) => {
@@ -207,7 +207,7 @@ export async function updateAssignment(deps: AppDeps, actor: Actor, raw: UpdateA
 }
 
 export async function getAssignment(deps: Pick<AppDeps, 'db' | 'now'>, actor: Actor, id: string): Promise<AssignmentView> {
-  return toView(await loadVisible(deps.db, actor, parseInput(idSchema, id)), nowOf(deps));
+  return toView(await loadVisible(deps.db, actor, parseId(id, 'assignment')), nowOf(deps));
 }
 
 export async function listAssignments(deps: Pick<AppDeps, 'db' | 'now'>, actor: Actor, raw: ListAssignmentsInput = {}): Promise<AssignmentView[]> {

@@ -14,7 +14,7 @@ import {
 } from '../adapters/db/schema.js';
 import { canSeeCallOf, repManagerScope, type Actor } from '../domain/access.js';
 import { notFound } from '../domain/errors.js';
-import { parseInput, type AppDeps } from './use_case.js';
+import { type AppDeps, parseId, parseInput } from './use_case.js';
 import { idSchema } from './users.js';
 
 const statusValues = callStatus.enumValues;
@@ -153,7 +153,7 @@ export interface CallDetail extends CallRow {
 
 export async function getCall(deps: Pick<AppDeps, 'db'>, actor: Actor, id: string): Promise<CallDetail> {
   repManagerScope(actor);
-  const callId = parseInput(idSchema, id);
+  const callId = parseId(id, 'call');
   const [head] = await deps.db
     .select({ call: calls, rep: users, scenario: scenarios, persona: personas })
     .from(calls)

@@ -6,7 +6,7 @@ import { personas } from '../adapters/db/schema.js';
 import { assertStaff, type Actor } from '../domain/access.js';
 import { invalidInput, notFound } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
-import { parseInput, type AppDeps } from './use_case.js';
+import { type AppDeps, parseId, parseInput } from './use_case.js';
 import { idSchema } from './users.js';
 
 const text = (max: number) => (schema: z.ZodString) => schema.trim().min(1, 'required').max(max);
@@ -96,7 +96,7 @@ export async function listPersonas(
 
 export async function getPersona(deps: Pick<AppDeps, 'db'>, actor: Actor, id: string): Promise<Persona> {
   assertStaff(actor);
-  const [row] = await deps.db.select().from(personas).where(eq(personas.id, parseInput(idSchema, id))).limit(1);
+  const [row] = await deps.db.select().from(personas).where(eq(personas.id, parseId(id, 'persona'))).limit(1);
   if (!row) throw notFound('persona');
   return row;
 }

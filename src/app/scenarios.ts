@@ -6,7 +6,7 @@ import { personas, scenarios, type RubricCriterion } from '../adapters/db/schema
 import { assertStaff, type Actor } from '../domain/access.js';
 import { conflict, invalidInput, notFound } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
-import { E164, parseInput, uniqueViolation, type AppDeps, type Executor } from './use_case.js';
+import { type AppDeps, E164, type Executor, parseId, parseInput, uniqueViolation } from './use_case.js';
 import { idSchema } from './users.js';
 
 export const rubricCriterionSchema = z.object({
@@ -131,7 +131,7 @@ export async function listScenarios(
 
 export async function getScenario(deps: Pick<AppDeps, 'db'>, actor: Actor, id: string): Promise<Scenario> {
   assertStaff(actor);
-  const [row] = await deps.db.select().from(scenarios).where(eq(scenarios.id, parseInput(idSchema, id))).limit(1);
+  const [row] = await deps.db.select().from(scenarios).where(eq(scenarios.id, parseId(id, 'scenario'))).limit(1);
   if (!row) throw notFound('scenario');
   return row;
 }

@@ -2,7 +2,7 @@
 // the translation of the database's unique violations into `conflict`.
 import type { z } from 'zod';
 import type { Database } from '../adapters/db/client.js';
-import { invalidInput } from '../domain/errors.js';
+import { invalidInput, notFound } from '../domain/errors.js';
 
 export interface AppDeps {
   db: Database;
@@ -46,6 +46,14 @@ export function uniqueViolation(error: unknown): string | null {
     current = candidate.cause;
   }
   return null;
+}
+
+const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** An id from a URL or argument: a malformed one cannot name anything, so it is simply not found. */
+export function parseId(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !ID.test(value)) throw notFound(what);
+  return value.toLowerCase();
 }
 
 export const E164 = /^\+[1-9]\d{6,14}$/;

@@ -14,7 +14,7 @@ import {
 } from '../domain/access.js';
 import { conflict, forbidden, invalidInput, notFound } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
-import { E164, parseInput, uniqueViolation, type AppDeps, type Executor } from './use_case.js';
+import { type AppDeps, E164, type Executor, parseId, parseInput, uniqueViolation } from './use_case.js';
 
 export const idSchema = z.guid({ message: 'expected an id' });
 
@@ -144,7 +144,7 @@ export async function listUsers(deps: Pick<AppDeps, 'db'>, actor: Actor, raw: Li
 
 export async function getUser(deps: Pick<AppDeps, 'db'>, actor: Actor, id: string): Promise<PublicUser> {
   assertStaff(actor);
-  return toPublicUser(await loadVisibleUser(deps.db, actor, parseInput(idSchema, id)));
+  return toPublicUser(await loadVisibleUser(deps.db, actor, parseId(id, 'user')));
 }
 
 /** Looks a user up by email for the CLI (`--rep riley@…`); same visibility rules as by id. */

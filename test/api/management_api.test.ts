@@ -2,9 +2,9 @@
 import { eq, sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assignments, auditLog, calls, scorecards, turnMetrics, turns } from '../../src/adapters/db/schema.js';
+import { apiTokens, assignments, auditLog, calls, scorecards, turnMetrics, turns } from '../../src/adapters/db/schema.js';
 import { hashPassword } from '../../src/adapters/password.js';
-import { createApiToken, revokeApiToken } from '../../src/app/api_tokens.js';
+import { createApiToken, hashApiToken, revokeApiToken } from '../../src/app/api_tokens.js';
 import { createUser } from '../../src/app/users.js';
 import type { AppDeps } from '../../src/app/use_case.js';
 import { systemActor } from '../../src/domain/access.js';
@@ -122,6 +122,11 @@ describe('authentication', () => {
     const forRep = await api(tokens.admin, 'POST', '/api/tokens', { name: 'rep', userId: ids.riley });
     expect(forRep.status).toBe(403);
     expect(forRep.body.error.code).toBe('forbidden');
+
+    // Even a token row that somehow belongs to a rep (say, a manager later demoted) opens nothing.
+    const repToken = 'pl_rep-token-that-exists-in-the-table';
+    await database.db.insert(apiTokens).values({ userId: ids.riley, name: 'legacy', tokenHash: hashApiToken(repToken) });
+    expect((await api(repToken, 'GET', '/api/calls')).status).toBe(401);
   });
 });
 
@@ -381,6 +386,10 @@ describe('calls', () => {
     expect(detail.body.rep).toEqual({ id: ids.riley, name: 'Riley Rep', email: 'riley@example.test' });
 
     expect((await api(tokens.morgan, 'GET', '/api/calls/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+    const malformed = await api(tokens.morgan, 'GET', '/api/calls/not-an-id');
+    expect(malformed.status).toBe(404);
+    expect(malformed.body.error).toEqual({ code: 'not_found', message: 'call not found', fields: {} });
+    expect((await api(tokens.morgan, 'DELETE', `/api/calls/${made[0]!.id}`)).status).toBe(404);
   });
 });
 
