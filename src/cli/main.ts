@@ -4,10 +4,12 @@ import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../config.js';
 import { DatabaseUnavailableError } from '../adapters/db/bootstrap.js';
 import { EmbeddedPostgresError } from '../adapters/db/embedded.js';
+import { scorecardModelFromConfig } from '../adapters/groq/scorecard_model.js';
 import { hashPassword } from '../adapters/password.js';
 import { loadSecrets } from '../adapters/secrets.js';
 import { openCliDatabase, type CliDatabase } from './database.js';
 import { managementCommands } from './management_commands.js';
+import { createScoreCommand } from './score_command.js';
 import { createProgram, runProgram, type CliCommandModule, type CliDeps, type CliIo } from './program.js';
 
 /** Add command groups here (e.g. the post-call `score` command) as further CliCommandModules. */
@@ -51,7 +53,7 @@ async function main(): Promise<number> {
         return deps;
       },
     },
-    commandModules,
+    [...commandModules, createScoreCommand({ scorecardModel: scorecardModelFromConfig(config), scorecardModelName: config.GROQ_SCORECARD_MODEL })],
   );
 
   try {
