@@ -1,0 +1,104 @@
+// Composition root of the persona agent worker: config -> logger -> database -> providers ->
+// @livekit/agents worker registered under LIVEKIT_AGENT_NAME. Only wiring lives here; the call
+// itself is persona_call.ts. This file is also the module the worker's job processes import.
+import { cli, defineAgent, type JobContext, type JobProcess, ServerOptions, type VAD } from '@livekit/agents';
+import * as silero from '@livekit/agents-plugin-silero';
+import { fileURLToPath } from 'node:url';
+import { createDatabase, type DatabaseHandle } from '../src/adapters/db/client.js';
+import { createLogger } from '../src/adapters/logger.js';
+import { createCallFinalizer } from '../src/adapters/queue/post_call_queue.js';
+import { loadSecrets } from '../src/adapters/secrets.js';
+import { type Config, loadConfig } from '../src/config.js';
+import { createCallStore } from './call_store.js';
+import { createDispatchClient } from './dispatch_client.js';
+import { runPersonaCall } from './persona_call.js';
+import { createTurnWriter } from './turn_writer.js';
+
+interface ProcessData extends Record<string, unknown> {
+  vad?: VAD;
+  database?: DatabaseHandle;
+}
+
+/** What the worker needs before it can take a call; reported all at once. */
+export function missingAgentKeys(config: Readonly<Config>): string[] {
+  return [
+    ...config.integrations.livekit.missing,
+    ...config.integrations.groq.missing,
+    ...config.integrations.elevenlabs.missing,
+  ];
+}
+
+async function databaseUrl(config: Readonly<Config>): Promise<string> {
+  if (config.DATABASE_URL) return config.DATABASE_URL;
+  // The dispatch service's embedded PostgreSQL (npm start), same secrets file.
+  const secrets = await loadSecrets(config.DATA_DIR, {});
+  return `postgresql://postgres:${encodeURIComponent(secrets.databasePassword)}@127.0.0.1:${config.EMBEDDED_PG_PORT}/practice_line`;
+}
+
+export default defineAgent<ProcessData>({
+  // Runs once per warm job process, before any call is assigned to it.
+  prewarm: async (proc: JobProcess<ProcessData>) => {
+    const config = loadConfig();
+    // VAD silence = endpointing delay: with VAD turn detection the turn ends at max(VAD silence, minDelay).
+    proc.userData.vad = await silero.VAD.load({ minSilenceDuration: config.AGENT_ENDPOINTING_MIN_DELAY_MS });
+    const database = createDatabase(await databaseUrl(config), { max: 3 });
+    // A connection dying while checked out must not crash the call's process.
+    database.pool.on('connect', (client) => client.on('error', () => undefined));
+    proc.userData.database = database;
+    await database.ping();
+  },
+  entry: async (ctx: JobContext<ProcessData>) => {
+    const config = loadConfig();
+    const logger = createLogger({ level: config.LOG_LEVEL, redactPii: config.NODE_ENV === 'production', name: 'agent' });
+    const vad = ctx.proc.userData.vad ?? (await silero.VAD.load({ minSilenceDuration: config.AGENT_ENDPOINTING_MIN_DELAY_MS }));
+    const database = ctx.proc.userData.database ?? createDatabase(await databaseUrl(config), { max: 3 });
+    const finalizer = createCallFinalizer({ pool: database.pool, logger });
+    await runPersonaCall(ctx, {
+      logger,
+      vad,
+      providers: {
+        groqApiKey: config.GROQ_API_KEY ?? '',
+        groqBaseUrl: config.GROQ_BASE_URL,
+        sttModel: config.GROQ_STT_MODEL,
+        elevenLabsApiKey: config.ELEVENLABS_API_KEY ?? '',
+        elevenLabsBaseUrl: config.ELEVENLABS_BASE_URL,
+        elevenLabsModel: config.ELEVENLABS_MODEL,
+      },
+      turns: {
+        endpointingMinDelayMs: config.AGENT_ENDPOINTING_MIN_DELAY_MS,
+        interruptionMinDurationMs: config.AGENT_INTERRUPTION_MIN_DURATION_MS,
+        interruptionMinWords: config.AGENT_INTERRUPTION_MIN_WORDS,
+      },
+      defaultVoiceId: config.ELEVENLABS_DEFAULT_VOICE_ID,
+      wrapUpWarningSeconds: config.AGENT_WRAP_UP_WARNING_SECONDS,
+      callStore: createCallStore(database.db),
+      createTurnWriter: (callId) => createTurnWriter({ db: database.db, logger, ...(callId === undefined ? {} : { callId }) }),
+      resolvePin: createDispatchClient({
+        baseUrl: config.DISPATCH_INTERNAL_URL ?? `http://127.0.0.1:${config.PORT}`,
+        sharedSecret: config.DISPATCH_SHARED_SECRET ?? '',
+      }),
+      finalize: (input) => finalizer({ callId: input.callId, trigger: 'agent', status: input.status, endReason: input.endReason, endedAt: input.endedAt }),
+    });
+  },
+});
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const config = loadConfig();
+  const missing = missingAgentKeys(config);
+  if (missing.length > 0) {
+    console.error(`The agent worker cannot start; set: ${missing.join(', ')}`);
+    process.exit(1);
+  }
+  cli.runApp(
+    new ServerOptions({
+      agent: fileURLToPath(import.meta.url),
+      agentName: config.LIVEKIT_AGENT_NAME,
+      wsURL: config.LIVEKIT_URL ?? '',
+      apiKey: config.LIVEKIT_API_KEY ?? '',
+      apiSecret: config.LIVEKIT_API_SECRET ?? '',
+      host: '127.0.0.1',
+      port: config.AGENT_HTTP_PORT,
+      numIdleProcesses: config.AGENT_IDLE_PROCESSES,
+    }),
+  );
+}

@@ -1,0 +1,133 @@
+// Everything a persona-agent call needs, for real: livekit-server + livekit-sip (helper stack), the
+// Groq and ElevenLabs emulators, the agent worker as a child process (`agent/main.ts start`), and
+// a database. Shared by the end-to-end suite and bench/turn.ts. Takes explicit options; reads no env.
+import { RoomAgentDispatch, RoomServiceClient, SipClient } from 'livekit-server-sdk';
+import { randomBytes } from 'node:crypto';
+import { buildPracticeLinePlan, ensureSip } from '../../sip/ensure.js';
+import { startStack, type Stack } from '../../sip/stack/stack.js';
+import type { Database } from '../../src/adapters/db/client.js';
+import { calls } from '../../src/adapters/db/schema.js';
+import { encodeRoomMetadata, type ReadyRoomMetadata } from '../../src/domain/room_metadata.js';
+import { startElevenLabsEmulator, type ElevenLabsEmulator } from '../emulators/elevenlabs_emulator.js';
+import { startGroqEmulator, type GroqEmulator } from '../emulators/groq_emulator.js';
+import type { PresetName } from '../emulators/knobs.js';
+import type { ReplyRule } from '../emulators/persona_script.js';
+import { freePort } from '../support/ports.js';
+import { type RunningProcess, startEntry } from '../support/process.js';
+import { createTestPhone, type PhoneCall, type TestPhone } from '../support/sip_phone/phone.js';
+
+export interface AgentWorldOptions {
+  databaseUrl: string;
+  db: Database;
+  /** Sentences the phone will speak, so the STT emulator can recognise them. */
+  utterances: readonly string[];
+  script?: readonly ReplyRule[];
+  preset?: PresetName;
+  /** Extra env for the worker (e.g. AGENT_WRAP_UP_WARNING_SECONDS). */
+  workerEnv?: Record<string, string>;
+  /** Base URL of a running dispatch service (direct-trunk path). */
+  dispatchUrl?: string;
+  dispatchSecret?: string;
+}
+
+export interface AgentWorld {
+  stack: Stack;
+  groq: GroqEmulator;
+  elevenlabs: ElevenLabsEmulator;
+  worker: RunningProcess;
+  agentName: string;
+  trunkAuth: { username: string; password: string };
+  directNumber: string;
+  rooms: RoomServiceClient;
+  /** Inserts a call row and creates its room with the metadata and agent dispatch, as the dispatch service does. */
+  createCall(metadata: Omit<ReadyRoomMetadata, 'callId'>): Promise<{ callId: string; room: string; metadata: ReadyRoomMetadata }>;
+  /** A fresh test phone dialling the room on the Twilio trunk (digest auth, callee rule). */
+  dialRoom(room: string, from?: string): Promise<{ phone: TestPhone; call: PhoneCall }>;
+  workerLog(): string;
+  stop(): Promise<void>;
+}
+
+export async function startAgentWorld(options: AgentWorldOptions): Promise<AgentWorld> {
+  const agentName = `persona-test-${randomBytes(3).toString('hex')}`;
+  const trunkAuth = { username: 'twilio-test', password: randomBytes(9).toString('hex') };
+  const directNumber = `+1555${Math.floor(1_000_000 + Math.random() * 8_999_999)}`;
+  const stack = await startStack();
+  const cleanups: (() => Promise<unknown>)[] = [() => stack.stop()];
+  try {
+    await ensureSip(new SipClient(stack.httpUrl, stack.apiKey, stack.apiSecret), buildPracticeLinePlan({ agentName, twilio: { authUsername: trunkAuth.username, authPassword: trunkAuth.password }, direct: { numbers: [directNumber] } }));
+    const groq = await startGroqEmulator({ utterances: options.utterances, script: options.script ?? [] });
+    cleanups.push(() => groq.stop());
+    const elevenlabs = await startElevenLabsEmulator();
+    cleanups.push(() => elevenlabs.stop());
+    if (options.preset) {
+      groq.knobs.preset(options.preset);
+      elevenlabs.knobs.preset(options.preset);
+    }
+    const worker = startEntry(
+      'agent/main.ts',
+      {
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'debug',
+        LIVEKIT_URL: stack.livekitUrl,
+        LIVEKIT_API_KEY: stack.apiKey,
+        LIVEKIT_API_SECRET: stack.apiSecret,
+        LIVEKIT_AGENT_NAME: agentName,
+        GROQ_API_KEY: groq.apiKey,
+        GROQ_BASE_URL: groq.url,
+        ELEVENLABS_API_KEY: elevenlabs.apiKey,
+        ELEVENLABS_BASE_URL: elevenlabs.url,
+        DATABASE_URL: options.databaseUrl,
+        AGENT_HTTP_PORT: String(await freePort()),
+        ...(options.dispatchUrl ? { DISPATCH_INTERNAL_URL: options.dispatchUrl } : {}),
+        ...(options.dispatchSecret ? { DISPATCH_SHARED_SECRET: options.dispatchSecret } : {}),
+        ...options.workerEnv,
+      },
+      ['start'],
+    );
+    cleanups.push(async () => {
+      if (worker.child.exitCode === null) {
+        worker.child.kill('SIGTERM');
+        const exited = await Promise.race([worker.exited, new Promise((resolve) => setTimeout(() => resolve('timeout'), 15_000))]);
+        if (exited === 'timeout') worker.child.kill('SIGKILL');
+      }
+    });
+    await worker.waitForOutput(/registered worker/, 90_000);
+    const rooms = new RoomServiceClient(stack.httpUrl, stack.apiKey, stack.apiSecret);
+    const phones: TestPhone[] = [];
+    cleanups.push(async () => {
+      for (const phone of phones) await phone.close().catch(() => undefined);
+    });
+
+    return {
+      stack,
+      groq,
+      elevenlabs,
+      worker,
+      agentName,
+      trunkAuth,
+      directNumber,
+      rooms,
+      async createCall(partial) {
+        const room = `call-${randomBytes(8).toString('hex')}`;
+        const [row] = await options.db.insert(calls).values({ path: 'twilio', roomName: room, status: 'dispatching', repId: null }).returning({ id: calls.id });
+        const metadata: ReadyRoomMetadata = { ...partial, callId: row!.id };
+        const encoded = encodeRoomMetadata(metadata);
+        await rooms.createRoom({ name: room, metadata: encoded, emptyTimeout: 60, agents: [new RoomAgentDispatch({ agentName, metadata: encoded })] });
+        return { callId: row!.id, room, metadata };
+      },
+      async dialRoom(room, from = '+15550100001') {
+        const phone = await createTestPhone({ from });
+        phones.push(phone);
+        const call = await phone.dial(stack.sipUri(room), { auth: trunkAuth, answerTimeoutMs: 60_000 });
+        return { phone, call };
+      },
+      workerLog: () => worker.stdout() + worker.stderr(),
+      async stop() {
+        for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,146 @@
+// The persona agent end to end: test phone -> livekit-sip -> livekit-server -> agent worker (its own
+// process, real plugins) -> Groq/ElevenLabs emulators, with turns landing in a real database.
+// The room is created exactly as the dispatch service does after a PIN (metadata + agent dispatch).
+import { and, asc, eq } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { calls, turnMetrics, turns } from '../../src/adapters/db/schema.js';
+import type { ReadyRoomMetadata } from '../../src/domain/room_metadata.js';
+import { espeakVoiceFor } from '../emulators/elevenlabs_emulator.js';
+import { renderSpeechAt } from '../emulators/audio.js';
+import { createUtteranceMatcher } from '../emulators/utterance_matcher.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import type { PhoneCall } from '../support/sip_phone/phone.js';
+import { phoneSampleRate } from '../support/sip_phone/phone.js';
+import { type AgentWorld, startAgentWorld } from './agent_world.js';
+
+const VOICE_ID = 'EXAVITQu4vr4xnYQH9Pm';
+const OPENING = 'Diane Carter speaking. Who is this?';
+const REP_1 = 'Hi Diane, this is Riley from Parcel Point. Do you have two minutes to talk about shipping costs?';
+const REP_2 = 'We cut parcel costs by twelve percent for companies like yours. Could we book a call next week?';
+const REPLY_1 = 'Two minutes. Go ahead, what is this about?';
+const REPLY_2 = 'Send me an email with the numbers and I will take a look.';
+const LONG_REPLY =
+  'Well, let me tell you how we handle shipping today. We have three carriers, a regional one for the east coast, a national one for everything else, and a freight partner for pallets, and honestly every time someone calls me about costs they promise savings that never show up on the invoice.';
+const BARGE_IN = 'Sorry to cut in, but what if I could show you the savings on your own invoices?';
+const BACKCHANNEL = 'Yeah.';
+const GOODBYE_CUE = 'That is all I needed, thanks Diane, goodbye.';
+
+const personaMetadata = (timeLimitSeconds = 300): Omit<ReadyRoomMetadata, 'callId'> => ({
+  v: 1,
+  stage: 'ready',
+  persona: {
+    name: 'Diane Carter',
+    role: 'Chief Financial Officer',
+    company: 'Northwind Logistics',
+    personality: 'Numbers-driven and impatient with fluff.',
+    objections: ['We already have a vendor for this.'],
+    openingLine: OPENING,
+    voiceId: VOICE_ID,
+    language: 'en',
+    llmModel: 'llama-3.3-70b-versatile',
+    temperature: 0.7,
+  },
+  scenario: { title: 'Cold call', objective: 'Book a discovery meeting.', context: '', difficulty: 'medium', rubric: [], timeLimitSeconds },
+  rep: { id: '0d6f3a52-8a4e-4f8a-a0f5-0f6c1b7d9e21', firstName: 'Riley' },
+});
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+let database: TestDatabase;
+let world: AgentWorld;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  world = await startAgentWorld({
+    databaseUrl: database.url,
+    db: database.db,
+    utterances: [REP_1, REP_2, BARGE_IN, BACKCHANNEL, GOODBYE_CUE],
+    script: [
+      { when: 'two minutes', reply: REPLY_1 },
+      { when: 'next week', reply: REPLY_2 },
+      { when: 'shipping today', reply: LONG_REPLY },
+      { when: 'own invoices', reply: 'Fine, show me.' },
+    ],
+    workerEnv: { AGENT_WRAP_UP_WARNING_SECONDS: '5' },
+  });
+}, 240_000);
+
+afterEach((context) => {
+  if (context.task.result?.state === 'fail') console.error(`worker log (tail):\n${world?.workerLog().slice(-20_000)}`);
+});
+
+afterAll(async () => {
+  await world?.stop();
+  await database?.close();
+});
+
+async function speak(call: PhoneCall, text: string): Promise<void> {
+  const pcm = await renderSpeechAt(text, phoneSampleRate);
+  await call.playPcm(pcm.samples, text);
+}
+
+const turnsOf = (callId: string) => database.db.select().from(turns).where(eq(turns.callId, callId)).orderBy(asc(turns.seq));
+
+async function waitForTurn(callId: string, speaker: 'rep' | 'persona', text: RegExp, timeoutMs = 30_000) {
+  return waitFor(`${speaker} turn ${text}`, async () => (await turnsOf(callId)).find((turn) => turn.speaker === speaker && text.test(turn.text)), timeoutMs);
+}
+
+describe('a practice call through the real telephony stack', () => {
+  it('greets, converses turn by turn with everything stored, and completes when the phone hangs up', async () => {
+    const { callId, room } = await world.createCall(personaMetadata());
+    const { call } = await world.dialRoom(room);
+
+    // The greeting: voiced audio that is the opening line in the persona's voice.
+    await waitForTurn(callId, 'persona', /Diane Carter speaking/);
+    await sleep(1500);
+    const matcher = createUtteranceMatcher();
+    matcher.register(OPENING, { voice: espeakVoiceFor(VOICE_ID) });
+    const greeting = await matcher.locate(OPENING, { samples: call.recording(), sampleRate: phoneSampleRate });
+    expect(greeting, 'the opening line is heard at the phone').toBeDefined();
+
+    await speak(call, REP_1);
+    await waitForTurn(callId, 'rep', /two minutes/i);
+    await waitForTurn(callId, 'persona', /Go ahead/);
+    await sleep(2500);
+    await speak(call, REP_2);
+    await waitForTurn(callId, 'rep', /next week/i);
+    await waitForTurn(callId, 'persona', /Send me an email/);
+    await sleep(3000);
+    expect(call.voicedSegments().length).toBeGreaterThanOrEqual(3);
+
+    await call.hangup();
+    const closed = await waitFor('call completed', async () => {
+      const [row] = await database.db.select().from(calls).where(eq(calls.id, callId));
+      return row?.status === 'completed' && row.usage !== null ? row : undefined;
+    }, 60_000);
+    expect(closed.endReason).toBe('caller_hung_up');
+    expect(closed.answeredAt).not.toBeNull();
+    expect(closed.usage?.ttsCharacters).toBeGreaterThan(0);
+    expect(closed.usage?.llmPromptTokens).toBeGreaterThan(0);
+    expect(closed.usage?.sttAudioSeconds).toBeGreaterThan(0);
+    expect(Number(closed.estimatedCostUsd)).toBeGreaterThan(0);
+
+    const stored = await turnsOf(callId);
+    expect(stored.map((turn) => turn.speaker)).toEqual(['persona', 'rep', 'persona', 'rep', 'persona']);
+    const replies = stored.filter((turn) => turn.speaker === 'persona').slice(1);
+    for (const reply of replies) {
+      const [metrics] = await database.db.select().from(turnMetrics).where(eq(turnMetrics.turnId, reply.id));
+      expect(metrics?.llmTtftMs, 'LLM TTFT stored').toBeGreaterThan(0);
+      expect(metrics?.ttsTtfbMs, 'TTS TTFB stored').toBeGreaterThan(0);
+      expect(metrics?.endToEndMs, 'end-to-end stored').toBeGreaterThan(0);
+      expect(metrics?.endOfUtteranceDelayMs, 'endpointing stored').not.toBeNull();
+    }
+    // No room left behind.
+    await waitFor('room deleted', async () => ((await world.rooms.listRooms([room])).length === 0 ? true : undefined), 30_000);
+  });
+});
