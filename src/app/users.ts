@@ -25,7 +25,8 @@ const passwordSchema = z
 
 const userInsertSchema = createInsertSchema(users, {
   name: (schema) => schema.trim().min(1, 'required').max(200),
-  email: () => z.email({ message: 'expected an email address' }).trim().toLowerCase(),
+  // Normalise first: zod runs the email check before trim/lower-case checks on the same schema.
+  email: () => z.string().trim().toLowerCase().pipe(z.email({ message: 'expected an email address' })),
   phoneNumbers: () => z.array(z.string().trim().regex(E164, 'expected an E.164 number such as +15550100001')).max(10),
   managerId: () => idSchema,
 });
