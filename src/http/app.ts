@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from '../adapters/logger.js';
 import { makeManagementApiRouter, type ManagementApiDeps } from './api/management_router.js';
@@ -12,6 +12,8 @@ export interface HttpAppDeps {
   managementApi?: ManagementApiDeps;
   /** POST /api/scorecards/preview: score an uploaded transcript without a call. */
   scorecardApi?: ScorecardApiDeps;
+  /** The server-rendered web view (src/http/web); mounted last so it also answers unknown paths. */
+  web?: Router;
 }
 
 export function createHttpApp(deps: HttpAppDeps): Express {
@@ -23,5 +25,6 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   app.use(makeHealthRouter(deps.health));
   if (deps.scorecardApi) app.use('/api/scorecards', makeScorecardsRouter(deps.scorecardApi));
   if (deps.managementApi) app.use('/api', makeManagementApiRouter(deps.managementApi));
+  if (deps.web) app.use(deps.web);
   return app;
 }
