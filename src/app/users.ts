@@ -85,6 +85,33 @@ async function assertManager(db: Executor, managerId: string): Promise<void> {
   }
 }
 
+const PHONE_LOCK = 8145002;
+
+/**
+ * A rep who dials a scenario extension is found by caller ID, so one number must lead to one user.
+ * No index can say that about array elements, so writers that set numbers take one transaction-scoped
+ * advisory lock and check under it.
+ */
+async function assertPhonesFree(db: Executor, phoneNumbers: string[] | undefined, exceptUserId: string | null): Promise<void> {
+  if (!phoneNumbers || phoneNumbers.length === 0) return;
+  await db.execute(sql`select pg_advisory_xact_lock(${PHONE_LOCK})`);
+  const taken = await db
+    .select({ id: users.id, phoneNumbers: users.phoneNumbers })
+    .from(users)
+    .where(
+      and(
+        sql`${users.phoneNumbers} && ${sql.param(phoneNumbers, users.phoneNumbers)}`,
+        exceptUserId === null ? undefined : sql`${users.id} <> ${exceptUserId}`,
+      ),
+    )
+    .limit(1);
+  const clash = taken[0]?.phoneNumbers.find((number) => phoneNumbers.includes(number));
+  if (clash !== undefined) {
+    const index = phoneNumbers.indexOf(clash);
+    throw conflict('another user already calls from this number', { [`phoneNumbers.${index}`]: 'already used by another user' });
+  }
+}
+
 function emailConflict(error: unknown): never {
   if (uniqueViolation(error) === 'users_email_unique') {
     throw conflict('a user with this email already exists', { email: 'already in use' });
@@ -104,6 +131,7 @@ export async function createUser(deps: AppDeps, actor: Actor, raw: CreateUserInp
 
   return deps.db
     .transaction(async (tx) => {
+      await assertPhonesFree(tx, input.phoneNumbers, null);
       const [row] = await tx
         .insert(users)
         .values({
@@ -187,6 +215,7 @@ export async function updateUser(deps: AppDeps, actor: Actor, raw: UpdateUserInp
 
   return deps.db
     .transaction(async (tx) => {
+      await assertPhonesFree(tx, patch.phoneNumbers, id);
       const [row] = await tx
         .update(users)
         .set({ ...patch, ...(passwordHash === undefined ? {} : { passwordHash }) })

@@ -249,7 +249,7 @@ describe('validation', () => {
     expect(Object.keys(user.body.error.fields).sort()).toEqual(['email', 'phoneNumbers.0', 'role']);
   });
 
-  it('reports a taken extension or email as 409 on that field', async () => {
+  it('reports a taken extension, email or phone number as 409 on that field', async () => {
     await createScenarioVia(tokens.admin, { extension: '4242' });
     const persona = await api(tokens.admin, 'POST', '/api/personas', personaBody);
     const clash = await api(tokens.admin, 'POST', '/api/scenarios', {
@@ -257,6 +257,12 @@ describe('validation', () => {
     });
     expect(clash.status).toBe(409);
     expect(clash.body.error.fields).toEqual({ extension: 'already in use' });
+
+    const samePhone = await api(tokens.morgan, 'POST', '/api/users', { role: 'rep', name: 'Twin', email: 'twin@example.test', phoneNumbers: ['+15550100099', '+15550100001'] });
+    expect(samePhone.status).toBe(409);
+    expect(samePhone.body.error.fields).toEqual({ 'phoneNumbers.1': 'already used by another user' });
+    const keepOwn = await api(tokens.morgan, 'PATCH', `/api/users/${ids.riley}`, { phoneNumbers: ['+15550100001', '+15550100003'] });
+    expect(keepOwn.status).toBe(200);
 
     const dup = await api(tokens.admin, 'POST', '/api/users', { role: 'rep', name: 'Dup', email: 'RILEY@example.test', managerId: ids.morgan });
     expect(dup.status).toBe(409);
