@@ -1,9 +1,10 @@
 // Every change leaves an audit row written in the same transaction as the change itself, so the
 // log cannot claim a change that rolled back, nor miss one that landed.
 import { and, desc, eq, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
 import { auditLog } from '../adapters/db/schema.js';
 import { assertAdmin, type Actor } from '../domain/access.js';
-import type { AppDeps, Executor } from './use_case.js';
+import { parseInput, type AppDeps, type Executor } from './use_case.js';
 
 export interface AuditEntry {
   action: string;
@@ -25,13 +26,17 @@ export async function recordAudit(tx: Executor, actor: Actor, entry: AuditEntry)
 
 export type AuditRow = typeof auditLog.$inferSelect;
 
-/** The audit trail is for admins. */
-export async function listAudit(
-  deps: Pick<AppDeps, 'db'>,
-  actor: Actor,
-  filter: { entityType?: string; entityId?: string; limit?: number } = {},
-): Promise<AuditRow[]> {
+export const listAuditInput = z.object({
+  entityType: z.string().trim().min(1).max(50).optional(),
+  entityId: z.string().trim().min(1).max(100).optional(),
+  limit: z.coerce.number().int('expected a whole number').min(1, 'must be at least 1').max(500, 'must be at most 500').default(100),
+});
+export type ListAuditInput = z.input<typeof listAuditInput>;
+
+/** The audit trail is for admins; newest first. */
+export async function listAudit(deps: Pick<AppDeps, 'db'>, actor: Actor, raw: ListAuditInput = {}): Promise<AuditRow[]> {
   assertAdmin(actor);
+  const filter = parseInput(listAuditInput, raw);
   const where: SQL[] = [];
   if (filter.entityType) where.push(eq(auditLog.entityType, filter.entityType));
   if (filter.entityId) where.push(eq(auditLog.entityId, filter.entityId));
@@ -40,5 +45,5 @@ export async function listAudit(
     .from(auditLog)
     .where(and(...where))
     .orderBy(desc(auditLog.id))
-    .limit(filter.limit ?? 100);
+    .limit(filter.limit);
 }

@@ -8,7 +8,7 @@ import { makeHealthRouter, type HealthDeps } from './health_router.js';
 export interface HttpAppDeps {
   logger: Logger;
   health: HealthDeps;
-  /** The management JSON API (/api/users, /personas, /scenarios, /assignments, /calls, /tokens). */
+  /** The management JSON API (/api/users, /personas, /scenarios, /assignments, /calls, /tokens, /audit). */
   managementApi?: ManagementApiDeps;
   /** POST /api/scorecards/preview: score an uploaded transcript without a call. */
   scorecardApi?: ScorecardApiDeps;

@@ -413,5 +413,10 @@ describe('audit', () => {
       ['persona.created', null],
       ['persona.updated', ['archived']],
     ]);
+
+    const trail = await api(tokens.admin, 'GET', `/api/audit?entityType=persona&entityId=${persona.body.id}`);
+    expect(trail.status).toBe(200);
+    expect(trail.body.items.map((row: Json) => row.action)).toEqual(['persona.updated', 'persona.created']);
+    expect((await api(tokens.morgan, 'GET', '/api/audit')).status).toBe(403);
   });
 });

@@ -4,6 +4,7 @@ import express, { Router } from 'express';
 import type { PersonaDeps } from '../../app/personas.js';
 import type { AppDeps } from '../../app/use_case.js';
 import { makeAssignmentsRouter } from './assignments_router.js';
+import { makeAuditRouter } from './audit_router.js';
 import { makeBearerAuth } from './auth.js';
 import { makeCallsRouter } from './calls_router.js';
 import { apiErrorHandler, sendError } from './errors.js';
@@ -25,6 +26,7 @@ export function makeManagementApiRouter(deps: ManagementApiDeps): Router {
     ['/assignments', makeAssignmentsRouter(deps)],
     ['/calls', makeCallsRouter(deps)],
     ['/tokens', makeTokensRouter(deps)],
+    ['/audit', makeAuditRouter(deps)],
   ];
   const unknownRoute: express.RequestHandler = (req, res) =>
     sendError(res, 404, 'not_found', `no route ${req.method} ${req.originalUrl.split('?')[0]}`);
