@@ -6,13 +6,15 @@ import { EmbeddedPostgresError } from './adapters/db/embedded.js';
 import { seedDemoData, type DemoCredentials } from './adapters/db/seed.js';
 import { scorecardModelFromConfig } from './adapters/groq/scorecard_model.js';
 import { createLogger } from './adapters/logger.js';
+import { createElevenLabsVoiceCatalog } from './adapters/elevenlabs/voice_catalog.js';
 import { createSmtpMailer } from './adapters/mail/mailer.js';
 import { createPostCallQueue } from './adapters/queue/post_call_queue.js';
-import { hashPassword } from './adapters/password.js';
+import { hashPassword, verifyPassword } from './adapters/password.js';
 import { loadSecrets } from './adapters/secrets.js';
 import { runPostCall } from './app/post_call.js';
 import { createHttpApp } from './http/app.js';
 import { listen, PortInUseError } from './http/server.js';
+import { makeWebRouter } from './http/web/web_router.js';
 
 /** Printed straight to the terminal, once: credentials must never reach the structured logs. */
 function printDemoCredentials(credentials: DemoCredentials, config: Config): void {
@@ -62,6 +64,23 @@ async function main(): Promise<void> {
     await runPostCall({ db: database.db, scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, mailer, publicBaseUrl: config.PUBLIC_BASE_URL, logger }, job);
   });
 
+  const web = makeWebRouter({
+    app: { db: database.db, pinSecret: secrets.pinSecret, hashPassword },
+    pool: database.pool,
+    sessionSecret: secrets.sessionSecret,
+    publicBaseUrl: config.PUBLIC_BASE_URL,
+    verifyPassword,
+    logger,
+    voices: config.ELEVENLABS_API_KEY
+      ? createElevenLabsVoiceCatalog({
+          apiKey: config.ELEVENLABS_API_KEY,
+          baseUrl: config.ELEVENLABS_BASE_URL,
+          onError: (error) => logger.warn({ err: error }, 'elevenlabs voice list unavailable'),
+        })
+      : undefined,
+    defaultVoiceId: config.ELEVENLABS_DEFAULT_VOICE_ID,
+    defaultLlmModel: config.GROQ_LLM_MODEL,
+  });
   const app = createHttpApp({
     logger,
     health: { pingDatabase: database.ping, integrations: config.integrations },
@@ -72,6 +91,7 @@ async function main(): Promise<void> {
       personaDefaults: { llmModel: config.GROQ_LLM_MODEL, voiceId: config.ELEVENLABS_DEFAULT_VOICE_ID },
     },
     scorecardApi: { db: database.db, scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, logger },
+    web: web.router,
   });
   const http = await listen(app, config.PORT, config.HOST).catch(async (error: unknown) => {
     await postCallQueue.stop(5_000);
@@ -87,6 +107,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     await http.close();
+    await web.close();
     // Lets the job in hand finish (or hands it back for a retry) before the pool closes.
     await postCallQueue.stop();
     mailer?.close?.();

@@ -1,0 +1,308 @@
+// Calls: the filtered list, one call in full, the live list and the live transcript stream.
+import type { Request, RequestHandler, Response, Router } from 'express';
+import { getCall, listCalls, type CallDetail, type CallListItem, type ListCallsInput } from '../../app/calls.js';
+import { listScenarios } from '../../app/scenarios.js';
+import { listUsers } from '../../app/users.js';
+import { isDomainError } from '../../domain/errors.js';
+import { html, type SafeHtml } from './html.js';
+import { errorsFrom, sendHtml } from './forms.js';
+import { formatDuration, formatTime, inputField, page, passBadge, selectField, statusBadge, type FieldErrors } from './layout.js';
+import { latencyChart, latencyParts, otherMs } from './latency_chart.js';
+import { csrfTokenOf } from './session.js';
+import type { WebDeps } from './web_deps.js';
+
+const LIVE_STATUSES = ['dispatching', 'ringing', 'in_progress'] as const;
+const ALL_STATUSES = ['dispatching', 'ringing', 'in_progress', 'completed', 'failed', 'abandoned'] as const;
+const PAGE_SIZE = 25;
+
+const isLive = (status: string) => (LIVE_STATUSES as readonly string[]).includes(status);
+
+const query = (req: Request, name: string): string => {
+  const value = req.query[name];
+  return typeof value === 'string' ? value.trim() : '';
+};
+
+/** The "to" date is inclusive on the form; the use case wants an exclusive upper bound. */
+function dayAfter(date: string): string | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return date || undefined;
+  const next = new Date(`${date}T00:00:00Z`);
+  if (Number.isNaN(next.getTime())) return date;
+  next.setUTCDate(next.getUTCDate() + 1);
+  return next.toISOString();
+}
+
+const scoreText = (score: number | null) => (score === null ? '—' : String(Math.round(score)));
+
+function callRow(call: CallListItem): SafeHtml {
+  return html`<tr>
+    <td><a href="/calls/${call.id}">${formatTime(call.createdAt)}</a></td>
+    <td>${call.rep?.name ?? html`<span class="muted">unknown</span>`}</td>
+    <td>${call.scenario?.title ?? html`<span class="muted">—</span>`}</td>
+    <td class="num">${formatDuration(call.durationSeconds)}</td>
+    <td class="num">${call.scorecardStatus === 'unavailable' ? html`<span class="muted" title="scorecard unavailable">n/a</span>` : scoreText(call.score)}</td>
+    <td>${passBadge(call.passed)}</td>
+    <td>${statusBadge(call.status)}</td>
+  </tr>`;
+}
+
+function callsTable(items: readonly CallListItem[], empty: string): SafeHtml {
+  if (items.length === 0) return html`<p class="muted">${empty}</p>`;
+  return html`<div class="table-wrap"><table>
+    <thead><tr><th>Started</th><th>Rep</th><th>Scenario</th><th class="num">Duration</th><th class="num">Score</th><th>Result</th><th>Status</th></tr></thead>
+    <tbody>${items.map(callRow)}</tbody>
+  </table></div>`;
+}
+
+function offset(from: Date, at: Date): string {
+  const seconds = Math.max(0, Math.round((at.getTime() - from.getTime()) / 1000));
+  return formatDuration(seconds);
+}
+
+export function transcriptItem(turn: { seq: number; speaker: string; text: string; interrupted: boolean; startedAt: Date }, origin: Date): SafeHtml {
+  return html`<li class="${turn.speaker}" data-seq="${turn.seq}">
+    <span class="t">${offset(origin, turn.startedAt)}</span>
+    <span class="who">${turn.speaker === 'rep' ? 'Rep' : 'Persona'}</span>
+    <span class="text">${turn.text}${turn.interrupted ? html`<span class="interrupted" title="cut off mid-sentence">⟂ interrupted</span>` : ''}</span>
+  </li>`;
+}
+
+const originOf = (call: CallDetail): Date => call.answeredAt ?? call.turns[0]?.startedAt ?? call.createdAt;
+
+const ANALYTICS_LABELS: [string, string, (value: number) => string][] = [
+  ['repTalkRatio', 'Rep talk share', (v) => `${Math.round(v * 100)} %`],
+  ['repWordsPerMinute', 'Rep words per minute', (v) => String(Math.round(v))],
+  ['fillerWordCount', 'Filler words', (v) => String(v)],
+  ['fillerWordsPerMinute', 'Filler words per minute', (v) => v.toFixed(1)],
+  ['questionsAsked', 'Questions asked', (v) => String(v)],
+  ['timeToFirstQuestionSeconds', 'Time to first question', (v) => formatDuration(v)],
+  ['longestRepMonologueSeconds', 'Longest rep monologue', (v) => formatDuration(v)],
+  ['personaInterruptedByRep', 'Rep cut the persona off', (v) => `${v}×`],
+  ['repInterruptedByPersona', 'Persona cut the rep off', (v) => `${v}×`],
+];
+
+function analyticsSection(analytics: Record<string, unknown> | null): SafeHtml {
+  if (!analytics) return html`<p class="muted">Not computed yet.</p>`;
+  const rows = ANALYTICS_LABELS.filter(([key]) => typeof analytics[key] === 'number').map(
+    ([key, label, format]) => html`<dt>${label}</dt><dd>${format(analytics[key] as number)}</dd>`,
+  );
+  const found = analytics.fillerWordsFound;
+  const fillers =
+    found && typeof found === 'object' && Object.keys(found).length > 0
+      ? html`<dt>Fillers heard</dt><dd>${Object.entries(found as Record<string, number>).map(([word, n]) => `${word} ×${n}`).join(', ')}</dd>`
+      : '';
+  return html`<dl class="facts">${rows}${fillers}</dl>`;
+}
+
+function scorecardSection(call: CallDetail): SafeHtml {
+  const card = call.scorecard;
+  if (!card) return html`<p class="muted">${isLive(call.status) ? 'The scorecard follows when the call ends.' : 'No scorecard yet.'}</p>`;
+  if (card.status === 'unavailable') return html`<p class="muted">Scorecard unavailable: ${card.reason ?? 'no reason recorded'}.</p>`;
+  return html`<p><span class="score">${scoreText(card.overallScore)}</span> / 100 ${passBadge(card.passed)}</p>
+    ${card.summary ? html`<p>${card.summary}</p>` : ''}
+    <ul class="criteria">${card.criteria.map(
+      (c) => html`<li><strong>${c.name}</strong> — ${Math.round(c.score)}/100 <small>weight ${c.weight}</small>
+        ${c.evidence ? html`<p><em>Evidence:</em> ${c.evidence}</p>` : ''}
+        ${c.suggestion ? html`<p><em>Try next time:</em> ${c.suggestion}</p>` : ''}</li>`,
+    )}</ul>
+    <small>Model ${card.model}, prompt ${card.promptVersion}.</small>`;
+}
+
+function latencySection(call: CallDetail): SafeHtml {
+  const measured = call.turns.filter((turn) => turn.metrics !== null).map((turn) => ({ seq: turn.seq, ...turn.metrics! }));
+  const ms = (value: number | null) => (value === null ? '—' : String(Math.round(value)));
+  return html`${latencyChart(measured)}
+    ${measured.length > 0
+      ? html`<details><summary>Figures per turn (ms)</summary><div class="table-wrap"><table>
+        <thead><tr><th>Turn</th>${latencyParts.map((p) => html`<th class="num">${p.label}</th>`)}<th class="num">Other</th><th class="num">End to end</th></tr></thead>
+        <tbody>${measured.map(
+          (t) => html`<tr><td>${t.seq}</td>${latencyParts.map((p) => html`<td class="num">${ms(t[p.key])}</td>`)}<td class="num">${ms(t.endToEndMs === null ? null : otherMs(t))}</td><td class="num">${ms(t.endToEndMs)}</td></tr>`,
+        )}</tbody></table></div></details>`
+      : ''}`;
+}
+
+function usageSection(call: CallDetail): SafeHtml {
+  const usage = call.usage;
+  return html`<dl class="facts">
+    ${usage
+      ? html`<dt>Call time</dt><dd>${formatDuration(usage.callSeconds)}</dd>
+        <dt>STT audio</dt><dd>${usage.sttAudioSeconds.toFixed(1)} s</dd>
+        <dt>LLM tokens</dt><dd>${usage.llmPromptTokens} in / ${usage.llmCompletionTokens} out</dd>
+        <dt>TTS characters</dt><dd>${usage.ttsCharacters}</dd>`
+      : html`<dt>Usage</dt><dd class="muted">not recorded yet</dd>`}
+    <dt>Estimated cost</dt><dd>${call.estimatedCostUsd === null ? '—' : `$${Number(call.estimatedCostUsd).toFixed(4)}`}</dd>
+  </dl>`;
+}
+
+function emailSection(call: CallDetail): SafeHtml {
+  if (call.emailDeliveries.length === 0) return html`<p class="muted">No emails queued.</p>`;
+  return html`<div class="table-wrap"><table><thead><tr><th>Recipient</th><th>Status</th><th class="num">Attempts</th><th>Sent</th><th>Last error</th></tr></thead>
+    <tbody>${call.emailDeliveries.map(
+      (d) => html`<tr><td>${d.recipient}</td><td><span class="badge ${d.status === 'sent' ? 'pass' : d.status === 'failed' ? 'fail' : ''}">${d.status}</span></td><td class="num">${d.attempts}</td><td>${formatTime(d.sentAt)}</td><td>${d.lastError ?? ''}</td></tr>`,
+    )}</tbody></table></div>`;
+}
+
+function callBody(call: CallDetail): SafeHtml {
+  const live = isLive(call.status);
+  const origin = originOf(call);
+  return html`<p><a href="${live ? '/live' : '/calls'}">← ${live ? 'Live calls' : 'Calls'}</a></p>
+  <h1>${call.scenario?.title ?? 'Call'} ${statusBadge(call.status)}</h1>
+  <section class="card"><dl class="facts">
+    <dt>Rep</dt><dd>${call.rep ? `${call.rep.name} <${call.rep.email}>` : '—'}</dd>
+    <dt>Persona</dt><dd>${call.persona ? `${call.persona.name}, ${call.persona.role} at ${call.persona.company}` : '—'}</dd>
+    <dt>Started</dt><dd>${formatTime(call.createdAt)}</dd>
+    <dt>Answered</dt><dd>${formatTime(call.answeredAt)}</dd>
+    <dt>Ended</dt><dd>${formatTime(call.endedAt)}</dd>
+    <dt>Duration</dt><dd>${formatDuration(call.durationSeconds)}</dd>
+    <dt>End reason</dt><dd>${call.endReason ?? '—'}</dd>
+    <dt>Path</dt><dd>${call.path === 'twilio' ? 'Twilio' : 'SIP trunk'}</dd>
+  </dl>
+  ${call.providerErrors.length > 0
+    ? html`<h2>Provider errors</h2><ul>${call.providerErrors.map((e) => html`<li>${formatTime(e.at)} — ${e.provider}: ${e.message}</li>`)}</ul>`
+    : ''}
+  </section>
+  <div class="grid2">
+    <section class="card"><h2>Transcript</h2>
+      ${live ? html`<p class="muted" id="live-note">Live: new turns appear as they are stored.</p>` : ''}
+      <ol class="transcript" id="transcript" data-origin="${origin.toISOString()}">${call.turns.map((turn) => transcriptItem(turn, origin))}</ol>
+      ${call.turns.length === 0 ? html`<p class="muted" id="no-turns">No turns stored yet.</p>` : ''}
+    </section>
+    <section class="card"><h2>Scorecard</h2>${scorecardSection(call)}</section>
+  </div>
+  <section class="card"><h2>Latency per turn</h2>${latencySection(call)}</section>
+  <div class="grid2">
+    <section class="card"><h2>Delivery analytics</h2>${analyticsSection(call.analytics)}</section>
+    <section class="card"><h2>Usage and cost</h2>${usageSection(call)}</section>
+  </div>
+  <section class="card"><h2>Email delivery</h2>${emailSection(call)}</section>`;
+}
+
+export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandler): void {
+  const shell = (req: Request, res: Response, section: 'calls' | 'live', title: string, body: SafeHtml, head?: SafeHtml) =>
+    page({ title, viewer: res.locals.viewer!, section, csrfToken: csrfTokenOf(req), body, ...(head ? { head } : {}) });
+
+  router.get('/calls', guard, async (req, res) => {
+    const actor = res.locals.actor!;
+    const filters = { repId: query(req, 'rep'), scenarioId: query(req, 'scenario'), status: query(req, 'status'), from: query(req, 'from'), to: query(req, 'to'), q: query(req, 'q') };
+    const pageNumber = Math.max(1, Number.parseInt(query(req, 'page'), 10) || 1);
+    const input: ListCallsInput = {
+      ...(filters.repId ? { repId: filters.repId } : {}),
+      ...(filters.scenarioId ? { scenarioId: filters.scenarioId } : {}),
+      ...(filters.status ? { status: filters.status as (typeof ALL_STATUSES)[number] } : {}),
+      ...(filters.from ? { from: filters.from } : {}),
+      ...(filters.to ? { to: dayAfter(filters.to) } : {}),
+      ...(filters.q ? { q: filters.q } : {}),
+      page: pageNumber,
+      pageSize: PAGE_SIZE,
+    } as ListCallsInput;
+    let errors: FieldErrors = {};
+    let result = { items: [] as CallListItem[], total: 0, page: 1, pageSize: PAGE_SIZE };
+    try {
+      result = await listCalls(deps.app, actor, input);
+    } catch (error) {
+      errors = errorsFrom(error);
+    }
+    const [reps, scenarios] = await Promise.all([listUsers(deps.app, actor, { role: 'rep', includeInactive: true }), listScenarios(deps.app, actor, { includeArchived: true })]);
+    const pages = Math.max(1, Math.ceil(result.total / PAGE_SIZE));
+    const link = (target: number) => {
+      const params = new URLSearchParams(Object.entries(filters).filter(([, value]) => value !== ''));
+      params.set('page', String(target));
+      return `/calls?${params.toString()}`;
+    };
+    const errorsFor: FieldErrors = { ...errors, rep: errors.repId ?? '', scenario: errors.scenarioId ?? '' };
+    sendHtml(
+      res,
+      shell(
+        req,
+        res,
+        'calls',
+        'Calls',
+        html`<h1>Calls</h1>
+        <form method="get" action="/calls" class="card filters" role="search">
+          ${selectField({ label: 'Rep', name: 'rep', value: filters.repId, blank: 'All reps', options: reps.map((r) => ({ value: r.id, label: r.name })), errors: errorsFor })}
+          ${selectField({ label: 'Scenario', name: 'scenario', value: filters.scenarioId, blank: 'All scenarios', options: scenarios.map((s) => ({ value: s.id, label: s.title })), errors: errorsFor })}
+          ${selectField({ label: 'Status', name: 'status', value: filters.status, blank: 'Any status', options: ALL_STATUSES.map((s) => ({ value: s, label: s.replace('_', ' ') })), errors })}
+          ${inputField({ label: 'From (UTC)', name: 'from', type: 'date', value: filters.from, errors })}
+          ${inputField({ label: 'To (UTC, inclusive)', name: 'to', type: 'date', value: filters.to, errors })}
+          ${inputField({ label: 'Transcript contains', name: 'q', type: 'search', value: filters.q, errors })}
+          <div><button type="submit">Filter</button> <a href="/calls">Reset</a></div>
+        </form>
+        <p class="muted">${result.total} call${result.total === 1 ? '' : 's'}, newest first.</p>
+        ${callsTable(result.items, 'No calls match.')}
+        <nav class="pager" aria-label="Pages">
+          <span>${pageNumber > 1 ? html`<a href="${link(pageNumber - 1)}" rel="prev">← Newer</a>` : ''}</span>
+          <span class="muted">Page ${pageNumber} of ${pages}</span>
+          <span>${pageNumber < pages ? html`<a href="${link(pageNumber + 1)}" rel="next">Older →</a>` : ''}</span>
+        </nav>`,
+      ),
+    );
+  });
+
+  router.get('/live', guard, async (req, res) => {
+    const result = await listCalls(deps.app, res.locals.actor!, { status: [...LIVE_STATUSES], pageSize: 100 });
+    sendHtml(
+      res,
+      shell(
+        req,
+        res,
+        'live',
+        'Live calls',
+        html`<h1>Live calls</h1><p class="muted">Calls in progress. This page refreshes every 5 seconds.</p>${callsTable(result.items, 'No calls in progress right now.')}`,
+        html`<meta http-equiv="refresh" content="5">`,
+      ),
+    );
+  });
+
+  router.get('/calls/:id', guard, async (req, res) => {
+    const call = await getCall(deps.app, res.locals.actor!, String(req.params.id));
+    const live = isLive(call.status);
+    // With JS the transcript streams in over SSE; without it the page refreshes itself.
+    const head = live
+      ? html`<noscript><meta http-equiv="refresh" content="5"></noscript><script src="/static/live.js" defer></script>`
+      : undefined;
+    sendHtml(res, shell(req, res, live ? 'live' : 'calls', call.scenario?.title ?? 'Call', callBody(call), head));
+  });
+
+  // Server-sent events: new turns as they are stored, then `end` once the call is over.
+  router.get('/calls/:id/events', guard, async (req, res) => {
+    const actor = res.locals.actor!;
+    const id = String(req.params.id);
+    let call = await getCall(deps.app, actor, id);
+    const after = Number.parseInt(String(req.query.after ?? req.get('Last-Event-ID') ?? '-1'), 10);
+    let lastSeq = Number.isFinite(after) ? after : -1;
+    res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+    res.flushHeaders();
+    res.write('retry: 3000\n\n');
+    let closed = false;
+    req.on('close', () => {
+      closed = true;
+    });
+    const origin = originOf(call);
+    const pollMs = deps.livePollMs ?? 1000;
+    const deadline = Date.now() + 60 * 60_000;
+    let lastWrite = Date.now();
+    while (!closed && Date.now() < deadline) {
+      for (const turn of call.turns.filter((t) => t.seq > lastSeq)) {
+        res.write(`id: ${turn.seq}\nevent: turn\ndata: ${JSON.stringify({ seq: turn.seq, html: transcriptItem(turn, origin).toString() })}\n\n`);
+        lastSeq = turn.seq;
+        lastWrite = Date.now();
+      }
+      if (!isLive(call.status)) {
+        res.write(`event: end\ndata: ${JSON.stringify({ status: call.status })}\n\n`);
+        break;
+      }
+      if (Date.now() - lastWrite > 15_000) {
+        res.write(': keep-alive\n\n');
+        lastWrite = Date.now();
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      if (closed) break;
+      try {
+        call = await getCall(deps.app, actor, id);
+      } catch (error) {
+        if (!isDomainError(error)) deps.logger.warn({ err: error, callId: id }, 'live transcript poll failed');
+        break;
+      }
+    }
+    res.end();
+  });
+}

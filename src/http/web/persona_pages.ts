@@ -1,0 +1,150 @@
+// Personas: the shared library of AI buyers. The voice comes from the ElevenLabs voice list when a
+// key is configured, otherwise it is typed in as an id.
+import type { Request, RequestHandler, Response, Router } from 'express';
+import {
+  createPersona,
+  getPersona,
+  listPersonas,
+  updatePersona,
+  type CreatePersonaInput,
+  type Persona,
+  type UpdatePersonaInput,
+} from '../../app/personas.js';
+import { html, type SafeHtml } from './html.js';
+import { checked, errorsFrom, formOf, lines, numeric, optional, sendHtml, str, type FormBody } from './forms.js';
+import { checkboxField, csrfField, formError, inputField, page, selectField, textareaField, type FieldErrors } from './layout.js';
+import { csrfTokenOf } from './session.js';
+import type { WebDeps } from './web_deps.js';
+
+// Raw form values; the use case's zod schema is what checks them (and names the bad fields).
+type PersonaForm = Partial<Record<keyof Persona, unknown>> & { archived?: boolean };
+
+function fromForm(form: FormBody): PersonaForm {
+  return {
+    name: str(form, 'name'),
+    role: str(form, 'role'),
+    company: str(form, 'company'),
+    personality: str(form, 'personality'),
+    objections: lines(form, 'objections'),
+    openingLine: str(form, 'openingLine'),
+    voiceId: optional(form, 'voiceId'),
+    language: optional(form, 'language') ?? 'en',
+    llmModel: optional(form, 'llmModel'),
+    temperature: numeric(form, 'temperature') ?? 0.7,
+  };
+}
+
+async function voiceField(deps: WebDeps, value: string, errors: FieldErrors): Promise<SafeHtml> {
+  const voices = deps.voices ? await deps.voices.list() : null;
+  if (voices && voices.length > 0) {
+    const options = voices.map((voice) => ({ value: voice.id, label: `${voice.name} (${voice.id})` }));
+    if (value && !voices.some((voice) => voice.id === value)) options.unshift({ value, label: `${value} (not in your ElevenLabs list)` });
+    return selectField({ label: 'Voice', name: 'voiceId', value: value || deps.defaultVoiceId, options, errors, hint: 'From your ElevenLabs voice list.' });
+  }
+  return inputField({
+    label: 'Voice id',
+    name: 'voiceId',
+    value: value || deps.defaultVoiceId,
+    errors,
+    hint: deps.voices ? 'The ElevenLabs voice list could not be loaded; type a voice id.' : 'Set ELEVENLABS_API_KEY to pick from your voice list.',
+  });
+}
+
+async function personaForm(req: Request, deps: WebDeps, action: string, values: PersonaForm, errors: FieldErrors, editing: boolean) {
+  const v = (key: keyof Persona) => {
+    const value = values[key];
+    return typeof value === 'string' || typeof value === 'number' ? value : '';
+  };
+  return html`<form method="post" action="${action}" class="card">
+    ${formError(errors)}
+    ${csrfField(csrfTokenOf(req))}
+    <div class="grid2">
+      <div>
+        ${inputField({ label: 'Name', name: 'name', value: v('name'), required: true, errors })}
+        ${inputField({ label: 'Job title', name: 'role', value: v('role'), required: true, errors })}
+        ${inputField({ label: 'Company', name: 'company', value: v('company'), required: true, errors })}
+        ${textareaField({ label: 'Opening line', name: 'openingLine', value: v('openingLine'), required: true, errors, rows: 2 })}
+        ${await voiceField(deps, String(v('voiceId')), errors)}
+      </div>
+      <div>
+        ${textareaField({ label: 'Personality', name: 'personality', value: v('personality'), required: true, errors, rows: 4 })}
+        ${textareaField({ label: 'Objections', name: 'objections', value: Array.isArray(values.objections) ? values.objections.join('\n') : '', errors, rows: 4, hint: 'One per line.' })}
+        ${inputField({ label: 'Language', name: 'language', value: v('language') || 'en', errors })}
+        ${inputField({ label: 'LLM model', name: 'llmModel', value: v('llmModel') || deps.defaultLlmModel, errors })}
+        ${inputField({ label: 'Temperature', name: 'temperature', type: 'number', value: v('temperature') === '' ? 0.7 : v('temperature'), errors, attrs: html` step="0.1" min="0" max="2"` })}
+        ${editing ? checkboxField({ label: 'Archived (hidden from new scenarios)', name: 'archived', checked: values.archived === true }) : ''}
+      </div>
+    </div>
+    <button type="submit">${editing ? 'Save persona' : 'Create persona'}</button>
+  </form>`;
+}
+
+export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHandler, protect: RequestHandler): void {
+  const shell = (req: Request, res: Response, title: string, body: SafeHtml, notice?: string) =>
+    page({ title, viewer: res.locals.viewer!, section: 'personas', csrfToken: csrfTokenOf(req), notice, body });
+  const personaDeps = { db: deps.app.db, personaDefaults: { llmModel: deps.defaultLlmModel, voiceId: deps.defaultVoiceId } };
+
+  const listPage = async (req: Request, res: Response, values: PersonaForm, errors: FieldErrors, status = 200) => {
+    const rows = await listPersonas(deps.app, res.locals.actor!, { includeArchived: true });
+    const notice = req.session.notice;
+    delete req.session.notice;
+    sendHtml(
+      res,
+      shell(
+        req,
+        res,
+        'Personas',
+        html`<h1>Personas</h1>
+        <div class="table-wrap"><table>
+          <thead><tr><th>Name</th><th>Role</th><th>Company</th><th>Voice</th><th>Status</th></tr></thead>
+          <tbody>${rows.map(
+            (row) => html`<tr><td><a href="/personas/${row.id}">${row.name}</a></td><td>${row.role}</td><td>${row.company}</td><td><code>${row.voiceId}</code></td><td>${row.archivedAt ? 'archived' : 'active'}</td></tr>`,
+          )}</tbody>
+        </table></div>
+        <h2>New persona</h2>
+        ${await personaForm(req, deps, '/personas', values, errors, false)}`,
+        notice,
+      ),
+      status,
+    );
+  };
+
+  router.get('/personas', guard, (req, res) => listPage(req, res, {}, {}));
+
+  router.post('/personas', guard, protect, async (req, res) => {
+    const values = fromForm(formOf(req));
+    try {
+      const row = await createPersona(personaDeps, res.locals.actor!, values as CreatePersonaInput);
+      req.session.notice = `Persona ${row.name} created.`;
+      res.redirect(303, '/personas');
+    } catch (error) {
+      await listPage(req, res, values, errorsFrom(error), 400);
+    }
+  });
+
+  const editPage = async (req: Request, res: Response, persona: Persona, values: PersonaForm, errors: FieldErrors, status = 200) => {
+    sendHtml(
+      res,
+      shell(req, res, persona.name, html`<p><a href="/personas">← Personas</a></p><h1>${persona.name}</h1>${await personaForm(req, deps, `/personas/${persona.id}`, values, errors, true)}`),
+      status,
+    );
+  };
+
+  router.get('/personas/:id', guard, async (req, res) => {
+    const persona = await getPersona(deps.app, res.locals.actor!, String(req.params.id));
+    await editPage(req, res, persona, { ...persona, archived: persona.archivedAt !== null }, {});
+  });
+
+  router.post('/personas/:id', guard, protect, async (req, res) => {
+    const persona = await getPersona(deps.app, res.locals.actor!, String(req.params.id));
+    const form = formOf(req);
+    const values = { ...fromForm(form), archived: checked(form, 'archived') };
+    try {
+      const row = await updatePersona(deps.app, res.locals.actor!, { id: persona.id, ...values } as UpdatePersonaInput);
+      req.session.notice = `Persona ${row.name} saved.`;
+      res.redirect(303, '/personas');
+    } catch (error) {
+      await editPage(req, res, persona, values, errorsFrom(error), 400);
+    }
+  });
+}

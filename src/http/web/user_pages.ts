@@ -1,0 +1,134 @@
+// Users (admins only): staff who log in here, and the reps who call in from their phone numbers.
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import { createUser, getUser, listUsers, updateUser, type CreateUserInput, type PublicUser, type UpdateUserInput } from '../../app/users.js';
+import { forbidden } from '../../domain/errors.js';
+import { html, type SafeHtml } from './html.js';
+import { checked, errorsFrom, formOf, lines, optional, sendHtml, str, type FormBody } from './forms.js';
+import { checkboxField, csrfField, formError, inputField, page, selectField, textareaField, type FieldErrors } from './layout.js';
+import { csrfTokenOf } from './session.js';
+import type { WebDeps } from './web_deps.js';
+
+const adminOnly: RequestHandler = (_req: Request, res: Response, next: NextFunction) => {
+  if (res.locals.viewer?.role !== 'admin') throw forbidden('only an admin manages users');
+  next();
+};
+
+// Raw form values; the use case's zod schema checks them.
+interface UserForm {
+  role?: string;
+  name?: string;
+  email?: string;
+  managerId?: string | null;
+  phoneNumbers?: string[];
+  password?: string | undefined;
+  active?: boolean;
+}
+
+export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandler, protect: RequestHandler): void {
+  const shell = (req: Request, res: Response, title: string, body: SafeHtml, notice?: string) =>
+    page({ title, viewer: res.locals.viewer!, section: 'users', csrfToken: csrfTokenOf(req), notice, body });
+
+  const userFields = (values: UserForm, errors: FieldErrors, managers: PublicUser[], editing: boolean) => html`
+    ${editing ? '' : selectField({ label: 'Role', name: 'role', value: values.role ?? 'rep', options: ['rep', 'manager', 'admin'].map((r) => ({ value: r, label: r })), errors })}
+    ${inputField({ label: 'Name', name: 'name', value: values.name, required: true, errors })}
+    ${inputField({ label: 'Email', name: 'email', type: 'email', value: values.email, required: true, errors })}
+    ${values.role === 'rep' || !editing
+      ? selectField({ label: 'Manager (reps only)', name: 'managerId', value: values.managerId ?? '', blank: 'None', options: managers.map((m) => ({ value: m.id, label: m.name })), errors })
+      : ''}
+    ${textareaField({ label: 'Phone numbers (reps)', name: 'phoneNumbers', value: (values.phoneNumbers ?? []).join('\n'), errors, rows: 2, hint: 'E.164, one per line, e.g. +15550100001. Used to recognise a rep who dials an extension.' })}
+    ${values.role === 'rep' && editing
+      ? ''
+      : inputField({ label: editing ? 'New password (leave empty to keep)' : 'Password (admins and managers)', name: 'password', type: 'password', errors, hint: 'At least 12 characters. Reps never log in.', attrs: html` autocomplete="new-password"` })}
+    ${editing ? checkboxField({ label: 'Active', name: 'active', checked: values.active !== false }) : ''}`;
+
+  const fromForm = (form: FormBody, editing: boolean): UserForm => ({
+    ...(editing ? {} : { role: str(form, 'role') }),
+    name: str(form, 'name'),
+    email: str(form, 'email'),
+    managerId: optional(form, 'managerId') ?? null,
+    phoneNumbers: lines(form, 'phoneNumbers'),
+    password: optional(form, 'password'),
+    ...(editing ? { active: checked(form, 'active') } : {}),
+  });
+
+  const listPage = async (req: Request, res: Response, values: UserForm, errors: FieldErrors, status = 200) => {
+    const actor = res.locals.actor!;
+    const rows = await listUsers(deps.app, actor, { includeInactive: true });
+    const managers = rows.filter((u) => u.role === 'manager' && u.active);
+    const managerName = new Map(rows.map((u) => [u.id, u.name]));
+    const notice = req.session.notice;
+    delete req.session.notice;
+    sendHtml(
+      res,
+      shell(
+        req,
+        res,
+        'Users',
+        html`<h1>Users</h1>
+        <div class="table-wrap"><table>
+          <thead><tr><th>Name</th><th>Email</th><th>Role</th><th>Manager</th><th>Phones</th><th>Status</th></tr></thead>
+          <tbody>${rows.map(
+            (u) => html`<tr><td><a href="/users/${u.id}">${u.name}</a></td><td>${u.email}</td><td>${u.role}</td><td>${u.managerId ? (managerName.get(u.managerId) ?? '—') : '—'}</td><td>${u.phoneNumbers.join(', ')}</td><td>${u.active ? 'active' : 'inactive'}</td></tr>`,
+          )}</tbody>
+        </table></div>
+        <h2>New user</h2>
+        <form method="post" action="/users" class="card">${formError(errors)}${csrfField(csrfTokenOf(req))}${userFields(values, errors, managers, false)}<button type="submit">Create user</button></form>`,
+        notice,
+      ),
+      status,
+    );
+  };
+
+  router.get('/users', guard, adminOnly, (req, res) => listPage(req, res, {}, {}));
+
+  router.post('/users', guard, adminOnly, protect, async (req, res) => {
+    const values = fromForm(formOf(req), false);
+    const input = { ...values, managerId: values.role === 'rep' ? values.managerId : null };
+    try {
+      const user = await createUser(deps.app, res.locals.actor!, input as CreateUserInput);
+      req.session.notice = `User ${user.name} created.`;
+      res.redirect(303, '/users');
+    } catch (error) {
+      await listPage(req, res, values, errorsFrom(error), 400);
+    }
+  });
+
+  const editPage = async (req: Request, res: Response, user: PublicUser, values: UserForm, errors: FieldErrors, status = 200) => {
+    const managers = (await listUsers(deps.app, res.locals.actor!, { role: 'manager' })).filter((m) => m.active);
+    sendHtml(
+      res,
+      shell(
+        req,
+        res,
+        user.name,
+        html`<p><a href="/users">← Users</a></p><h1>${user.name} <small>${user.role}</small></h1>
+        <form method="post" action="/users/${user.id}" class="card">${formError(errors)}${csrfField(csrfTokenOf(req))}${userFields({ ...values, role: user.role }, errors, managers, true)}<button type="submit">Save</button></form>`,
+      ),
+      status,
+    );
+  };
+
+  router.get('/users/:id', guard, adminOnly, async (req, res) => {
+    const user = await getUser(deps.app, res.locals.actor!, String(req.params.id));
+    await editPage(req, res, user, { ...user }, {});
+  });
+
+  router.post('/users/:id', guard, adminOnly, protect, async (req, res) => {
+    const user = await getUser(deps.app, res.locals.actor!, String(req.params.id));
+    const values = fromForm(formOf(req), true);
+    const { managerId, password, ...rest } = values;
+    const input = {
+      id: user.id,
+      ...rest,
+      ...(user.role === 'rep' ? { managerId } : {}),
+      ...(password !== undefined ? { password } : {}),
+    };
+    try {
+      await updateUser(deps.app, res.locals.actor!, input as UpdateUserInput);
+      req.session.notice = `User ${values.name ?? user.name} saved.`;
+      res.redirect(303, '/users');
+    } catch (error) {
+      await editPage(req, res, user, values, errorsFrom(error), 400);
+    }
+  });
+}

@@ -1,0 +1,25 @@
+import type pg from 'pg';
+import type { VoiceCatalog } from '../../adapters/elevenlabs/voice_catalog.js';
+import type { Logger } from '../../adapters/logger.js';
+import type { AppDeps } from '../../app/use_case.js';
+
+/** What the web view needs; main.ts builds it from config, secrets and the database. */
+export interface WebDeps {
+  /** The same dependencies the JSON API hands to the use cases. */
+  app: AppDeps;
+  /** The session store shares the application's pool. */
+  pool: pg.Pool;
+  sessionSecret: string;
+  publicBaseUrl: string;
+  verifyPassword(hash: string, password: string): Promise<boolean>;
+  logger: Logger;
+  /** Present when an ElevenLabs key is configured; the persona form then offers a voice list. */
+  voices?: VoiceCatalog | undefined;
+  defaultVoiceId: string;
+  defaultLlmModel: string;
+  loginRateLimit?: { windowMs: number; limit: number };
+  /** How often the live transcript stream looks for new turns. */
+  livePollMs?: number;
+  /** Off in tests so no timer outlives them. */
+  pruneExpiredSessions?: boolean;
+}
