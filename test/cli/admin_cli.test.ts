@@ -134,7 +134,8 @@ describe('admin CLI against DATABASE_URL', () => {
     expect(callList.json.items[0]).toMatchObject({ durationSeconds: 93, rep: { name: 'Riley Rep' }, scenario: { title: 'Budget objection' } });
     const shown = await cli(env, ['calls', 'show', callList.json.items[0].id]);
     expect(shown.stdout).toContain('scorecard: none yet');
-  });
+    // About fifteen tsx start-ups in a row: generous on a loaded 2-core machine.
+  }, 240_000);
 
   it('reports invalid input with the bad fields and exit code 1', async () => {
     const bad = await cli(env, [
@@ -153,7 +154,7 @@ describe('admin CLI against DATABASE_URL', () => {
     const usage = await cli(env, ['assignments', 'create']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("required option '--scenario <id>' not specified");
-  });
+  }, 120_000);
 });
 
 describe('admin CLI with the embedded database', () => {
@@ -180,5 +181,5 @@ describe('admin CLI with the embedded database', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 180_000);
 });
