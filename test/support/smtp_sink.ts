@@ -23,6 +23,8 @@ export interface SmtpSink {
   setDataDelay(ms: number): void;
   /** Transactions refused so far (MAIL FROM and RCPT TO). */
   refusals: number;
+  /** Transactions started (MAIL FROM accepted), including ones whose DATA is still being answered. */
+  started: number;
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
   stop(): Promise<void>;
 }
@@ -46,6 +48,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         callback(error);
         return;
       }
+      sink.started += 1;
       callback();
     },
     onRcptTo(address, _session, callback) {
@@ -87,6 +90,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     port,
     messages,
     refusals: 0,
+    started: 0,
     refuseNext(count: number, code = 421) {
       refuse = count;
       refuseCode = code;
