@@ -12,8 +12,14 @@ export type FinalizeTrigger = 'agent' | 'livekit' | 'twilio' | 'dispatch';
 
 export interface FinalizeCallDeps {
   pool: pg.Pool;
-  /** Enqueues the post-call job on the given transaction (post_call_queue.ts `enqueue`). */
-  enqueuePostCall(callId: string, tx: SqlExecutor): Promise<unknown>;
+  /** Enqueues the post-call job on the given transaction (post_call_queue.ts `enqueue`), to start after `delaySeconds`. */
+  enqueuePostCall(callId: string, tx: SqlExecutor, delaySeconds: number): Promise<unknown>;
+  /**
+   * When a webhook or status callback finalises before the agent has shut down, the agent may still
+   * be writing the last turn; the job waits this long first (default 10). The agent's own trigger
+   * comes after its last write and starts the job at once.
+   */
+  settleSeconds?: number;
   logger?: AppLogger;
   now?: () => Date;
 }
@@ -62,7 +68,7 @@ export async function finalizeCall(deps: FinalizeCallDeps, input: FinalizeCallIn
     if (!isTerminal(status)) throw new Error(`call ${call.id} is still ${status} after an end event`);
 
     await tx.db.update(calls).set({ ...changes, finalizedAt: now }).where(eq(calls.id, call.id));
-    await deps.enqueuePostCall(call.id, tx);
+    await deps.enqueuePostCall(call.id, tx, input.trigger === 'agent' ? 0 : (deps.settleSeconds ?? 10));
     return { outcome: 'finalized', status };
   });
   if (result.outcome === 'finalized') deps.logger?.info({ callId: input.callId, trigger: input.trigger, status: result.status }, 'call finalised');

@@ -1,9 +1,9 @@
 // After the call: finalisation from every trigger, the pg-boss job, the scorecard from the Groq
 // emulator, and the emails a real SMTP server on loopback receives.
 import { randomUUID } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { calls, emailDeliveries, scorecards } from '../../src/adapters/db/schema.js';
+import { calls, emailDeliveries, scorecards, turns } from '../../src/adapters/db/schema.js';
 import { createGroqScorecardModel } from '../../src/adapters/groq/scorecard_model.js';
 import { createLogger } from '../../src/adapters/logger.js';
 import { createSmtpMailer } from '../../src/adapters/mail/mailer.js';
@@ -64,7 +64,7 @@ beforeAll(async () => {
   queue = createPostCallQueue({ pool: database.pool, logger, retryLimit: 4, retryDelaySeconds: 1, pollingIntervalSeconds: 0.5 });
   await queue.start();
   await queue.work((job) => runPostCall(postCall, job).then(() => undefined));
-  finalizeDeps = { pool: database.pool, enqueuePostCall: (callId, tx) => queue.enqueue(callId, tx), logger };
+  finalizeDeps = { pool: database.pool, enqueuePostCall: (callId, tx, delaySeconds) => queue.enqueue(callId, tx, delaySeconds), settleSeconds: 0, logger };
 });
 
 afterAll(async () => {
@@ -150,6 +150,26 @@ describe('finalisation', () => {
     expect(emailsFor(callId)).toHaveLength(0);
     const [card] = await database.db.select().from(scorecards).where(eq(scorecards.callId, callId));
     expect(card).toMatchObject({ status: 'unavailable', reason: 'the rep said nothing, so there is nothing to score' });
+  });
+
+  it('lets a webhook-finalised call settle, so a turn the agent writes late is in the email', async () => {
+    const callId = await createCall(database.db, world);
+    const settling = { ...finalizeDeps, settleSeconds: 5 };
+    await finalizeCall(settling, { callId, trigger: 'livekit' });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await queue.jobsFor(callId))[0]?.state).toBe('created');
+    const [last] = await database.db.select().from(turns).where(eq(turns.callId, callId)).orderBy(desc(turns.seq)).limit(1);
+    await database.db.insert(turns).values({
+      callId,
+      seq: last!.seq + 1,
+      speaker: 'rep',
+      text: 'Thanks Diane, I will send the invite now.',
+      startedAt: new Date(last!.endedAt.getTime() + 500),
+      endedAt: new Date(last!.endedAt.getTime() + 2500),
+    });
+    await jobDone(callId);
+    const toRep = emailsFor(callId).find((mail) => mail.envelopeTo.includes(world.repEmail))!;
+    expect(toRep.parsed.text).toContain('Riley Rep: Thanks Diane, I will send the invite now.');
   });
 
   it('answers not_found for an unknown call', async () => {

@@ -51,7 +51,7 @@ describe('a worker restart mid-send', () => {
     const callId = await createCall(database.db, world);
     smtp.setDataDelay(2000);
     const first = await startWorker();
-    await finalizeCall({ pool: database.pool, enqueuePostCall: (id, tx) => first.enqueue(id, tx) }, { callId, trigger: 'twilio' });
+    await finalizeCall({ pool: database.pool, enqueuePostCall: (id, tx, delaySeconds) => first.enqueue(id, tx, delaySeconds) }, { callId, trigger: 'agent' });
 
     const deadline = Date.now() + 30_000;
     while (smtp.started === 0) {

@@ -37,7 +37,7 @@ export interface PostCallQueue {
    * call is a no-op while the job is kept. Pass the finalising transaction as `tx` to make the
    * enqueue atomic with the row change. Returns false when the job already existed.
    */
-  enqueue(callId: string, tx?: SqlExecutor): Promise<boolean>;
+  enqueue(callId: string, tx?: SqlExecutor, delaySeconds?: number): Promise<boolean>;
   /** Starts processing; a handler that throws has its job retried with backoff. */
   work(handler: (job: PostCallJobContext) => Promise<void>): Promise<void>;
   /** Stops fetching, waits up to `timeoutMs` for the job in hand, then releases it for a retry. */
@@ -93,10 +93,10 @@ export function createPostCallQueue(options: PostCallQueueOptions): PostCallQueu
       });
     },
 
-    async enqueue(callId, tx = executor) {
+    async enqueue(callId, tx = executor, delaySeconds = 0) {
       // pg-boss inserts with ON CONFLICT DO NOTHING and joins the queue row: null means a job with
       // this id exists, or the queue does not.
-      const id = await boss.send(POST_CALL_QUEUE, { callId } satisfies PostCallJobData, { id: callId, db: tx });
+      const id = await boss.send(POST_CALL_QUEUE, { callId } satisfies PostCallJobData, { id: callId, db: tx, ...(delaySeconds > 0 ? { startAfter: delaySeconds } : {}) });
       if (id !== null) {
         if (workerId) boss.notifyWorker(workerId);
         return true;
@@ -140,5 +140,5 @@ export function createPostCallQueue(options: PostCallQueueOptions): PostCallQueu
  */
 export function createCallFinalizer(options: { pool: pg.Pool; logger: Logger }): (input: FinalizeCallInput) => Promise<FinalizeCallResult> {
   const queue = createPostCallQueue({ pool: options.pool, logger: options.logger });
-  return (input) => finalizeCall({ pool: options.pool, enqueuePostCall: (callId, tx) => queue.enqueue(callId, tx), logger: options.logger }, input);
+  return (input) => finalizeCall({ pool: options.pool, enqueuePostCall: (callId, tx, delaySeconds) => queue.enqueue(callId, tx, delaySeconds), logger: options.logger }, input);
 }
