@@ -12,6 +12,7 @@ import {
   buildScorecardMessages,
   checkScorecardAnswer,
   type ChatMessage,
+  correctionMessage,
   SCORECARD_PROMPT_VERSION,
   type ScorecardPersona,
   type ScorecardResult,
@@ -71,8 +72,9 @@ export async function produceScorecard(
   }
 
   const attempts = Math.max(1, deps.scorecardAttempts ?? 3);
+  const prompt = buildScorecardMessages(input.scenario, input.turns, input.persona);
   const request: ScorecardRequest = {
-    messages: buildScorecardMessages(input.scenario, input.turns, input.persona),
+    messages: prompt,
     format: 'json_schema',
     jsonSchema: scorecardJsonSchema(input.scenario.rubric),
   };
@@ -85,6 +87,8 @@ export async function produceScorecard(
       if (check.ok) return { status: 'scored', attempts: attempt, ...base, ...check.result };
       reason = check.reason;
       deps.logger?.warn({ attempt, reason }, 'scorecard answer rejected');
+      // The next try sees its rejected answer and why, which is what gets models to fix a quote.
+      request.messages = [...prompt, { role: 'assistant', content }, correctionMessage(reason)];
     } catch (error) {
       if (!isProviderError(error)) throw error;
       reason = error.message;

@@ -44,7 +44,7 @@ export interface ScorecardPersona {
 }
 
 export interface ChatMessage {
-  role: 'system' | 'user';
+  role: 'system' | 'user' | 'assistant';
   content: string;
 }
 
@@ -162,6 +162,14 @@ export function quoteIsInTranscript(quote: string, turns: readonly AnalyticsTurn
     .map(normaliseForQuote)
     .filter((fragment) => fragment !== '');
   return fragments.every((fragment) => haystack.includes(` ${fragment} `));
+}
+
+/** The follow-up that asks the model to correct a rejected answer. */
+export function correctionMessage(reason: string): ChatMessage {
+  return {
+    role: 'user',
+    content: `That answer was rejected: ${reason}. Answer again with JSON only: one entry per rubric criterion id, and evidence copied word for word from the transcript (or an empty string).`,
+  };
 }
 
 /** Weighted mean of the criterion scores, one decimal; equal weights when all weights are zero. */

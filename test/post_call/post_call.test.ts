@@ -313,6 +313,10 @@ describe('the scorecard', () => {
     const scenario = { title: 'Cold call', objective: 'Book a demo', context: 'CFO', rubric: RUBRIC };
     const outcome = await produceScorecard(postCall, { scenario, turns, passMark: 75 });
     expect(outcome).toMatchObject({ status: 'scored', attempts: 3, overallScore: 70, passed: false });
+    // The third try was shown its rejected answer and the reason.
+    const third = groq.requests.filter((request) => request.endpoint === 'chat').at(-1)!.body as { messages: { role: string; content: string }[] };
+    expect(third.messages.map((message) => message.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(third.messages[3]!.content).toMatch(/^That answer was rejected: the evidence for "next_step" is not a quote from the transcript\./);
 
     groq.knobs.failNext('chat', { kind: 'status', status: 401 });
     expect(await produceScorecard(postCall, { scenario, turns, passMark: 75 })).toMatchObject({ status: 'unavailable', attempts: 1, reason: expect.stringMatching(/401/) });
