@@ -16,7 +16,7 @@ import {
 import { listScenarios } from '../../app/scenarios.js';
 import { listUsers } from '../../app/users.js';
 import { html, type SafeHtml } from './html.js';
-import { checked, errorsFrom, formOf, numeric, sendHtml, str, type FormBody } from './forms.js';
+import { checked, errorsFrom, redirectWithNotice, formOf, numeric, sendHtml, str, type FormBody } from './forms.js';
 import { checkboxField, csrfField, formatTime, formError, inputField, page, selectField, type FieldErrors } from './layout.js';
 import { csrfTokenOf } from './session.js';
 import type { WebDeps } from './web_deps.js';
@@ -159,8 +159,7 @@ export function addAssignmentRoutes(router: Router, deps: WebDeps, guard: Reques
 
   router.post('/assignments/:id/revoke', guard, protect, async (req, res) => {
     const a = await revokeAssignment(deps.app, res.locals.actor!, String(req.params.id));
-    req.session.notice = `Assignment of ${a.scenario.title} to ${a.rep.name} revoked; its PIN no longer works.`;
-    res.redirect(303, '/assignments');
+    await redirectWithNotice(req, res, '/assignments', `Assignment of ${a.scenario.title} to ${a.rep.name} revoked; its PIN no longer works.`);
   });
 
   const editPage = async (req: Request, res: Response, a: AssignmentView, values: AssignmentForm, errors: FieldErrors, status = 200) => {
@@ -195,8 +194,7 @@ export function addAssignmentRoutes(router: Router, deps: WebDeps, guard: Reques
     const { repId: _repId, scenarioId: _scenarioId, ...terms } = fromForm(formOf(req));
     try {
       await updateAssignment(deps.app, res.locals.actor!, { id: a.id, ...terms } as UpdateAssignmentInput);
-      req.session.notice = 'Assignment saved.';
-      res.redirect(303, '/assignments');
+      await redirectWithNotice(req, res, '/assignments', 'Assignment saved.');
     } catch (error) {
       await editPage(req, res, a, terms, errorsFrom(error), 400);
     }

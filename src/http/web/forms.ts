@@ -58,3 +58,13 @@ export function errorsFrom(error: unknown): FieldErrors {
 export const sendHtml = (res: Response, body: SafeHtml, status = 200): void => {
   res.status(status).type('html').send(body.toString());
 };
+
+/**
+ * express-session saves a changed session while the response is already on its way, so a browser
+ * can follow a redirect before the notice is stored; save first, then redirect.
+ */
+export async function redirectWithNotice(req: Request, res: Response, url: string, notice: string): Promise<void> {
+  req.session.notice = notice;
+  await new Promise<void>((resolve, reject) => req.session.save((error: unknown) => (error ? reject(error as Error) : resolve())));
+  res.redirect(303, url);
+}

@@ -99,31 +99,43 @@ const errorText = (name: string, errors: FieldErrors | undefined) => {
   return message ? html`<span class="error" id="${name}-error">${message}</span>` : '';
 };
 
-const describedBy = (name: string, errors: FieldErrors | undefined) =>
-  errors?.[name] ? html` aria-invalid="true" aria-describedby="${name}-error"` : '';
+/** Hint and error are tied to the control, so a screen reader reads them with it. */
+function describedBy(o: FieldOptions): SafeHtml | '' {
+  const ids = [o.hint ? `${o.name}-hint` : '', o.errors?.[o.name] ? `${o.name}-error` : ''].filter(Boolean).join(' ');
+  return html`${o.errors?.[o.name] ? html` aria-invalid="true"` : ''}${ids ? html` aria-describedby="${ids}"` : ''}`;
+}
+
+/** A label beside (not around) the control: its accessible name is the label alone. */
+const fieldShell = (o: FieldOptions, control: SafeHtml) =>
+  html`<div class="field"><label for="f-${o.name}">${o.label}</label>
+    ${control}
+    ${o.hint ? html`<small id="${o.name}-hint">${o.hint}</small>` : ''}${errorText(o.name, o.errors)}</div>`;
 
 export function inputField(o: FieldOptions): SafeHtml {
-  return html`<label class="field"><span>${o.label}</span>
-    <input name="${o.name}" id="f-${o.name}" type="${o.type ?? 'text'}" value="${o.value ?? ''}"${o.required ? html` required` : ''}${describedBy(o.name, o.errors)}${o.attrs}>
-    ${o.hint ? html`<small>${o.hint}</small>` : ''}${errorText(o.name, o.errors)}</label>`;
+  return fieldShell(
+    o,
+    html`<input name="${o.name}" id="f-${o.name}" type="${o.type ?? 'text'}" value="${o.value ?? ''}"${o.required ? html` required` : ''}${describedBy(o)}${o.attrs}>`,
+  );
 }
 
 export function textareaField(o: FieldOptions & { rows?: number }): SafeHtml {
-  return html`<label class="field"><span>${o.label}</span>
-    <textarea name="${o.name}" id="f-${o.name}" rows="${o.rows ?? 3}"${o.required ? html` required` : ''}${describedBy(o.name, o.errors)}>${o.value ?? ''}</textarea>
-    ${o.hint ? html`<small>${o.hint}</small>` : ''}${errorText(o.name, o.errors)}</label>`;
+  return fieldShell(
+    o,
+    html`<textarea name="${o.name}" id="f-${o.name}" rows="${o.rows ?? 3}"${o.required ? html` required` : ''}${describedBy(o)}>${o.value ?? ''}</textarea>`,
+  );
 }
 
 export function selectField(
   o: FieldOptions & { options: readonly { value: string; label: string }[]; blank?: string },
 ): SafeHtml {
   const current = o.value === null || o.value === undefined ? '' : String(o.value);
-  return html`<label class="field"><span>${o.label}</span>
-    <select name="${o.name}" id="f-${o.name}"${o.required ? html` required` : ''}${describedBy(o.name, o.errors)}>
+  return fieldShell(
+    o,
+    html`<select name="${o.name}" id="f-${o.name}"${o.required ? html` required` : ''}${describedBy(o)}>
       ${o.blank !== undefined ? html`<option value="">${o.blank}</option>` : ''}
       ${o.options.map((opt) => html`<option value="${opt.value}"${opt.value === current ? html` selected` : ''}>${opt.label}</option>`)}
-    </select>
-    ${o.hint ? html`<small>${o.hint}</small>` : ''}${errorText(o.name, o.errors)}</label>`;
+    </select>`,
+  );
 }
 
 export function checkboxField(o: { label: string; name: string; checked: boolean; hint?: HtmlValue }): SafeHtml {

@@ -11,7 +11,7 @@ import {
   type UpdatePersonaInput,
 } from '../../app/personas.js';
 import { html, type SafeHtml } from './html.js';
-import { checked, errorsFrom, formOf, lines, numeric, optional, sendHtml, str, type FormBody } from './forms.js';
+import { checked, errorsFrom, redirectWithNotice, formOf, lines, numeric, optional, sendHtml, str, type FormBody } from './forms.js';
 import { checkboxField, csrfField, formError, inputField, page, selectField, textareaField, type FieldErrors } from './layout.js';
 import { csrfTokenOf } from './session.js';
 import type { WebDeps } from './web_deps.js';
@@ -115,8 +115,7 @@ export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHa
     const values = fromForm(formOf(req));
     try {
       const row = await createPersona(personaDeps, res.locals.actor!, values as CreatePersonaInput);
-      req.session.notice = `Persona ${row.name} created.`;
-      res.redirect(303, '/personas');
+      await redirectWithNotice(req, res, '/personas', `Persona ${row.name} created.`);
     } catch (error) {
       await listPage(req, res, values, errorsFrom(error), 400);
     }
@@ -141,8 +140,7 @@ export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHa
     const values = { ...fromForm(form), archived: checked(form, 'archived') };
     try {
       const row = await updatePersona(deps.app, res.locals.actor!, { id: persona.id, ...values } as UpdatePersonaInput);
-      req.session.notice = `Persona ${row.name} saved.`;
-      res.redirect(303, '/personas');
+      await redirectWithNotice(req, res, '/personas', `Persona ${row.name} saved.`);
     } catch (error) {
       await editPage(req, res, persona, values, errorsFrom(error), 400);
     }

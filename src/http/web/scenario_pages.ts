@@ -12,7 +12,7 @@ import {
   type UpdateScenarioInput,
 } from '../../app/scenarios.js';
 import { html, type SafeHtml } from './html.js';
-import { checked, errorsFrom, formOf, nullable, numeric, sendHtml, str, type FormBody } from './forms.js';
+import { checked, errorsFrom, redirectWithNotice, formOf, nullable, numeric, sendHtml, str, type FormBody } from './forms.js';
 import { checkboxField, csrfField, formatDuration, formError, inputField, page, selectField, textareaField, type FieldErrors } from './layout.js';
 import { csrfTokenOf } from './session.js';
 import type { WebDeps } from './web_deps.js';
@@ -159,8 +159,7 @@ export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestH
     const values = fromForm(formOf(req));
     try {
       const row = await createScenario(deps.app, res.locals.actor!, toCreateInput(values));
-      req.session.notice = `Scenario ${row.title} created.`;
-      res.redirect(303, '/scenarios');
+      await redirectWithNotice(req, res, '/scenarios', `Scenario ${row.title} created.`);
     } catch (error) {
       await listPage(req, res, values, errorsFrom(error), 400);
     }
@@ -190,8 +189,7 @@ export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestH
     const values = { ...fromForm(form), archived: checked(form, 'archived') };
     try {
       const row = await updateScenario(deps.app, res.locals.actor!, { id: scenario.id, ...values } as UpdateScenarioInput);
-      req.session.notice = `Scenario ${row.title} saved.`;
-      res.redirect(303, '/scenarios');
+      await redirectWithNotice(req, res, '/scenarios', `Scenario ${row.title} saved.`);
     } catch (error) {
       await editPage(req, res, scenario, values, errorsFrom(error), 400);
     }

@@ -3,7 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response, Router } from 'ex
 import { createUser, getUser, listUsers, updateUser, type CreateUserInput, type PublicUser, type UpdateUserInput } from '../../app/users.js';
 import { forbidden } from '../../domain/errors.js';
 import { html, type SafeHtml } from './html.js';
-import { checked, errorsFrom, formOf, lines, optional, sendHtml, str, type FormBody } from './forms.js';
+import { checked, errorsFrom, redirectWithNotice, formOf, lines, optional, sendHtml, str, type FormBody } from './forms.js';
 import { checkboxField, csrfField, formError, inputField, page, selectField, textareaField, type FieldErrors } from './layout.js';
 import { csrfTokenOf } from './session.js';
 import type { WebDeps } from './web_deps.js';
@@ -86,8 +86,7 @@ export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     const input = { ...values, managerId: values.role === 'rep' ? values.managerId : null };
     try {
       const user = await createUser(deps.app, res.locals.actor!, input as CreateUserInput);
-      req.session.notice = `User ${user.name} created.`;
-      res.redirect(303, '/users');
+      await redirectWithNotice(req, res, '/users', `User ${user.name} created.`);
     } catch (error) {
       await listPage(req, res, values, errorsFrom(error), 400);
     }
@@ -125,8 +124,7 @@ export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     };
     try {
       await updateUser(deps.app, res.locals.actor!, input as UpdateUserInput);
-      req.session.notice = `User ${values.name ?? user.name} saved.`;
-      res.redirect(303, '/users');
+      await redirectWithNotice(req, res, '/users', `User ${values.name ?? user.name} saved.`);
     } catch (error) {
       await editPage(req, res, user, values, errorsFrom(error), 400);
     }
