@@ -20,7 +20,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -288,9 +288,23 @@ async function stopProcess(proc: Started, graceMs: number): Promise<void> {
   }
 }
 
+const runsDir = join(repoRoot, '.stack', 'runs');
+
 function defaultRunDir(): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  return join(repoRoot, '.stack', 'runs', `${stamp}-${process.pid}-${randomBytes(3).toString('hex')}`);
+  return join(runsDir, `${stamp}-${process.pid}-${randomBytes(3).toString('hex')}`);
+}
+
+/** Keeps .stack/runs from growing forever: drops run folders older than a day beyond the newest 50. */
+function pruneOldRuns(): void {
+  if (!existsSync(runsDir)) return;
+  const dayAgo = Date.now() - 24 * 3600 * 1000;
+  const runs = readdirSync(runsDir)
+    .map((name) => ({ path: join(runsDir, name), mtime: statSync(join(runsDir, name)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  for (const run of runs.slice(50)) {
+    if (run.mtime < dayAgo) rmSync(run.path, { recursive: true, force: true });
+  }
 }
 
 /** Starts Redis, livekit-server and livekit-sip on loopback and waits until each is healthy. */
@@ -300,6 +314,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const detached = options.detached ?? false;
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   const logLevel = options.logLevel ?? 'info';
+  if (options.runDir === undefined) pruneOldRuns();
   const runDir = options.runDir ?? defaultRunDir();
   mkdirSync(runDir, { recursive: true });
 
