@@ -47,6 +47,13 @@ async function main(): Promise<void> {
   const input: PracticeLinePlanInput = { agentName: config.LIVEKIT_AGENT_NAME };
   if (values['no-twilio']) input.twilio = false;
   else {
+    const hasAuth = values['twilio-user'] !== undefined && values['twilio-password'] !== undefined;
+    if (!hasAuth && values['twilio-address'] === undefined) {
+      throw new Error(
+        'the Twilio trunk must be protected: pass --twilio-user U --twilio-password P (the same credentials the ' +
+          '<Dial><Sip> uses) and/or --twilio-address CIDR (repeatable), or --no-twilio',
+      );
+    }
     input.twilio = {};
     if (values['twilio-user'] !== undefined) input.twilio.authUsername = values['twilio-user'];
     if (values['twilio-password'] !== undefined) input.twilio.authPassword = values['twilio-password'];

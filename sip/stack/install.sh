@@ -6,6 +6,7 @@
 #
 #   npm run stack:install            # as root on a fresh Debian machine it apt-installs what is missing
 #   STACK_FORCE_REBUILD=1 npm run stack:install
+#   STACK_DIR=/tmp/elsewhere npm run stack:install   # build somewhere else (e.g. to time a cold build)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -13,7 +14,7 @@ root=$(cd "$here/../.." && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
 
-stack_dir="$root/.stack"
+stack_dir="${STACK_DIR:-$root/.stack}"
 bin_dir="$stack_dir/bin"
 build_dir="$stack_dir/build"
 stamp="$bin_dir/versions.stamp"
@@ -95,7 +96,9 @@ go $GO_MIN_VERSION
 require $LIVEKIT_SIP_MODULE $LIVEKIT_SIP_VERSION
 GOMOD
 rm -f "$sip_mod/go.sum"
-(cd "$sip_mod" && "$go_bin" build -o "$bin_dir/livekit-sip" "$LIVEKIT_SIP_PACKAGE")
+# Built beside and renamed into place: running stacks keep executing the old file.
+(cd "$sip_mod" && "$go_bin" build -o "$build_dir/livekit-sip.new" "$LIVEKIT_SIP_PACKAGE")
+mv -f "$build_dir/livekit-sip.new" "$bin_dir/livekit-sip"
 log "livekit-sip built in $(( $(date +%s) - t0 ))s"
 
 "$bin_dir/livekit-server" --version >&2

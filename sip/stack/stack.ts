@@ -8,6 +8,7 @@
  *   // stack.httpUrl     http://127.0.0.1:PORT (livekit-server-sdk clients)
  *   // stack.apiKey / stack.apiSecret, stack.redisUrl
  *   // stack.sipHost / stack.sipPort          (where the test phone sends its INVITE)
+ *   // stack.sipAddress                       ('127.0.0.1:PORT', for LIVEKIT_SIP_HOST)
  *   // stack.logFiles.{redis,livekit,sip}     (point a failing test at these; stack.describe())
  *   await stack.stop();
  *
@@ -74,6 +75,8 @@ export interface StackInfo {
   redisAddress: string;
   sipHost: string;
   sipPort: number;
+  /** `127.0.0.1:PORT`, the value for LIVEKIT_SIP_HOST in a dispatch service under test. */
+  sipAddress: string;
   rtpPortRange: PortRange;
   rtcUdpPort: number;
   runDir: string;
@@ -396,6 +399,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     redisAddress,
     sipHost: '127.0.0.1',
     sipPort,
+    sipAddress: `127.0.0.1:${sipPort}`,
     rtpPortRange,
     rtcUdpPort,
     runDir,
