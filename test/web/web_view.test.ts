@@ -25,6 +25,8 @@ import { createHttpApp } from '../../src/http/app.js';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import { makeWebRouter } from '../../src/http/web/web_router.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { startElevenLabsEmulator, type ElevenLabsEmulator } from '../emulators/elevenlabs_emulator.js';
+import { createElevenLabsVoiceCatalog } from '../../src/adapters/elevenlabs/voice_catalog.js';
 import { launchChromium } from './browser.js';
 
 const PIN_SECRET = 'web-test-pin-secret-0123456789abcdef0123';
@@ -35,6 +37,7 @@ let server: RunningServer;
 let closeWeb: () => Promise<void>;
 let base: string;
 let browser: Browser;
+let elevenlabs: ElevenLabsEmulator;
 let credentials: DemoCredentials;
 const ids = { finishedCall: '', liveCall: '', otherTeamCall: '', riley: '' };
 
@@ -166,6 +169,7 @@ beforeAll(async () => {
   if (!seeded) throw new Error('seed did not run on a fresh database');
   credentials = seeded;
   await seedCalls();
+  elevenlabs = await startElevenLabsEmulator({ host: '127.0.0.1', port: 0 });
   const web = makeWebRouter({
     app: { db: database.db, pinSecret: PIN_SECRET, hashPassword },
     pool: database.pool,
@@ -173,7 +177,8 @@ beforeAll(async () => {
     publicBaseUrl: 'http://127.0.0.1',
     verifyPassword,
     logger: pino({ level: 'silent' }),
-    defaultVoiceId: 'voice-default',
+    voices: createElevenLabsVoiceCatalog({ apiKey: elevenlabs.apiKey, baseUrl: elevenlabs.url }),
+    defaultVoiceId: '21m00Tcm4TlvDq8ikWAM',
     defaultLlmModel: 'test-llm',
     livePollMs: 200,
     pruneExpiredSessions: false,
@@ -193,6 +198,7 @@ afterAll(async () => {
   await browser?.close();
   await server?.close();
   await closeWeb?.();
+  await elevenlabs?.stop();
   await database?.close();
 });
 
@@ -245,10 +251,11 @@ describe('web view as the admin', () => {
     expect(body).toContain('SMTP 451 try later');
     expect(await page.locator('svg.latency rect').count()).toBeGreaterThanOrEqual(12);
     await shot(page, 'call-finished');
+    await page.locator('section', { hasText: 'Latency per turn' }).screenshot({ path: `${SHOTS}/call-latency-chart.png` });
     const phone = await context.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });
     await phone.goto(`${base}/calls/${ids.finishedCall}`);
-    await shot(phone, 'call-finished-phone');
+    await phone.screenshot({ path: `${SHOTS}/call-finished-phone.png` });
     await phone.close();
   });
 
@@ -333,6 +340,8 @@ describe('web view as the admin', () => {
     await page.getByLabel('Company').fill('Acme "Quotes" & Co');
     await page.getByLabel('Opening line').fill('Hello.');
     await page.getByLabel('Personality').fill('Blunt.');
+    // With an ElevenLabs key the voice is picked from the account's voice list.
+    await page.getByLabel('Voice').selectOption({ label: 'George (JBFqnCBsd6RMkjVDRZzb)' });
     await page.getByRole('button', { name: 'Create persona' }).click();
     await page.waitForURL(`${base}/personas`);
     const cell = page.locator('tbody td a', { hasText: '<script>alert(1)</script>' });
@@ -342,6 +351,8 @@ describe('web view as the admin', () => {
     await cell.click();
     expect(await page.locator('h1').innerText()).toBe('<script>alert(1)</script>');
     expect(dialogs).toBe(0);
+    const [stored] = await database.db.select().from(personas).where(eq(personas.name, '<script>alert(1)</script>'));
+    expect(stored!.voiceId).toBe('JBFqnCBsd6RMkjVDRZzb');
     await page.goto(`${base}/personas`);
     await shot(page, 'personas');
   });

@@ -33,18 +33,24 @@ export function latencyChart(turns: readonly TurnLatency[]): SafeHtml {
   if (turns.length === 0) return html`<p class="muted">No latency figures were recorded for this call.</p>`;
   const totals = turns.map((turn) => Math.max(turn.endToEndMs ?? 0, latencyParts.reduce((sum, p) => sum + (turn[p.key] ?? 0), 0)));
   const maxMs = Math.max(500, ...totals);
-  // A round scale top (next multiple of 500 ms) keeps the gridlines readable.
-  const top = Math.ceil(maxMs / 500) * 500;
+  // Gridlines on round figures: every 250 ms, 500 ms or whole seconds depending on the range.
+  const step = maxMs <= 1000 ? 250 : maxMs <= 2500 ? 500 : 1000;
+  const top = Math.ceil(maxMs / step) * step;
   const left = 44;
+  const pad = 10;
   const bottom = 24;
   const height = 180;
-  const barWidth = Math.max(8, Math.min(36, Math.floor(560 / turns.length) - 6));
-  const width = left + turns.length * (barWidth + 6) + 10;
-  const y = (ms: number) => round(height - (ms / top) * height);
-  const gridSteps = [0, 0.25, 0.5, 0.75, 1].map((f) => f * top);
+  // A fixed drawing width keeps text the same size whatever the number of turns.
+  const width = 640;
+  const slot = (width - left - 10) / turns.length;
+  const barWidth = round(Math.max(4, Math.min(40, slot * 0.7)));
+  // With many turns, label only every few bars so the numbers do not overlap.
+  const labelEvery = Math.max(1, Math.ceil(16 / slot));
+  const y = (ms: number) => round(pad + height - (ms / top) * height);
+  const gridSteps = Array.from({ length: top / step + 1 }, (_, index) => index * step);
 
   const bars = turns.map((turn, index) => {
-    const x = left + index * (barWidth + 6);
+    const x = round(left + index * slot + (slot - barWidth) / 2);
     let base = 0;
     const segments = [...latencyParts.map((p) => ({ label: p.label, color: p.color, ms: turn[p.key] ?? 0 })), { label: 'Other', color: OTHER_COLOR, ms: otherMs(turn) }]
       .filter((segment) => segment.ms > 0)
@@ -53,12 +59,12 @@ export function latencyChart(turns: readonly TurnLatency[]): SafeHtml {
         base += segment.ms;
         return rect;
       });
-    return html`<g>${segments}<text x="${x + barWidth / 2}" y="${height + 16}" font-size="10" text-anchor="middle">${turn.seq}</text></g>`;
+    return html`<g>${segments}${index % labelEvery === 0 ? html`<text x="${round(x + barWidth / 2)}" y="${pad + height + 16}" font-size="10" text-anchor="middle">${turn.seq}</text>` : ''}</g>`;
   });
 
   return html`<figure>
-    <svg class="latency" viewBox="0 0 ${width} ${height + bottom}" role="img" aria-label="Latency per persona turn, stacked by stage">
-      ${gridSteps.map((ms) => html`<line x1="${left - 4}" x2="${width}" y1="${y(ms)}" y2="${y(ms)}" stroke="#e3e6eb"/><text x="${left - 6}" y="${y(ms) + 3}" font-size="10" text-anchor="end">${ms >= 1000 ? `${ms / 1000}s` : `${ms}`}</text>`)}
+    <svg class="latency" viewBox="0 0 ${width} ${pad + height + bottom}" role="img" aria-label="Latency per persona turn, stacked by stage">
+      ${gridSteps.map((ms) => html`<line x1="${left - 4}" x2="${width}" y1="${y(ms)}" y2="${y(ms)}" stroke="#e3e6eb"/><text x="${left - 6}" y="${y(ms) + 3}" font-size="10" text-anchor="end">${ms >= 1000 ? `${ms / 1000} s` : `${ms}`}</text>`)}
       ${bars}
     </svg>
     <figcaption><ul class="legend">${[...latencyParts, { label: 'Other (transport, queuing)', color: OTHER_COLOR }].map(

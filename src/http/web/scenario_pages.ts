@@ -72,7 +72,9 @@ const toCreateInput = (values: ScenarioForm): CreateScenarioInput => {
 
 function rubricFieldset(rubric: readonly ScenarioForm['rubric'][number][] | readonly RubricCriterion[], errors: FieldErrors): SafeHtml {
   const rows = [...rubric.map((row) => ({ ...row, weight: row.weight as unknown }))];
-  for (let spare = 0; spare < SPARE_ROWS && rows.length < MAX_ROWS; spare += 1) rows.push({ id: '', name: '', description: '', weight: '' });
+  // A new rubric gets room for a typical four criteria; an existing one a couple of spare rows.
+  const spares = rows.length === 0 ? 4 : SPARE_ROWS;
+  for (let spare = 0; spare < spares && rows.length < MAX_ROWS; spare += 1) rows.push({ id: '', name: '', description: '', weight: '' });
   const rowErrors = Object.entries(errors).filter(([path]) => path.startsWith('rubric.'));
   return html`<fieldset><legend>Rubric</legend>
     <small>Each criterion: a short id (e.g. <code>discovery</code>), a name, what good looks like, and a relative weight. Leave spare rows empty.</small>
