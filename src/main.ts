@@ -5,13 +5,17 @@ import { bootstrapDatabase, DatabaseUnavailableError } from './adapters/db/boots
 import { EmbeddedPostgresError } from './adapters/db/embedded.js';
 import { seedDemoData, type DemoCredentials } from './adapters/db/seed.js';
 import { scorecardModelFromConfig } from './adapters/groq/scorecard_model.js';
+import { createLivekitRoomService } from './adapters/livekit/room_service.js';
 import { createLogger } from './adapters/logger.js';
 import { createElevenLabsVoiceCatalog } from './adapters/elevenlabs/voice_catalog.js';
 import { createSmtpMailer } from './adapters/mail/mailer.js';
 import { createPostCallQueue } from './adapters/queue/post_call_queue.js';
 import { hashPassword, verifyPassword } from './adapters/password.js';
 import { loadSecrets } from './adapters/secrets.js';
+import { makeOnCallEnded } from './app/finalize_call.js';
 import { runPostCall } from './app/post_call.js';
+import type { CallRoutingDeps } from './app/resolve_call.js';
+import { lockoutRuleFromMinutes } from './domain/lockout.js';
 import { createHttpApp } from './http/app.js';
 import { listen, PortInUseError } from './http/server.js';
 import { makeWebRouter } from './http/web/web_router.js';
@@ -64,6 +68,28 @@ async function main(): Promise<void> {
     await runPostCall({ db: database.db, scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, mailer, publicBaseUrl: config.PUBLIC_BASE_URL, logger }, job);
   });
 
+  // Call routing: every terminal call state converges on finalisation (the post-call job).
+  const onCallEnded = makeOnCallEnded({
+    pool: database.pool,
+    enqueuePostCall: (callId, tx, delaySeconds) => postCallQueue.enqueue(callId, tx, delaySeconds),
+    logger,
+  });
+  const livekitKeys =
+    config.LIVEKIT_URL && config.LIVEKIT_API_KEY && config.LIVEKIT_API_SECRET
+      ? { url: config.LIVEKIT_URL, apiKey: config.LIVEKIT_API_KEY, apiSecret: config.LIVEKIT_API_SECRET }
+      : null;
+  const routing: CallRoutingDeps | null = livekitKeys
+    ? {
+        db: database.db,
+        pinSecret: secrets.pinSecret,
+        lockout: lockoutRuleFromMinutes(config.PIN_LOCKOUT_MAX_FAILURES, config.PIN_LOCKOUT_WINDOW_MINUTES, config.PIN_LOCKOUT_MINUTES),
+        rooms: createLivekitRoomService(livekitKeys),
+        agentName: config.LIVEKIT_AGENT_NAME,
+        onCallEnded,
+        logger,
+      }
+    : null;
+
   const web = makeWebRouter({
     app: { db: database.db, pinSecret: secrets.pinSecret, hashPassword },
     pool: database.pool,
@@ -91,6 +117,15 @@ async function main(): Promise<void> {
       personaDefaults: { llmModel: config.GROQ_LLM_MODEL, voiceId: config.ELEVENLABS_DEFAULT_VOICE_ID },
     },
     scorecardApi: { db: database.db, scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, logger },
+    twilio: {
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      authToken: config.TWILIO_AUTH_TOKEN,
+      routing,
+      sip: config.LIVEKIT_SIP_HOST ? { host: config.LIVEKIT_SIP_HOST } : null,
+      logger,
+    },
+    dispatch: { sharedSecret: config.DISPATCH_SHARED_SECRET, livekit: livekitKeys, routing, logger },
+    livekitWebhook: { livekit: livekitKeys, calls: { db: database.db, onCallEnded, logger }, logger },
     web: web.router,
   });
   const http = await listen(app, config.PORT, config.HOST).catch(async (error: unknown) => {

@@ -3,7 +3,10 @@ import { pinoHttp } from 'pino-http';
 import type { Logger } from '../adapters/logger.js';
 import { makeManagementApiRouter, type ManagementApiDeps } from './api/management_router.js';
 import { makeScorecardsRouter, type ScorecardApiDeps } from './api/scorecards_router.js';
+import { makeDispatchRouter, type DispatchRouterDeps } from './dispatch_router.js';
 import { makeHealthRouter, type HealthDeps } from './health_router.js';
+import { makeLivekitWebhookRouter, type LivekitWebhookRouterDeps } from './livekit_webhook_router.js';
+import { makeTwilioRouter, type TwilioRouterDeps } from './twilio_router.js';
 
 export interface HttpAppDeps {
   logger: Logger;
@@ -12,6 +15,10 @@ export interface HttpAppDeps {
   managementApi?: ManagementApiDeps;
   /** POST /api/scorecards/preview: score an uploaded transcript without a call. */
   scorecardApi?: ScorecardApiDeps;
+  /** Call routing: Twilio webhooks (/twilio/*), the direct-trunk resolve endpoint, LiveKit webhooks. */
+  twilio?: TwilioRouterDeps;
+  dispatch?: DispatchRouterDeps;
+  livekitWebhook?: LivekitWebhookRouterDeps;
   /** The server-rendered web view (src/http/web); mounted last so it also answers unknown paths. */
   web?: Router;
 }
@@ -23,6 +30,10 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
   app.use(pinoHttp({ logger: deps.logger, autoLogging: { ignore: (req) => req.url === '/healthz' } }));
   app.use(makeHealthRouter(deps.health));
+  // Before the management API: /api/dispatch has its own authentication, not API tokens.
+  if (deps.twilio) app.use(makeTwilioRouter(deps.twilio));
+  if (deps.dispatch) app.use(makeDispatchRouter(deps.dispatch));
+  if (deps.livekitWebhook) app.use(makeLivekitWebhookRouter(deps.livekitWebhook));
   if (deps.scorecardApi) app.use('/api/scorecards', makeScorecardsRouter(deps.scorecardApi));
   if (deps.managementApi) app.use('/api', makeManagementApiRouter(deps.managementApi));
   if (deps.web) app.use(deps.web);

@@ -1,0 +1,126 @@
+// POST /api/dispatch/resolve (DESIGN.md, "Second path"): the persona agent on the direct trunk
+// posts what the caller keyed. Never open: a shared secret, or a LiveKit token (signed with the
+// API secret) granting roomAdmin on exactly the room in the body.
+import { timingSafeEqual } from 'node:crypto';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { TokenVerifier } from 'livekit-server-sdk';
+import type { Logger } from '../adapters/logger.js';
+import { routeSipCall, type CallRoutingDeps } from '../app/resolve_call.js';
+import { lockedOutLine, prompts, refusalLine } from '../domain/call_prompts.js';
+import { dispatchResolveRequestSchema, type DispatchResolveResponse } from '../domain/dispatch_resolve.js';
+
+export interface DispatchRouterDeps {
+  sharedSecret: string | undefined;
+  livekit: { apiKey: string; apiSecret: string } | null;
+  /** Null when LiveKit is not configured: there is no room to write metadata into. */
+  routing: CallRoutingDeps | null;
+  logger: Logger;
+}
+
+const sameSecret = (given: string, expected: string): boolean => {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+};
+
+type Caller = { kind: 'shared_secret' } | { kind: 'livekit_token'; room: string | undefined; roomAdmin: boolean };
+
+async function authenticate(deps: DispatchRouterDeps, header: string | undefined): Promise<Caller | null> {
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  if (!match) return null;
+  const token = match[1]!;
+  if (deps.sharedSecret && sameSecret(token, deps.sharedSecret)) return { kind: 'shared_secret' };
+  if (deps.livekit && token.split('.').length === 3) {
+    try {
+      const claims = await new TokenVerifier(deps.livekit.apiKey, deps.livekit.apiSecret).verify(token);
+      return { kind: 'livekit_token', room: claims.video?.room, roomAdmin: claims.video?.roomAdmin === true };
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+function problem(res: Response, status: number, error: string, message: string, fields?: Record<string, string>) {
+  res.status(status).json({ error, message, ...(fields ? { fields } : {}) });
+}
+
+export function makeDispatchRouter(deps: DispatchRouterDeps): Router {
+  const router = Router();
+
+  const requireAuth = async (req: Request, res: Response, next: NextFunction) => {
+    if (!deps.sharedSecret && !deps.livekit) {
+      problem(res, 503, 'not_configured', 'set DISPATCH_SHARED_SECRET or the LiveKit keys to enable this endpoint');
+      return;
+    }
+    const caller = await authenticate(deps, req.header('Authorization'));
+    if (!caller) {
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      problem(res, 401, 'unauthorized', 'a valid bearer token is required');
+      return;
+    }
+    res.locals.caller = caller;
+    next();
+  };
+
+  router.post(
+    '/api/dispatch/resolve',
+    requireAuth,
+    express.json({ limit: '16kb', type: () => true }),
+    async (req: Request, res: Response) => {
+      const parsed = dispatchResolveRequestSchema.safeParse(req.body ?? {});
+      if (!parsed.success) {
+        const fields: Record<string, string> = {};
+        for (const issue of parsed.error.issues) fields[issue.path.join('.') || '(body)'] ??= issue.message;
+        problem(res, 400, 'invalid_body', `invalid body: ${Object.keys(fields).join(', ')}`, fields);
+        return;
+      }
+      const input = parsed.data;
+      const caller = res.locals.caller as Caller;
+      if (caller.kind === 'livekit_token' && (!caller.roomAdmin || caller.room !== input.roomName)) {
+        problem(res, 403, 'forbidden', 'the token must grant roomAdmin on the room being resolved');
+        return;
+      }
+      if (!deps.routing) {
+        problem(res, 503, 'not_configured', 'LiveKit is not configured');
+        return;
+      }
+
+      let body: DispatchResolveResponse;
+      try {
+        const outcome = await routeSipCall(deps.routing, input);
+        switch (outcome.kind) {
+          case 'connected':
+            body = { outcome: 'ok', callId: outcome.callId, metadata: outcome.metadata };
+            break;
+          case 'refused':
+            body = { outcome: 'refused', reason: outcome.failure.kind, say: refusalLine(outcome.failure), retry: true };
+            break;
+          case 'locked_out':
+            body = { outcome: 'refused', reason: 'locked_out', say: lockedOutLine(outcome.until, deps.routing.now ? deps.routing.now() : new Date()), retry: false };
+            break;
+          case 'unavailable':
+            body = { outcome: 'refused', reason: 'unavailable', say: prompts.unavailable, retry: false };
+            break;
+        }
+        req.log?.info({ roomName: input.roomName, outcome: body.outcome, ...(body.outcome === 'refused' ? { reason: body.reason } : {}), pii: { from: input.callerNumber } }, 'direct-trunk call resolved');
+      } catch (error) {
+        deps.logger.error({ err: error, roomName: input.roomName }, 'resolving a direct-trunk call failed');
+        body = { outcome: 'refused', reason: 'unavailable', say: prompts.unavailable, retry: false };
+      }
+      res.status(200).json(body);
+    },
+  );
+
+  // A body the JSON parser could not read is the client's fault: say so in the same shape.
+  router.use('/api/dispatch', (error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const status = (error as { status?: number }).status;
+    if (status && status >= 400 && status < 500) {
+      problem(res, status, 'invalid_body', status === 413 ? 'body too large' : 'body is not valid JSON', { '(body)': 'expected a JSON object' });
+      return;
+    }
+    next(error);
+  });
+
+  return router;
+}

@@ -1,0 +1,81 @@
+// POST /livekit/webhook: livekit-server's signed lifecycle events (DESIGN.md, "Known traps":
+// `application/webhook+json`, verify the raw body). The JWT in Authorization carries a sha256 of
+// the exact bytes, so the body is read raw and never re-serialised before verification.
+import express, { Router, type Request, type Response } from 'express';
+import { WebhookReceiver, type WebhookEvent } from 'livekit-server-sdk';
+import type { Logger } from '../adapters/logger.js';
+import { recordCallEvent, type RecordCallEventDeps } from '../app/record_call_event.js';
+import type { CallEvent } from '../domain/call_state.js';
+
+export interface LivekitWebhookRouterDeps {
+  livekit: { apiKey: string; apiSecret: string } | null;
+  calls: RecordCallEventDeps;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/** ParticipantInfo.Kind.SIP in livekit_models.proto. */
+const SIP_PARTICIPANT_KIND = 3;
+
+/** Which call event a LiveKit webhook means, if any. Only the caller's SIP leg and the room itself matter. */
+export function livekitCallEvent(event: WebhookEvent, at: Date): CallEvent | null {
+  const isSip = event.participant?.kind === SIP_PARTICIPANT_KIND;
+  switch (event.event) {
+    case 'participant_joined':
+      return isSip ? { type: 'answered', at } : null;
+    case 'participant_left':
+    case 'participant_connection_aborted':
+      return isSip ? { type: 'ended', at, reason: 'caller_left' } : null;
+    case 'room_finished':
+      return { type: 'ended', at, reason: 'room_finished' };
+    default:
+      return null;
+  }
+}
+
+export function makeLivekitWebhookRouter(deps: LivekitWebhookRouterDeps): Router {
+  const router = Router();
+  const receiver = deps.livekit ? new WebhookReceiver(deps.livekit.apiKey, deps.livekit.apiSecret) : null;
+
+  router.post('/livekit/webhook', express.raw({ type: () => true, limit: '1mb' }), async (req: Request, res: Response) => {
+    if (!receiver) {
+      res.status(503).json({ error: 'not_configured', message: 'LiveKit is not configured' });
+      return;
+    }
+    const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    // livekit-server sends the bare JWT; accept a Bearer prefix from other senders.
+    const auth = req.header('Authorization')?.replace(/^Bearer\s+/i, '');
+    let event: WebhookEvent;
+    try {
+      event = await receiver.receive(raw, auth);
+    } catch (error) {
+      deps.logger.warn({ err: { message: (error as Error).message } }, 'livekit webhook rejected');
+      res.status(401).json({ error: 'unauthorized', message: 'webhook signature did not verify' });
+      return;
+    }
+
+    const roomName = event.room?.name;
+    const at = event.createdAt ? new Date(Number(event.createdAt) * 1000) : deps.now ? deps.now() : new Date();
+    const callEvent = livekitCallEvent(event, at);
+    if (callEvent && roomName) {
+      try {
+        const sipCallId = event.participant?.attributes['sip.callID'];
+        const result = await recordCallEvent(deps.calls, {
+          roomName,
+          event: callEvent,
+          trigger: 'livekit_webhook',
+          ...(sipCallId ? { sipCallId } : {}),
+        });
+        req.log?.info({ webhook: event.event, roomName, ...(result.found ? { callId: result.callId, status: result.status, changed: result.changed } : { found: false }) }, 'livekit webhook applied');
+      } catch (error) {
+        // 5xx makes livekit-server retry; the state machine makes the retry harmless.
+        deps.logger.error({ err: error, webhook: event.event, roomName }, 'applying a livekit webhook failed');
+        res.status(500).json({ error: 'internal' });
+        return;
+      }
+    }
+    res.status(200).json({ ok: true });
+  });
+
+  return router;
+}

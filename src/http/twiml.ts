@@ -1,0 +1,101 @@
+// Pure TwiML builders for the Twilio webhooks (STYLE.md, "Pure TwiML builders"): plain values in,
+// XML out; the router only pulls fields from the request. Tests parse the XML.
+import twilio from 'twilio';
+import { MAX_PIN_TRIES, prompts } from '../domain/call_prompts.js';
+
+const { VoiceResponse } = twilio.twiml;
+
+/** Twilio's text-to-speech voice for routing prompts; the persona speaks with its own voice later. */
+const SAY = { voice: 'Polly.Joanna' as const, language: 'en-US' as const };
+
+export interface TwimlUrls {
+  /** PUBLIC_BASE_URL, without a trailing slash. Absolute URLs keep Twilio's signatures predictable. */
+  publicBaseUrl: string;
+}
+
+/** Seconds Twilio waits for the first digit, and between digits, before it posts what it has. */
+export const GATHER_TIMEOUT_SECONDS = 8;
+
+export const pinActionUrl = (urls: TwimlUrls, tryNumber: number): string => `${urls.publicBaseUrl}/twilio/pin?try=${tryNumber}`;
+export const statusUrl = (urls: TwimlUrls, callId: string): string => `${urls.publicBaseUrl}/twilio/status?call=${encodeURIComponent(callId)}`;
+
+/** Greeting (or a refusal line) plus a `<Gather>` for the PIN; `tryNumber` travels in the action URL. */
+export function gatherPinTwiml(urls: TwimlUrls, input: { lead: string[]; tryNumber: number }): string {
+  const response = new VoiceResponse();
+  const gather = response.gather({
+    input: ['dtmf'],
+    finishOnKey: '#',
+    timeout: GATHER_TIMEOUT_SECONDS,
+    action: pinActionUrl(urls, input.tryNumber),
+    method: 'POST',
+    // Silence also comes back to /twilio/pin, so it counts as a try and is answered there.
+    actionOnEmptyResult: true,
+  });
+  for (const line of input.lead) gather.say(SAY, line);
+  return response.toString();
+}
+
+/** After a refused try: the reason, then another `<Gather>`, or goodbye once the tries are used up. */
+export function retryOrGoodbyeTwiml(urls: TwimlUrls, input: { reason: string; tryNumber: number }): string {
+  if (input.tryNumber >= MAX_PIN_TRIES) return sayAndHangUpTwiml([input.reason, prompts.tooManyTries]);
+  return gatherPinTwiml(urls, { lead: [input.reason, prompts.enterAgain], tryNumber: input.tryNumber + 1 });
+}
+
+export function sayAndHangUpTwiml(lines: string[]): string {
+  const response = new VoiceResponse();
+  for (const line of lines) response.say(SAY, line);
+  response.hangup();
+  return response.toString();
+}
+
+export interface DialRoomInput {
+  callId: string;
+  roomName: string;
+  /** LIVEKIT_SIP_HOST, e.g. "abc.sip.livekit.cloud" or "sip.example.com:5060". */
+  sipHost: string;
+  /** Digest credentials of the LiveKit inbound trunk, when it uses them. */
+  sipUsername?: string;
+  sipPassword?: string;
+  /** The scenario's limit; Twilio's own cap sits a little above it as a safety net. */
+  timeLimitSeconds: number;
+}
+
+/** Twilio's hard cap over the scenario limit: the agent wraps up first, this only stops runaways. */
+export const DIAL_TIME_LIMIT_GRACE_SECONDS = 120;
+
+/**
+ * `<Dial><Sip>` into the room. The call id rides in the URI query as a custom header: it must start
+ * with X- and must not start with X-Twilio (https://www.twilio.com/docs/voice/twiml/sip#custom-headers).
+ */
+export function sipUri(input: Pick<DialRoomInput, 'callId' | 'roomName' | 'sipHost'>): string {
+  return `sip:${input.roomName}@${input.sipHost};transport=tcp?X-Practice-Call=${encodeURIComponent(input.callId)}`;
+}
+
+export function dialRoomTwiml(urls: TwimlUrls, input: DialRoomInput): string {
+  const response = new VoiceResponse();
+  const dial = response.dial({
+    action: statusUrl(urls, input.callId),
+    method: 'POST',
+    answerOnBridge: true,
+    timeout: 20,
+    timeLimit: input.timeLimitSeconds + DIAL_TIME_LIMIT_GRACE_SECONDS,
+  });
+  dial.sip(
+    {
+      statusCallback: statusUrl(urls, input.callId),
+      statusCallbackMethod: 'POST',
+      statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+      ...(input.sipUsername ? { username: input.sipUsername } : {}),
+      ...(input.sipPassword ? { password: input.sipPassword } : {}),
+    },
+    sipUri(input),
+  );
+  return response.toString();
+}
+
+/** What `/twilio/status` answers: Twilio ignores it for status callbacks; for the Dial action it ends the call. */
+export function hangUpTwiml(): string {
+  const response = new VoiceResponse();
+  response.hangup();
+  return response.toString();
+}
