@@ -8,7 +8,7 @@ import { isDomainError } from '../../domain/errors.js';
 import { updateUser } from '../../app/users.js';
 import { html } from './html.js';
 import { csrfField, inputField, page, formError, type FieldErrors, type Viewer } from './layout.js';
-import { csrfTokenOf } from './session.js';
+import { csrfTokenOf, SESSION_COOKIE } from './session.js';
 import type { WebDeps } from './web_deps.js';
 
 declare module 'express-serve-static-core' {
@@ -146,10 +146,12 @@ export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     });
   });
 
-  router.post('/logout', protect, (req, res, next) => {
+  // An already-expired session has nothing to protect: just go to the login page.
+  const loggedOutAlready: RequestHandler = (req, res, next) => (req.session.userId ? next() : res.redirect(303, '/login'));
+  router.post('/logout', loggedOutAlready, protect, (req, res, next) => {
     req.session.destroy((error) => {
       if (error) return next(error);
-      res.clearCookie('pl.sid', { path: '/' });
+      res.clearCookie(SESSION_COOKIE, { path: '/' });
       res.redirect(303, '/login');
     });
   });

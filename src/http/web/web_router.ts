@@ -1,5 +1,6 @@
 // The server-rendered web view: sessions, CSRF, security headers, then the pages. It adds no
 // business rules of its own: every page calls the same use cases as the JSON API.
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import helmet from 'helmet';
@@ -17,7 +18,10 @@ import type { WebDeps } from './web_deps.js';
 
 export type { WebDeps } from './web_deps.js';
 
-const staticDir = fileURLToPath(new URL('./static/', import.meta.url));
+// Beside this file under tsx; from dist/ (tsc copies no assets) the source folder is used.
+const staticDir = [new URL('./static/', import.meta.url), new URL('../../../../src/http/web/static/', import.meta.url)]
+  .map((url) => fileURLToPath(url))
+  .find((dir) => existsSync(dir))!;
 
 export function makeWebRouter(deps: WebDeps): { router: Router; close(): Promise<void> } {
   const router = express.Router();
@@ -88,6 +92,7 @@ export function makeWebRouter(deps: WebDeps): { router: Router; close(): Promise
       // Ids of other teams' rows are "not found", never "forbidden", so they do not leak.
       if (error.code === 'not_found' || error.code === 'invalid_input') return reply(404, 'Not found', 'There is nothing here, or it is not yours to see.');
       if (error.code === 'forbidden') return reply(403, 'Not allowed', 'Your role may not do this.');
+      if (error.code === 'conflict') return reply(409, 'Not possible', `${error.message}.`);
     }
     deps.logger.error({ err: error, path: req.path }, 'web view error');
     return reply(500, 'Something went wrong', 'The error has been logged. Try again in a moment.');

@@ -1,0 +1,131 @@
+// Session cookie flags, security headers and the login rate limit, over plain HTTP (no browser).
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDemoData, type DemoCredentials } from '../../src/adapters/db/seed.js';
+import { hashPassword, verifyPassword } from '../../src/adapters/password.js';
+import { loadConfig } from '../../src/config.js';
+import { createHttpApp } from '../../src/http/app.js';
+import { listen, type RunningServer } from '../../src/http/server.js';
+import { makeWebRouter } from '../../src/http/web/web_router.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+
+let database: TestDatabase;
+let credentials: DemoCredentials;
+const running: { server: RunningServer; close(): Promise<void> }[] = [];
+
+async function startApp(publicBaseUrl: string, limit: number): Promise<string> {
+  const web = makeWebRouter({
+    app: { db: database.db, pinSecret: 'session-test-pin-secret-0123456789abcdef', hashPassword },
+    pool: database.pool,
+    sessionSecret: 'session-test-secret-0123456789abcdef0123',
+    publicBaseUrl,
+    verifyPassword,
+    logger: pino({ level: 'silent' }),
+    defaultVoiceId: 'v',
+    defaultLlmModel: 'm',
+    loginRateLimit: { windowMs: 60_000, limit },
+    pruneExpiredSessions: false,
+  });
+  const app = createHttpApp({ logger: pino({ level: 'silent' }), health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations }, web: web.router });
+  const server = await listen(app, 0, '127.0.0.1');
+  running.push({ server, close: web.close });
+  return `http://127.0.0.1:${server.port}`;
+}
+
+/** Opens the login form: the session cookie and the form's CSRF token. */
+async function openLogin(base: string, headers: Record<string, string> = {}) {
+  const response = await fetch(`${base}/login`, { headers });
+  const cookie = response.headers.get('set-cookie') ?? '';
+  const token = /name="_csrf" value="([^"]+)"/.exec(await response.text())?.[1] ?? '';
+  return { response, cookie, token };
+}
+
+const postLogin = (base: string, session: { cookie: string; token: string }, email: string, password: string, headers: Record<string, string> = {}) =>
+  fetch(`${base}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { ...headers, cookie: session.cookie.split(';')[0]!, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _csrf: session.token, email, password }).toString(),
+  });
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  credentials = (await seedDemoData({ db: database.db, pinSecret: 'session-test-pin-secret-0123456789abcdef', hashPassword, llmModel: 'm' }))!;
+});
+
+afterAll(async () => {
+  for (const app of running) {
+    await app.server.close();
+    await app.close();
+  }
+  await database?.close();
+});
+
+describe('web session security', () => {
+  it('sets an httpOnly, SameSite=Lax cookie (not Secure over http) and strict security headers', async () => {
+    const base = await startApp('http://localhost:3000', 10);
+    const { response, cookie } = await openLogin(base);
+    expect(cookie).toMatch(/^pl\.sid=/);
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Lax/);
+    expect(cookie).not.toMatch(/Secure/);
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('upgrade-insecure-requests');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('strict-transport-security')).toBeNull();
+    // Pages other than login lead to it.
+    const home = await fetch(`${base}/`, { redirect: 'manual' });
+    expect(home.status).toBe(303);
+    expect(home.headers.get('location')).toBe('/login?next=%2F');
+  });
+
+  it('marks the cookie Secure and sends HSTS when the public URL is https', async () => {
+    const base = await startApp('https://practice.example.com', 10);
+    // The TLS-terminating proxy on loopback says the original request was https.
+    const { response, cookie } = await openLogin(base, { 'x-forwarded-proto': 'https' });
+    expect(cookie).toMatch(/Secure/);
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(response.headers.get('strict-transport-security')).toContain('max-age=');
+    expect(response.headers.get('content-security-policy')).toContain('upgrade-insecure-requests');
+  });
+
+  it('rate-limits failed logins and renews the session id on success', async () => {
+    const base = await startApp('http://localhost:3000', 3);
+    const session = await openLogin(base);
+    for (let attempt = 1; attempt <= 3; attempt += 1) {
+      expect((await postLogin(base, session, credentials.admin.email, 'wrong password')).status).toBe(401);
+    }
+    const blocked = await postLogin(base, session, credentials.admin.email, credentials.admin.password);
+    expect(blocked.status).toBe(429);
+    expect(await blocked.text()).toContain('Too many failed attempts');
+
+    const fresh = await startApp('http://localhost:3000', 3);
+    const before = await openLogin(fresh);
+    const ok = await postLogin(fresh, before, credentials.admin.email, credentials.admin.password);
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get('location')).toBe('/calls');
+    const after = ok.headers.get('set-cookie') ?? '';
+    expect(after.split(';')[0]).not.toBe(before.cookie.split(';')[0]);
+    const calls = await fetch(`${fresh}/calls`, { headers: { cookie: after.split(';')[0]! } });
+    expect(calls.status).toBe(200);
+    expect(await calls.text()).toContain('Ada Admin');
+  });
+
+  it('does not log in reps or unknown emails, and ignores off-site next= targets', async () => {
+    const base = await startApp('http://localhost:3000', 10);
+    const session = await openLogin(base);
+    expect((await postLogin(base, session, 'riley@practice.local', 'anything at all')).status).toBe(401);
+    expect((await postLogin(base, session, 'nobody@practice.local', 'anything at all')).status).toBe(401);
+    const response = await fetch(`${base}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: session.cookie.split(';')[0]!, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: session.token, email: credentials.manager.email, password: credentials.manager.password, next: '//evil.example/x' }).toString(),
+    });
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/calls');
+  });
+});
