@@ -17,9 +17,13 @@ const CEPSTRA = 12; // c1..c12; c0 (level) is dropped so loudness changes do not
 const MIN_VOICED_FRAMES = 15; // 150 ms of speech or it is "nothing heard"
 const FLOOR_DB = 45;
 const MIN_DYNAMIC_DB = 12;
+const SMOOTH_FRAMES = 2;
+const WINDOW_STEPS = 30; // ~300 ms of path: about a word
 
-/** Default decision threshold on the normalised DTW distance; chosen from bench/utterance_matcher.ts. */
-export const DEFAULT_MATCH_THRESHOLD = 10;
+/** Default limit on the normalised DTW distance (mean over the path); chosen with bench/utterance_matcher.ts. */
+export const DEFAULT_MATCH_THRESHOLD = 12;
+/** Default limit on the worst word-sized stretch of the alignment; chosen from the same bench. */
+export const DEFAULT_WINDOW_THRESHOLD = 23;
 
 export interface Features {
   /** Frames x CEPSTRA, row-major, mean-normalised over the voiced span. */
@@ -35,7 +39,7 @@ export interface MatchResult {
   /** Normalised DTW distance of the best candidate (lower is closer). */
   readonly distance: number;
   /** Best candidate whether or not it passed the threshold, for diagnostics. */
-  readonly nearest?: { readonly text: string; readonly distance: number };
+  readonly nearest?: { readonly text: string; readonly distance: number; readonly worstWindow: number };
   /** Second-best candidate, to judge how clear the decision was. */
   readonly runnerUp?: { readonly text: string; readonly distance: number };
 }
@@ -51,6 +55,8 @@ export interface UtteranceMatcherOptions {
   /** espeak-ng settings used to render candidates; must match how the speech under test was made. */
   readonly speech?: RenderSpeechOptions;
   readonly threshold?: number;
+  /** Limit on the worst ~300 ms stretch of the alignment (see dtwWorstWindow). */
+  readonly windowThreshold?: number;
 }
 
 export interface UtteranceMatcher {
@@ -66,7 +72,10 @@ export interface UtteranceMatcher {
   match(audio: Pcm16): Promise<MatchResult>;
   /** Finds where (and whether) a registered sentence occurs inside a longer recording. */
   locate(text: string, recording: Pcm16): Promise<LocateResult | undefined>;
+  /** Splits a recording at pauses and matches each piece: the registered sentences heard, in order. */
+  transcribe(recording: Pcm16): Promise<LocateResult[]>;
   readonly threshold: number;
+  readonly windowThreshold: number;
 }
 
 let hamming: Float32Array | undefined;
@@ -224,7 +233,9 @@ export async function analyse(audio: Pcm16): Promise<Analysis | undefined> {
   }
   loud.sort((a, b) => a - b);
   const order = [...total.keys()].sort((a, b) => (total[a] ?? 0) - (total[b] ?? 0));
-  const quiet = order.slice(0, Math.max(1, Math.floor(frames / 10)));
+  // The quietest 5% of frames: a VAD-cut utterance may have little pause around it, and speech
+  // counted as noise would drown the candidate.
+  const quiet = order.slice(0, Math.max(1, Math.floor(frames / 20)));
   const noise = new Float64Array(MEL_BANDS);
   for (const f of quiet) for (let b = 0; b < MEL_BANDS; b++) noise[b] = (noise[b] ?? 0) + (mel[f * MEL_BANDS + b] ?? 0) / quiet.length;
   return {
@@ -253,10 +264,27 @@ export function cepstra(a: Analysis, gain: number, noise: Float64Array | undefin
   const mean = new Float64Array(CEPSTRA);
   let voicedCount = 0;
   for (const v of a.voiced) voicedCount += v;
-  const logMel = new Float64Array(MEL_BANDS);
+  const raw = new Float64Array(n * MEL_BANDS);
   for (let f = 0; f < n; f++) {
     for (let b = 0; b < MEL_BANDS; b++) {
-      logMel[b] = Math.log(Math.max((a.mel[f * MEL_BANDS + b] ?? 0) * gain + (noise?.[b] ?? 0), floor));
+      raw[f * MEL_BANDS + b] = Math.log(Math.max((a.mel[f * MEL_BANDS + b] ?? 0) * gain + (noise?.[b] ?? 0), floor));
+    }
+  }
+  const logMel = new Float64Array(MEL_BANDS);
+  for (let f = 0; f < n; f++) {
+    // Smoothing over neighbouring frames makes the features insensitive to where the 10 ms frame
+    // grid falls: synthetic speech otherwise scores far better in phase with its rendering than not.
+    for (let b = 0; b < MEL_BANDS; b++) {
+      let sum = 0;
+      let weight = 0;
+      for (let k = -SMOOTH_FRAMES; k <= SMOOTH_FRAMES; k++) {
+        const g = f + k;
+        if (g < 0 || g >= n) continue;
+        const w = SMOOTH_FRAMES + 1 - Math.abs(k);
+        sum += w * (raw[g * MEL_BANDS + b] ?? 0);
+        weight += w;
+      }
+      logMel[b] = sum / weight;
     }
     const isVoiced = a.voiced[f] === 1;
     for (let c = 0; c < CEPSTRA; c++) {
@@ -320,6 +348,49 @@ export function dtwDistance(a: Features, b: Features): number {
   return (prev[m - 1] ?? Infinity) / (n + m);
 }
 
+/**
+ * Full DTW with the warping path recovered, reporting the worst stretch along it: the mean frame
+ * distance over the worst WINDOW_STEPS consecutive path steps. A sentence that differs from the
+ * candidate by one word has a low overall mean but a clear local peak where the word differs.
+ */
+export function dtwWorstWindow(a: Features, b: Features): number {
+  const n = a.frames;
+  const m = b.frames;
+  if (n === 0 || m === 0) return Infinity;
+  const cost = new Float64Array(n * m).fill(Infinity);
+  const at = (i: number, j: number): number => (i < 0 || j < 0 ? Infinity : cost[i * m + j] ?? Infinity);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < m; j++) {
+      const d = frameDistance(a.mfcc, i, b.mfcc, j);
+      cost[i * m + j] = i === 0 && j === 0 ? 2 * d : Math.min(at(i - 1, j - 1) + 2 * d, at(i - 1, j) + d, at(i, j - 1) + d);
+    }
+  }
+  const steps: number[] = [];
+  let i = n - 1;
+  let j = m - 1;
+  while (i >= 0 && j >= 0) {
+    steps.push(frameDistance(a.mfcc, i, b.mfcc, j));
+    if (i === 0 && j === 0) break;
+    const diag = at(i - 1, j - 1);
+    const up = at(i - 1, j);
+    const left = at(i, j - 1);
+    if (diag <= up && diag <= left) {
+      i--;
+      j--;
+    } else if (up <= left) i--;
+    else j--;
+  }
+  const w = Math.min(WINDOW_STEPS, steps.length);
+  let sum = 0;
+  for (let k = 0; k < w; k++) sum += steps[k] ?? 0;
+  let worst = sum / w;
+  for (let k = w; k < steps.length; k++) {
+    sum += (steps[k] ?? 0) - (steps[k - w] ?? 0);
+    worst = Math.max(worst, sum / w);
+  }
+  return worst;
+}
+
 /** Subsequence DTW: the best-matching stretch of `long` for the whole of `query`. */
 export function dtwLocate(query: Features, long: Features): { distance: number; startFrame: number; endFrame: number } {
   const n = query.frames;
@@ -376,8 +447,53 @@ export function dtwLocate(query: Features, long: Features): { distance: number; 
   return best;
 }
 
+function slice(pcm: Pcm16, startSeconds: number, endSeconds: number): Pcm16 {
+  const from = Math.max(0, Math.floor(startSeconds * pcm.sampleRate));
+  const to = Math.min(pcm.samples.length, Math.ceil(endSeconds * pcm.sampleRate));
+  return { samples: pcm.samples.subarray(from, to), sampleRate: pcm.sampleRate };
+}
+
+/**
+ * Voiced stretches of a recording separated by at least `minGapMs` of quiet (20 ms frames, voiced =
+ * within 35 dB of the peak, 6 dB over the noise floor and above -60 dBFS), each padded by 150 ms.
+ */
+export function splitUtterances(pcm: Pcm16, minGapMs = 400): Array<{ startSeconds: number; endSeconds: number }> {
+  const frame = Math.max(1, Math.round(pcm.sampleRate * 0.02));
+  const levels: number[] = [];
+  for (let i = 0; i + frame <= pcm.samples.length; i += frame) {
+    let sum = 0;
+    for (let k = i; k < i + frame; k++) sum += (pcm.samples[k] ?? 0) ** 2;
+    levels.push(10 * Math.log10(sum / frame / 32768 ** 2 + 1e-12));
+  }
+  if (levels.length === 0) return [];
+  const sorted = [...levels].sort((a, b) => a - b);
+  const peak = sorted[sorted.length - 1] ?? -Infinity;
+  const noise = sorted[Math.floor(sorted.length / 10)] ?? -Infinity;
+  if (peak - noise < MIN_DYNAMIC_DB) return [];
+  const floor = Math.max(peak - 35, noise + 6, -60);
+  const gapFrames = Math.ceil(minGapMs / 20);
+  const out: Array<{ startSeconds: number; endSeconds: number }> = [];
+  let start = -1;
+  let lastVoiced = -1;
+  const close = (): void => {
+    if (start >= 0 && lastVoiced - start + 1 >= MIN_VOICED_FRAMES / 2) {
+      out.push({ startSeconds: Math.max(0, start * 0.02 - 0.15), endSeconds: Math.min(pcm.samples.length / pcm.sampleRate, (lastVoiced + 1) * 0.02 + 0.15) });
+    }
+    start = -1;
+  };
+  levels.forEach((level, f) => {
+    if (level <= floor) return;
+    if (start >= 0 && f - lastVoiced > gapFrames) close();
+    if (start < 0) start = f;
+    lastVoiced = f;
+  });
+  close();
+  return out;
+}
+
 export function createUtteranceMatcher(options: UtteranceMatcherOptions = {}): UtteranceMatcher {
   const threshold = options.threshold ?? DEFAULT_MATCH_THRESHOLD;
+  const windowThreshold = options.windowThreshold ?? DEFAULT_WINDOW_THRESHOLD;
   const candidates = new Map<string, Promise<Analysis | undefined>>();
 
   const add = (text: string, speech: RenderSpeechOptions | undefined): Promise<Analysis | undefined> => {
@@ -390,6 +506,7 @@ export function createUtteranceMatcher(options: UtteranceMatcherOptions = {}): U
 
   return {
     threshold,
+    windowThreshold,
     register(texts, speech) {
       for (const text of typeof texts === 'string' ? [texts] : texts) void add(text, speech ?? options.speech);
     },
@@ -411,16 +528,39 @@ export function createUtteranceMatcher(options: UtteranceMatcherOptions = {}): U
       }
       scored.sort((p, q) => p.distance - q.distance);
       const [best, second] = scored;
-      const base = {
-        ...(best ? { nearest: best } : {}),
-        ...(second ? { runnerUp: second } : {}),
-      };
-      if (!best || best.distance > threshold) return { text: '', distance: best?.distance ?? Infinity, ...base };
+      if (!best) return { text: '', distance: Infinity };
+      const bestPair = comparable(heard, (await candidates.get(best.text)) ?? heard);
+      const nearest = { ...best, worstWindow: Number.isFinite(best.distance) ? dtwWorstWindow(bestPair.heard, bestPair.candidate) : Infinity };
+      const base = { nearest, ...(second ? { runnerUp: second } : {}) };
+      if (best.distance > threshold || nearest.worstWindow > windowThreshold) return { text: '', distance: best.distance, ...base };
       return { text: best.text, distance: best.distance, ...base };
     },
     async locate(text, recording) {
-      const [cand, long] = await Promise.all([add(text, options.speech), analyse(recording)]);
-      if (!cand || !long) return undefined;
+      const cand = await add(text, options.speech);
+      if (!cand) return undefined;
+      // First as separate utterances (a phone recording is speech between pauses), joining up to three
+      // neighbours in case the sentence itself has a long pause; then, for speech run together, by
+      // subsequence DTW over the whole recording.
+      const pieces = splitUtterances(recording);
+      let best: LocateResult | undefined;
+      for (let i = 0; i < pieces.length; i++) {
+        for (let j = i; j < Math.min(pieces.length, i + 3); j++) {
+          const first = pieces[i];
+          const last = pieces[j];
+          if (!first || !last) continue;
+          const span = slice(recording, first.startSeconds, last.endSeconds);
+          const heard = await analyse(span);
+          if (!heard) continue;
+          const pair = comparable(heard, cand);
+          const distance = dtwDistance(pair.heard, pair.candidate);
+          if (distance <= threshold && (!best || distance < best.distance) && dtwWorstWindow(pair.heard, pair.candidate) <= windowThreshold) {
+            best = { text, distance, startSeconds: first.startSeconds + heard.startSeconds, endSeconds: first.startSeconds + heard.endSeconds };
+          }
+        }
+      }
+      if (best) return best;
+      const long = await analyse(recording);
+      if (!long) return undefined;
       const pair = comparable(long, cand);
       const hit = dtwLocate(pair.candidate, pair.heard);
       if (hit.distance > threshold) return undefined;
@@ -430,6 +570,14 @@ export function createUtteranceMatcher(options: UtteranceMatcherOptions = {}): U
         startSeconds: long.startSeconds + (hit.startFrame * HOP) / RATE,
         endSeconds: long.startSeconds + (hit.endFrame * HOP + FRAME) / RATE,
       };
+    },
+    async transcribe(recording) {
+      const out: LocateResult[] = [];
+      for (const piece of splitUtterances(recording)) {
+        const result = await this.match(slice(recording, piece.startSeconds, piece.endSeconds));
+        if (result.text !== '') out.push({ text: result.text, distance: result.distance, startSeconds: piece.startSeconds, endSeconds: piece.endSeconds });
+      }
+      return out;
     },
   };
 }
