@@ -32,7 +32,7 @@ flock 9
 # --- Debian packages -------------------------------------------------------------------
 # gcc/libc6-dev: livekit-sip is cgo (opus, soxr); util-linux provides setpriv, which the
 # start code uses so servers die with the test process.
-apt_packages=(redis-server pkg-config libopus-dev libopusfile-dev libsoxr-dev gcc libc6-dev ca-certificates util-linux)
+apt_packages=(redis-server pkg-config libopus-dev libopusfile-dev libsoxr-dev gcc libc6-dev ca-certificates util-linux curl unzip)
 missing=()
 for p in "${apt_packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -57,13 +57,30 @@ if [[ -z ${STACK_FORCE_REBUILD:-} && -x $bin_dir/livekit-server && -x $bin_dir/l
 fi
 
 # --- Go -------------------------------------------------------------------------------
+# A local go >= 1.21 is used as is (GOTOOLCHAIN=auto below switches it to a newer toolchain if
+# the modules need one). Without one (Debian 12's golang-go is 1.19), the pinned toolchain is
+# fetched from the Go module proxy as the module golang.org/toolchain, as `go` itself does.
+go_ok() { # go binary -> true when it is >= 1.21
+  local v
+  v=$("$1" env GOVERSION 2>/dev/null | sed -n 's/^go\([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+  [[ -n $v ]] && read -r major minor <<<"$v" && (( major > 1 || minor >= 21 ))
+}
 go_bin=$(command -v go || true)
-if [[ -z $go_bin && -x /usr/local/go/bin/go ]]; then go_bin=/usr/local/go/bin/go; fi
+if [[ -z $go_bin || ! -x $go_bin ]] || ! go_ok "$go_bin"; then go_bin=""; fi
+if [[ -z $go_bin && -x /usr/local/go/bin/go ]] && go_ok /usr/local/go/bin/go; then go_bin=/usr/local/go/bin/go; fi
 if [[ -z $go_bin ]]; then
-  if [[ $(id -u) -ne 0 ]]; then die "no Go toolchain found (install golang-go or https://go.dev/dl, then rerun)"; fi
-  log "apt-get install golang-go"
-  flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends golang-go
-  go_bin=$(command -v go)
+  case $(uname -m) in x86_64) arch=amd64 ;; aarch64 | arm64) arch=arm64 ;; *) die "unsupported CPU $(uname -m)" ;; esac
+  toolchain="v0.0.1-$GO_TOOLCHAIN.linux-$arch"
+  toolchain_dir="$stack_dir/go/golang.org/toolchain@$toolchain"
+  if [[ ! -x $toolchain_dir/bin/go ]]; then
+    command -v curl >/dev/null && command -v unzip >/dev/null || die "need curl and unzip to fetch Go"
+    log "fetching Go $GO_TOOLCHAIN from the module proxy"
+    mkdir -p "$stack_dir/go"
+    curl -sSfL -o "$stack_dir/go/toolchain.zip" "${GOPROXY_URL:-https://proxy.golang.org}/golang.org/toolchain/@v/$toolchain.zip"
+    (cd "$stack_dir/go" && unzip -q -o toolchain.zip && rm -f toolchain.zip)
+  fi
+  go_bin="$toolchain_dir/bin/go"
+  unset GOROOT
 fi
 log "using $("$go_bin" version)"
 
