@@ -270,6 +270,10 @@ describe('web view as the admin', () => {
     await page.locator('#transcript li[data-seq="1"]').waitFor({ timeout: 20_000 });
     expect(await page.locator('#transcript li[data-seq="1"] .text').innerText()).toBe('A <b>live</b> reply from the rep.');
     await shot(page, 'call-live');
+    // When the call ends the stream says so and the page reloads with the final state.
+    await database.db.update(calls).set({ status: 'completed', endedAt: new Date(), durationSeconds: 12, endReason: 'persona_ended' }).where(eq(calls.id, ids.liveCall));
+    await expect.poll(() => page.locator('h1 .badge').innerText(), { timeout: 20_000 }).toBe('completed');
+    expect(await page.locator('main').innerText()).toContain('persona_ended');
   });
 
   it('creates a scenario with a rubric and an assignment whose PIN is shown once', async () => {
@@ -463,6 +467,16 @@ describe('web view without JavaScript', () => {
       await page.waitForURL(`${base}/personas`);
       expect(await page.locator('tbody').innerText()).toContain('No-JS Nora');
       await shot(page, 'personas-phone-nojs');
+
+      // A live call page refreshes itself without JS and so shows new turns.
+      const [live] = await database.db
+        .insert(calls)
+        .values({ path: 'twilio', status: 'in_progress', roomName: 'room-nojs', repId: ids.riley, answeredAt: new Date() })
+        .returning();
+      await page.goto(`${base}/calls/${live!.id}`);
+      expect(await page.locator('#transcript li').count()).toBe(0);
+      await database.db.insert(turns).values({ callId: live!.id, seq: 0, speaker: 'persona', text: 'Hello from a page without JS.', startedAt: new Date(), endedAt: new Date() });
+      await page.locator('#transcript li[data-seq="0"]').waitFor({ timeout: 20_000 });
     } finally {
       await context.close();
     }
