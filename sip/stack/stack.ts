@@ -12,6 +12,10 @@
  *   // stack.logFiles.{redis,livekit,sip}     (point a failing test at these; stack.describe())
  *   await stack.stop();
  *
+ * Webhooks: bind the receiver first (port 0), then pass its URL in `webhookUrls`; events are
+ * signed with `stack.apiKey`/`apiSecret` (verify with livekit-server-sdk's WebhookReceiver).
+ * SIP trunks and dispatch rules: `ensureSip` in sip/ensure.ts. A phone: test/support/sip_phone.
+ *
  * Binaries come from `.stack/bin` (`npm run stack:install`); a missing or stale install throws
  * `StackNotInstalledError` with the command to run. Children are started through
  * `setpriv --pdeathsig KILL` so they die with the test process even on a crash, and are also
