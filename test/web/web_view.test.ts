@@ -153,6 +153,7 @@ async function login(context: BrowserContext, who: 'admin' | 'manager'): Promise
   const page = await context.newPage();
   await page.goto(`${base}/`);
   expect(page.url()).toContain('/login');
+  if (who === 'admin') await shot(page, 'login');
   await page.getByLabel('Email').fill(credentials[who].email);
   await page.getByLabel('Password').fill(credentials[who].password);
   await page.getByRole('button', { name: 'Log in' }).click();
@@ -208,7 +209,7 @@ describe('web view as the admin', () => {
 
   beforeAll(async () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    context.setDefaultTimeout(15_000);
+    context.setDefaultTimeout(30_000);
     page = await login(context, 'admin');
   });
   afterAll(() => context.close());
@@ -393,7 +394,7 @@ describe('web view as a manager', () => {
 
   beforeAll(async () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    context.setDefaultTimeout(15_000);
+    context.setDefaultTimeout(30_000);
     page = await login(context, 'manager');
   });
   afterAll(() => context.close());
@@ -448,7 +449,7 @@ describe('web view as a manager', () => {
 describe('web view without JavaScript', () => {
   it('logs in and creates a persona with plain form posts', async () => {
     const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
-    context.setDefaultTimeout(15_000);
+    context.setDefaultTimeout(30_000);
     try {
       const page = await login(context, 'admin');
       await page.goto(`${base}/personas`);
