@@ -26,7 +26,7 @@ async function bind(socket: Socket): Promise<number> {
 }
 
 /** Challenges the first INVITE with 407 (nonce "n1"), answers the authenticated one with PCMU. */
-async function startUas(password: string): Promise<Uas> {
+async function startUas(password: string, options: { answer?: boolean } = {}): Promise<Uas> {
   const sip = createSocket('udp4');
   const media = createSocket('udp4');
   const port = await bind(sip);
@@ -79,11 +79,16 @@ async function startUas(password: string): Promise<Uas> {
       phoneMedia = { address: /c=IN IP4 (\S+)/.exec(offer)?.[1] ?? '', port: Number(/m=audio (\d+)/.exec(offer)?.[1]) };
       dialog = { invite: message, peer };
       reply(message, peer, 180, 'Ringing');
+      if (options.answer === false) return; // ring until CANCEL
       const sdp = `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=uas\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${mediaPort} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n`;
       reply(message, peer, 200, 'OK', [`Contact: <sip:uas@127.0.0.1:${port}>`, 'Content-Type: application/sdp'], sdp);
       return;
     }
     if (message.method === 'BYE') reply(message, peer, 200, 'OK');
+    if (message.method === 'CANCEL' && dialog !== undefined) {
+      reply(message, peer, 200, 'OK');
+      reply(dialog.invite, dialog.peer, 487, 'Request Terminated');
+    }
   });
   media.on('message', (data) => {
     const packet = decodeRtp(data);
@@ -214,6 +219,22 @@ describe('test phone', () => {
     const end = await call.waitForBye(5000);
     expect(end.by).toBe('remote');
     expect(call.isActive()).toBe(false);
+  });
+
+  it('cancels a call that is not answered in time and acknowledges the 487', async () => {
+    uas = await startUas('pw', { answer: false });
+    phone = await createTestPhone();
+    await expect(
+      phone.dial(`sip:room@127.0.0.1:${uas.port}`, { auth: { username: 'u', password: 'pw' }, answerTimeoutMs: 500 }),
+    ).rejects.toThrow(/no answer .* within 500 ms \(statuses 100,407,100,180\)/);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(uas.requests.map((r) => `${r.method} ${header(r, 'CSeq') ?? ''}`)).toEqual([
+      'INVITE 1 INVITE',
+      'ACK 1 ACK',
+      'INVITE 2 INVITE',
+      'CANCEL 2 CANCEL',
+      'ACK 2 ACK',
+    ]);
   });
 
   it('fails the dial when the credentials are refused', async () => {

@@ -302,8 +302,10 @@ export async function createTestPhone(options: TestPhoneOptions = {}): Promise<T
           reject(new Error(`no final response to ${method} after ${64 * t1Ms} ms`));
           return;
         }
-        // INVITE stops retransmitting after a provisional response (RFC 3261 §17.1.1.2).
-        if (!(method === 'INVITE' && provisional)) sendRaw(message, host, port);
+        // After a provisional response an INVITE is neither retransmitted nor timed out: it
+        // rings until answered or cancelled (RFC 3261 §17.1.1.2, Proceeding state).
+        if (method === 'INVITE' && provisional) return;
+        sendRaw(message, host, port);
         interval = method === 'INVITE' ? interval * 2 : Math.min(interval * 2, t2Ms);
         timer = setTimeout(retransmit, interval);
       };
@@ -429,10 +431,13 @@ export async function createTestPhone(options: TestPhoneOptions = {}): Promise<T
         };
         this.cseq += 1;
         const answered = this.request(invite, (r) => this.statuses.push(r.status));
-        const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
-        const response = await Promise.race([answered, timeout]);
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), timeoutMs);
+        });
+        const response = await Promise.race([answered, timeout]).finally(() => clearTimeout(timer));
         if (response === 'timeout') {
-          await this.cancel(invite, branch);
+          await this.cancel(invite, branch, answered);
           throw new Error(`no answer to INVITE ${this.target.requestUri} within ${timeoutMs} ms (statuses ${this.statuses.join(',')})`);
         }
         this.statuses.push(response.status);
@@ -483,7 +488,8 @@ export async function createTestPhone(options: TestPhoneOptions = {}): Promise<T
       sendRaw(ack, this.target.host, this.target.port);
     }
 
-    private async cancel(invite: SipRequest, branch: string): Promise<void> {
+    /** CANCELs a ringing INVITE, then ACKs its final answer (487, or a 200 that crossed: BYE). */
+    private async cancel(invite: SipRequest, branch: string, answered: Promise<SipResponse>): Promise<void> {
       const cancel: SipRequest = {
         kind: 'request',
         method: 'CANCEL',
@@ -499,6 +505,13 @@ export async function createTestPhone(options: TestPhoneOptions = {}): Promise<T
         body: '',
       };
       await Promise.race([this.request(cancel), new Promise((r) => setTimeout(r, 2000).unref())]).catch(() => undefined);
+      const final = await Promise.race([answered, new Promise<undefined>((r) => setTimeout(() => r(undefined), 4000).unref())]).catch(() => undefined);
+      if (final !== undefined && final.status >= 200 && final.status < 300) {
+        this.onOk(final);
+        await this.hangup();
+        return;
+      }
+      if (final !== undefined) this.ackNon2xx(invite, branch, final);
       this.finish('local');
     }
 
