@@ -236,6 +236,10 @@ async function decide(deps: CallRoutingDeps, attempt: Attempt): Promise<Decision
   const key = lockoutKey(attempt.callerNumber);
   const digits = attempt.digits.trim();
 
+  // Candidate rows are read in parallel on the pool before the transaction (one connection cannot
+  // run queries concurrently); the guarded attempts update below settles any race on them.
+  const candidates = await loadCandidates(deps.db, deps.pinSecret, attempt);
+
   return deps.db.transaction(async (tx) => {
     const existing = await attempt.findExisting(tx);
     if (existing) return { kind: 'replay', call: existing };
@@ -262,7 +266,6 @@ async function decide(deps: CallRoutingDeps, attempt: Attempt): Promise<Decision
       return { kind: 'locked_out', until: lock.until };
     }
 
-    const candidates = await loadCandidates(tx, deps.pinSecret, attempt);
     const outcome = resolveCall({ digits, now }, candidates);
 
     // Only keyed digits are PIN attempts; a direct line resolving by number is not.

@@ -32,7 +32,6 @@ export interface TwilioRouterDeps {
   routing: CallRoutingDeps | null;
   sip: TwilioSipTarget | null;
   logger: Logger;
-  now?: () => Date;
 }
 
 const sendTwiml = (res: Response, xml: string) => res.status(200).type('text/xml').send(xml);
@@ -94,7 +93,7 @@ export function twilioStatusEvent(status: string, at: Date, isDialAction: boolea
 export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
   const router = Router();
   const urls: TwimlUrls = { publicBaseUrl: deps.publicBaseUrl };
-  const now = () => (deps.now ? deps.now() : new Date());
+  const now = () => (deps.routing?.now ? deps.routing.now() : new Date());
   const body = express.urlencoded({ extended: false, limit: '64kb' });
 
   if (!deps.authToken) {
