@@ -141,8 +141,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    await http.close();
+    // Live transcript streams never end by themselves: close them first so the server can stop.
     await web.close();
+    await http.close();
     // Lets the job in hand finish (or hands it back for a retry) before the pool closes.
     await postCallQueue.stop();
     mailer?.close?.();

@@ -1,7 +1,9 @@
 // Session cookie flags, security headers and the login rate limit, over plain HTTP (no browser).
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { calls, users } from '../../src/adapters/db/schema.js';
 import { seedDemoData, type DemoCredentials } from '../../src/adapters/db/seed.js';
+import { eq } from 'drizzle-orm';
 import { hashPassword, verifyPassword } from '../../src/adapters/password.js';
 import { loadConfig } from '../../src/config.js';
 import { createHttpApp } from '../../src/http/app.js';
@@ -55,8 +57,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const app of running) {
-    await app.server.close();
     await app.close();
+    await app.server.close();
   }
   await database?.close();
 });
@@ -127,5 +129,24 @@ describe('web session security', () => {
     });
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe('/calls');
+  });
+
+  it('ends open live transcript streams at shutdown so the server can close', async () => {
+    const base = await startApp('http://localhost:3000', 10);
+    const app = running.at(-1)!;
+    const session = await openLogin(base);
+    const login = await postLogin(base, session, credentials.admin.email, credentials.admin.password);
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const [riley] = await database.db.select().from(users).where(eq(users.email, 'riley@practice.local'));
+    const [call] = await database.db.insert(calls).values({ path: 'sip', status: 'in_progress', roomName: 'room-shutdown', repId: riley!.id }).returning();
+    const stream = await fetch(`${base}/calls/${call!.id}/events`, { headers: { cookie } });
+    expect(stream.headers.get('content-type')).toContain('text/event-stream');
+    const reader = stream.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('retry:');
+    await app.close();
+    // The stream ends and the server closes without waiting for the call to finish.
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read());
+    await app.server.close();
+    running.pop();
   });
 });

@@ -176,7 +176,10 @@ function callBody(call: CallDetail): SafeHtml {
   <section class="card"><h2>Email delivery</h2>${emailSection(call)}</section>`;
 }
 
-export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandler): void {
+/** Open live streams; shutdown ends them so the HTTP server can close. */
+export type LiveStreams = Set<() => void>;
+
+export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandler, streams: LiveStreams): void {
   const shell = (req: Request, res: Response, section: 'calls' | 'live', title: string, body: SafeHtml, head?: SafeHtml) =>
     page({ title, viewer: res.locals.viewer!, section, csrfToken: csrfTokenOf(req), body, ...(head ? { head } : {}) });
 
@@ -273,6 +276,11 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     res.flushHeaders();
     res.write('retry: 3000\n\n');
     let closed = false;
+    const stop = () => {
+      closed = true;
+      res.end();
+    };
+    streams.add(stop);
     req.on('close', () => {
       closed = true;
     });
@@ -303,6 +311,7 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
         break;
       }
     }
+    streams.delete(stop);
     res.end();
   });
 }

@@ -7,7 +7,7 @@ import helmet from 'helmet';
 import { isDomainError } from '../../domain/errors.js';
 import { addAssignmentRoutes } from './assignment_pages.js';
 import { addAuthRoutes, requireViewer } from './auth.js';
-import { addCallRoutes } from './call_pages.js';
+import { addCallRoutes, type LiveStreams } from './call_pages.js';
 import { html } from './html.js';
 import { page } from './layout.js';
 import { addPersonaRoutes } from './persona_pages.js';
@@ -69,7 +69,8 @@ export function makeWebRouter(deps: WebDeps): { router: Router; close(): Promise
 
   addAuthRoutes(router, deps, guard, protect);
   router.get('/', guard, (_req, res) => res.redirect(303, '/calls'));
-  addCallRoutes(router, deps, guard);
+  const liveStreams: LiveStreams = new Set();
+  addCallRoutes(router, deps, guard, liveStreams);
   addAssignmentRoutes(router, deps, guard, protect);
   addScenarioRoutes(router, deps, guard, protect);
   addPersonaRoutes(router, deps, guard, protect);
@@ -99,5 +100,13 @@ export function makeWebRouter(deps: WebDeps): { router: Router; close(): Promise
   };
   router.use(onError);
 
-  return { router, close: sessions.close };
+  return {
+    router,
+    /** Ends open live streams (so the HTTP server can close) and stops session pruning. */
+    async close() {
+      for (const stop of liveStreams) stop();
+      liveStreams.clear();
+      await sessions.close();
+    },
+  };
 }
