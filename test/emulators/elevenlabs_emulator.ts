@@ -351,6 +351,8 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     chain: Promise<void>;
     closed: boolean;
     generations: number;
+    /** Failed or stalled by a knob: further input for it is ignored. */
+    dead: boolean;
   }
 
   function serveSocket(ws: WebSocket, s: {
@@ -418,11 +420,25 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
       });
     };
 
+    let contextsSeen = 0;
     const contextFor = (contextId: string): Context => {
       let ctx = contexts.get(contextId);
       if (!ctx) {
-        ctx = { text: '', chain: Promise.resolve(), closed: false, generations: 0 };
+        ctx = { text: '', chain: Promise.resolve(), closed: false, generations: 0, dead: false };
         contexts.set(contextId, ctx);
+        // The connection's first context had its failure check at the handshake; later ones (the
+        // plugin keeps one socket for a whole call) are checked here, so knobs work mid-call.
+        const failure = contextsSeen++ > 0 ? knobs.takeFailure('tts') : undefined;
+        if (failure?.kind === 'status') {
+          ctx.dead = true;
+          send({ message: errorBody(failure.status).detail.message, error: errorBody(failure.status).detail.status, code: failure.status, ...(s.multi ? { contextId } : {}) });
+        } else if (failure?.kind === 'timeout') {
+          ctx.dead = true;
+        } else if (failure?.kind === 'malformed') {
+          if (ws.readyState === ws.OPEN) ws.send('{"audio": "AAAA');
+          ws.close(1011, 'internal error');
+          ctx.dead = true;
+        }
       }
       return ctx;
     };
@@ -449,19 +465,20 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
       const schedule = (msg['generation_config'] as { chunk_length_schedule?: unknown } | undefined)?.chunk_length_schedule;
       if (Array.isArray(schedule) && typeof schedule[0] === 'number') chunkSchedule = schedule[0];
       if (msg['close_socket'] === true) {
-        for (const [id, ctx] of contexts) finish(id, ctx);
+        for (const [id, ctx] of contexts) if (!ctx.dead) finish(id, ctx);
         void Promise.all([...contexts.values()].map((c) => c.chain)).then(() => ws.close(1000));
         return;
       }
       const contextId = s.multi ? (typeof msg['context_id'] === 'string' ? msg['context_id'] : 'default') : 'default';
       if (msg['close_context'] === true) {
         const ctx = contexts.get(contextId);
-        if (ctx) finish(contextId, ctx);
+        if (ctx && !ctx.dead) finish(contextId, ctx);
         return;
       }
       const text = typeof msg['text'] === 'string' ? msg['text'] : undefined;
       if (text === undefined) return;
       const ctx = contextFor(contextId);
+      if (ctx.dead) return;
       // In stream-input an empty text ends the input; in multi-stream-input contexts end with close_context.
       if (text === '' && !s.multi) {
         finish(contextId, ctx);
