@@ -1,0 +1,120 @@
+// POST /api/dispatch/resolve, the direct-trunk path: the agent posts the caller's digits for a room
+// an individual dispatch rule created; the real livekit-server's room metadata is updated.
+import { eq } from 'drizzle-orm';
+import { AccessToken } from 'livekit-server-sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assignments, calls } from '../../src/adapters/db/schema.js';
+import { dispatchResolveResponseSchema } from '../../src/domain/dispatch_resolve.js';
+import { AWAITING_PIN_METADATA, parseRoomMetadata } from '../../src/domain/room_metadata.js';
+import { AGENT_NAME, createCallRoutingWorld, phoneNumber, seedPracticeCall, type CallRoutingWorld } from '../support/call_routing_world.js';
+
+let world: CallRoutingWorld;
+beforeAll(async () => {
+  world = await createCallRoutingWorld({ livekit: true });
+});
+afterAll(async () => {
+  await world?.close();
+});
+
+let roomCounter = 0;
+/** A room as the individual dispatch rule would make it: awaiting the PIN, agent dispatched. */
+async function directTrunkRoom(): Promise<string> {
+  const name = `practice-direct-test-${Date.now()}-${(roomCounter += 1)}`;
+  await world.rooms!.createRoom({ name, emptyTimeout: 120, metadata: JSON.stringify(AWAITING_PIN_METADATA) });
+  return name;
+}
+
+async function resolve(body: unknown, auth: string | null = `Bearer ${world.sharedSecret}`, raw?: string) {
+  const response = await fetch(`${world.appUrl}/api/dispatch/resolve`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+    body: raw ?? JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+async function agentToken(room: string, roomAdmin = true): Promise<string> {
+  const token = new AccessToken(world.apiKey, world.apiSecret, { identity: AGENT_NAME, ttl: '1m' });
+  token.addGrant({ room, roomAdmin, roomJoin: true });
+  return `Bearer ${await token.toJwt()}`;
+}
+
+describe('POST /api/dispatch/resolve', () => {
+  it('is never open: no token, a wrong secret, or a token for another room are refused', async () => {
+    const room = await directTrunkRoom();
+    const body = { roomName: room, digits: '123456', callerNumber: phoneNumber(), calledNumber: phoneNumber() };
+    expect((await resolve(body, null)).status).toBe(401);
+    expect((await resolve(body, 'Bearer wrong-secret-wrong-secret')).status).toBe(401);
+    expect((await resolve(body, `Basic ${Buffer.from(`x:${world.sharedSecret}`).toString('base64')}`)).status).toBe(401);
+    const forged = new AccessToken(world.apiKey, 'another-secret-another-secret-xx', { identity: 'x', ttl: '1m' });
+    forged.addGrant({ room, roomAdmin: true });
+    expect((await resolve(body, `Bearer ${await forged.toJwt()}`)).status).toBe(401);
+    expect((await resolve(body, await agentToken('another-room'))).status).toBe(403);
+    expect((await resolve(body, await agentToken(room, false))).status).toBe(403);
+  });
+
+  it('names the bad field of a malformed body', async () => {
+    const missing = await resolve({ digits: '123' });
+    expect(missing.status).toBe(400);
+    expect(missing.body).toMatchObject({ error: 'invalid_body', fields: { roomName: expect.any(String) } });
+    const letters = await resolve({ roomName: 'r', digits: '12ab' });
+    expect(letters.status).toBe(400);
+    expect(Object.keys(letters.body.fields)).toEqual(['digits']);
+    const notJson = await resolve(undefined, `Bearer ${world.sharedSecret}`, '{"roomName": ');
+    expect(notJson.status).toBe(400);
+    expect(notJson.body.error).toBe('invalid_body');
+  });
+
+  it('resolves a PIN, writes the metadata to the room, and answers the same on a repeat', async () => {
+    const seeded = await seedPracticeCall(world);
+    const room = await directTrunkRoom();
+    const request = { roomName: room, digits: seeded.pin, callerNumber: seeded.repPhone, calledNumber: '+15550001000', sipCallId: 'SCL_direct1' };
+    const first = await resolve(request, await agentToken(room));
+    expect(first.status).toBe(200);
+    const parsed = dispatchResolveResponseSchema.parse(first.body);
+    expect(parsed.outcome).toBe('ok');
+    if (parsed.outcome !== 'ok') return;
+    expect(parsed.metadata).toMatchObject({ stage: 'ready', callId: parsed.callId, rep: { id: seeded.rep.id }, persona: { name: 'Diane Carter' } });
+
+    const [onServer] = await world.rooms!.listRooms([room]);
+    expect(parseRoomMetadata(onServer!.metadata)).toEqual({ ok: true, metadata: parsed.metadata });
+    const [row] = await world.database.db.select().from(calls).where(eq(calls.id, parsed.callId));
+    expect(row).toMatchObject({ path: 'sip', status: 'in_progress', roomName: room, sipCallId: 'SCL_direct1', assignmentId: seeded.assignment.id });
+    expect(row!.answeredAt).toBeInstanceOf(Date);
+
+    const again = await resolve(request);
+    expect(again.body).toEqual(first.body);
+    expect((await world.database.db.select().from(assignments).where(eq(assignments.id, seeded.assignment.id)))[0]!.attemptsUsed).toBe(1);
+  });
+
+  it('resolves a direct line by the called number alone', async () => {
+    const line = phoneNumber();
+    const seeded = await seedPracticeCall(world, { directLineNumber: line });
+    const room = await directTrunkRoom();
+    // Some SIP providers drop the '+'.
+    const result = await resolve({ roomName: room, digits: '', callerNumber: seeded.repPhone.slice(1), calledNumber: line.slice(1) });
+    expect(result.body).toMatchObject({ outcome: 'ok', metadata: { rep: { id: seeded.rep.id }, scenario: { title: seeded.scenario.title } } });
+  });
+
+  it('refuses wrong PINs with a line to say, then locks the number out with retry false', async () => {
+    const caller = phoneNumber();
+    const room = await directTrunkRoom();
+    const wrong = { roomName: room, digits: '99999999', callerNumber: caller, calledNumber: null };
+    const first = await resolve(wrong);
+    expect(first.body).toMatchObject({ outcome: 'refused', reason: 'wrong_pin', retry: true, say: expect.stringMatching(/not recognised/) });
+    expect((await resolve({ ...wrong, digits: '' })).body).toMatchObject({ reason: 'no_digits', retry: true });
+    for (let i = 0; i < 3; i += 1) await resolve(wrong);
+    const locked = await resolve(wrong);
+    expect(locked.body).toMatchObject({ outcome: 'refused', reason: 'locked_out', retry: false, say: expect.stringMatching(/paused/) });
+  });
+
+  it('gives the attempt back and says the line is unavailable when the room is gone', async () => {
+    const seeded = await seedPracticeCall(world);
+    const result = await resolve({ roomName: 'no-such-room-anywhere', digits: seeded.pin, callerNumber: seeded.repPhone, calledNumber: null });
+    expect(result.body).toMatchObject({ outcome: 'refused', reason: 'unavailable', retry: false });
+    expect((await world.database.db.select().from(assignments).where(eq(assignments.id, seeded.assignment.id)))[0]!.attemptsUsed).toBe(0);
+    const [row] = await world.database.db.select().from(calls).where(eq(calls.roomName, 'no-such-room-anywhere'));
+    expect(row).toMatchObject({ status: 'failed', endReason: 'room_unavailable' });
+    expect(world.ended).toContainEqual({ callId: row!.id, trigger: 'dispatch_failed' });
+  });
+});
