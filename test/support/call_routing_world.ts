@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { AccessToken, AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
 import { loadConfig } from '../../src/config.js';
+import type { Database } from '../../src/adapters/db/client.js';
 import { createLogger } from '../../src/adapters/logger.js';
 import { assignments, personas, scenarios, users } from '../../src/adapters/db/schema.js';
 import { createLivekitRoomService } from '../../src/adapters/livekit/room_service.js';
@@ -147,7 +148,7 @@ export interface SeedOptions {
 }
 
 /** A manager, a rep, a persona, a scenario and (unless `pin` is null) an assignment with a known PIN. */
-export async function seedPracticeCall(world: Pick<CallRoutingWorld, 'database' | 'pinSecret'>, options: SeedOptions = {}) {
+export async function seedPracticeCall(world: { database: { db: Database }; pinSecret: string }, options: SeedOptions = {}) {
   const db = world.database.db;
   const tag = unique();
   const [manager] = await db.insert(users).values({ role: 'manager', name: 'Morgan Manager', email: `manager-${tag}@test.local` }).returning();
