@@ -197,6 +197,7 @@ describe('test phone', () => {
     const call = await phone.dial(`sip:room@127.0.0.1:${uas.port}`, { auth: { username: 'u', password: 'pw' } });
     const tone = alawmulaw.mulaw.encode(generateTone({ frequencyHz: 700, durationMs: 400, sampleRate: 8000 }));
     // 400 ms of tone, sent 300 ms after the answer, in 20 ms packets at real pace.
+    const voice = call.waitForVoice({ afterMs: call.answeredAtMs, timeoutMs: 5000 });
     await new Promise((resolve) => setTimeout(resolve, 300));
     for (let i = 0; i < 20; i += 1) {
       uas.sendRtp({ payloadType: 0, marker: i === 0, sequence: i, timestamp: i * 160, ssrc: 9, payload: tone.subarray(i * 160, (i + 1) * 160) });
@@ -214,6 +215,9 @@ describe('test phone', () => {
     expect(segment!.startMs - call.answeredAtMs).toBeGreaterThan(200);
     expect(segment!.endMs - segment!.startMs).toBeGreaterThan(300);
     expect(segment!.endMs - segment!.startMs).toBeLessThan(700);
+    // Same onset within one 20 ms analysis frame (the two analyses start on different frame grids).
+    expect(Math.abs((await voice).startMs - segment!.startMs)).toBeLessThanOrEqual(20);
+    await expect(call.waitForVoice({ timeoutMs: 200 })).rejects.toThrow(/no voiced audio/);
 
     expect(await uas.bye()).toBe(200);
     const end = await call.waitForBye(5000);

@@ -11,6 +11,7 @@
  *   await call.sendDtmf('1234#');                      // RFC 4733 events
  *   call.recording();                                  // Int16Array, 8 kHz, sample i = i/8 ms after call.t0
  *   call.voicedSegments();                             // [{ startMs, endMs }] on the same clock
+ *   await call.waitForVoice({ afterMs: call.now() });  // first voiced audio heard from now on
  *   call.sent();                                       // what the phone sent, same clock
  *   await call.waitForBye();                           // the far end hung up
  *   await call.hangup();                               // we hang up (BYE)
@@ -127,6 +128,11 @@ export interface PhoneCall {
   recording(): Int16Array;
   saveRecording(path: string): void;
   voicedSegments(options?: VoicedOptions): Segment[];
+  /**
+   * Resolves with the first voiced segment starting at or after `afterMs` (default now) once it
+   * has lasted `minDurationMs` (default 100); e.g. the greeting, or the reply to what was just said.
+   */
+  waitForVoice(options?: { afterMs?: number; minDurationMs?: number; timeoutMs?: number } & VoicedOptions): Promise<Segment>;
   packets(): readonly ReceivedPacket[];
   receivedDtmf(): readonly ReceivedDtmf[];
   sent(): readonly SentItem[];
@@ -721,6 +727,23 @@ export async function createTestPhone(options: TestPhoneOptions = {}): Promise<T
 
     voicedSegments(voicedOptions?: VoicedOptions): Segment[] {
       return findVoicedSegments(this.recording(), phoneSampleRate, voicedOptions);
+    }
+
+    async waitForVoice(
+      waitOptions: { afterMs?: number; minDurationMs?: number; timeoutMs?: number } & VoicedOptions = {},
+    ): Promise<Segment> {
+      const { afterMs = this.now(), minDurationMs = 100, timeoutMs = 30_000, ...voiced } = waitOptions;
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        // Only the part after `afterMs` is analysed; sample i of the recording is i/8 ms after t0.
+        const from = Math.max(0, Math.floor(afterMs * (phoneSampleRate / 1000)));
+        const tail = this.recording().subarray(from);
+        const offsetMs = (from / phoneSampleRate) * 1000;
+        const found = findVoicedSegments(tail, phoneSampleRate, { ...voiced, minDurationMs })[0];
+        if (found !== undefined) return { startMs: found.startMs + offsetMs, endMs: found.endMs + offsetMs };
+        if (performance.now() > deadline) throw new Error(`no voiced audio after ${afterMs.toFixed(0)} ms within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     }
 
     packets(): readonly ReceivedPacket[] {
