@@ -232,6 +232,14 @@ describe('web view as the admin', () => {
     await page.waitForURL(/status=in_progress/);
     expect(await page.locator('tbody').innerText()).toContain('in progress');
     expect(await page.locator('tbody tr').count()).toBe(1);
+    // Date range in UTC days, "to" inclusive.
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    await page.goto(`${base}/calls?from=${day(0)}&to=${day(0)}`);
+    expect(await page.locator('tbody tr').count()).toBe(new Date(Date.now() - 60 * 60_000).toISOString().slice(0, 10) === day(0) ? 3 : 2);
+    await page.goto(`${base}/calls?from=${day(1)}`);
+    expect(await page.locator('main').innerText()).toContain('0 calls');
+    await page.goto(`${base}/calls?from=${day(1)}&to=${day(-1)}`);
+    expect(await page.locator('#to-error').innerText()).toContain('must be after from');
   });
 
   it('shows a finished call: transcript with offsets and interruptions, scorecard, latency chart, usage, emails', async () => {
@@ -478,6 +486,42 @@ describe('web view without JavaScript', () => {
       expect(await page.locator('#transcript li').count()).toBe(0);
       await database.db.insert(turns).values({ callId: live!.id, seq: 0, speaker: 'persona', text: 'Hello from a page without JS.', startedAt: new Date(), endedAt: new Date() });
       await page.locator('#transcript li[data-seq="0"]').waitFor({ timeout: 20_000 });
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('calls list pagination', () => {
+  it('pages 25 calls at a time, newest first, keeping the filters', async () => {
+    const [scenario] = await database.db.select().from(scenarios).where(eq(scenarios.extension, '102'));
+    const now = Date.now();
+    await database.db.insert(calls).values(
+      Array.from({ length: 30 }, (_, index) => ({
+        path: 'twilio' as const,
+        status: 'abandoned' as const,
+        roomName: `room-page-${index}`,
+        repId: ids.riley,
+        scenarioId: scenario!.id,
+        personaId: scenario!.personaId,
+        durationSeconds: index,
+        createdAt: new Date(now - index * 60_000),
+      })),
+    );
+    const context = await browser.newContext();
+    context.setDefaultTimeout(30_000);
+    try {
+      const page = await login(context, 'admin');
+      await page.goto(`${base}/calls?status=abandoned`);
+      expect(await page.locator('main').innerText()).toContain('30 calls');
+      expect(await page.locator('tbody tr').count()).toBe(25);
+      expect(await page.locator('tbody tr').first().locator('td').nth(3).innerText()).toBe('0:00');
+      await page.getByRole('link', { name: 'Older →' }).click();
+      await page.waitForURL(/page=2/);
+      expect(page.url()).toContain('status=abandoned');
+      expect(await page.locator('tbody tr').count()).toBe(5);
+      expect(await page.locator('tbody tr').last().locator('td').nth(3).innerText()).toBe('0:29');
+      expect(await page.locator('.pager').innerText()).toContain('Page 2 of 2');
     } finally {
       await context.close();
     }
