@@ -99,6 +99,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       host: '127.0.0.1',
       port: config.AGENT_HTTP_PORT,
       numIdleProcesses: config.AGENT_IDLE_PROCESSES,
+      // 1 means never refuse a call for load: the framework marks itself full at `load >= threshold`,
+      // and livekit-server also passes over a worker that reports a CPU load of 1, so report none.
+      ...(config.AGENT_LOAD_THRESHOLD >= 1 ? { loadThreshold: Number.POSITIVE_INFINITY, loadFunc: async () => 0 } : { loadThreshold: config.AGENT_LOAD_THRESHOLD }),
     }),
   );
 }

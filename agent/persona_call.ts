@@ -8,7 +8,7 @@ import { ReadableStream } from 'node:stream/web';
 import type { Logger } from 'pino';
 import type { DispatchResolveRequest, DispatchResolveResponse } from '../src/domain/dispatch_resolve.js';
 import { parseRoomMetadata, type ReadyRoomMetadata } from '../src/domain/room_metadata.js';
-import { attachBargeIn } from './barge_in.js';
+import { createBargeIn } from './barge_in.js';
 import type { CallEndStatus, CallStore } from './call_store.js';
 import {
   buildPersonaInstructions,
@@ -82,7 +82,8 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
     greeting = prerender(personaTts, ready.persona.openingLine, logger);
   }
 
-  const session = createPersonaSession({ vad: deps.vad, stt, tts: personaTts ?? defaultTts }, deps.turns);
+  const bargeIn = createBargeIn(deps.vad, { minSpeechMs: deps.turns.interruptionMinDurationMs, onInterrupt: () => logger.info('caller interrupted the persona') });
+  const session = createPersonaSession({ vad: bargeIn.vad, stt, tts: personaTts ?? defaultTts }, deps.turns);
   const state = createCallState();
   let ending: Promise<void> | undefined;
   const timers: NodeJS.Timeout[] = [];
@@ -245,7 +246,7 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
     outputOptions: { audioSampleRate: 16000 },
     record: false,
   });
-  attachBargeIn(session, { minSpeechMs: deps.turns.interruptionMinDurationMs, onInterrupt: () => logger.info('caller interrupted the persona') });
+  bargeIn.attach(session);
 
   let caller: RemoteParticipant;
   try {

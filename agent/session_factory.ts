@@ -62,6 +62,8 @@ export interface SessionParts {
   tts: ttsNs.TTS;
 }
 
+const PHONE_RETRY = { maxRetry: 2, retryIntervalMs: 300, timeoutMs: 6000 } as const;
+
 export function createPersonaSession(parts: SessionParts, turns: TurnSettings): voice.AgentSession {
   return new voice.AgentSession({
     ...parts,
@@ -82,6 +84,11 @@ export function createPersonaSession(parts: SessionParts, turns: TurnSettings): 
     aecWarmupDuration: null,
     userAwayTimeout: null,
     connOptions: {
+      // A caller is waiting in silence: retry fast and give up soon (the defaults wait 2 s between
+      // tries, up to ~16 s per turn), then the persona says a fallback line (persona_call.ts).
+      sttConnOptions: PHONE_RETRY,
+      llmConnOptions: PHONE_RETRY,
+      ttsConnOptions: PHONE_RETRY,
       // The agent decides itself when providers are "down" (persona_call.ts) so it can still speak.
       maxUnrecoverableErrors: 10,
     },

@@ -62,8 +62,8 @@ const envSchema = z.object({
   DISPATCH_INTERNAL_URL: optionalUrl('an http(s) URL of the dispatch service'),
   /** Silence (ms) after the caller stops before the persona answers. */
   AGENT_ENDPOINTING_MIN_DELAY_MS: positiveInt(500),
-  /** Caller speech over the persona must last this long (ms) to cut it off; shorter is a backchannel. */
-  AGENT_INTERRUPTION_MIN_DURATION_MS: positiveInt(700),
+  /** Voiced caller speech over the persona must last this long (ms) to cut it off; shorter is a backchannel. */
+  AGENT_INTERRUPTION_MIN_DURATION_MS: positiveInt(600),
   /** A transcript heard over the persona needs this many words to cut it off ("yeah", "mm-hm" do not). */
   AGENT_INTERRUPTION_MIN_WORDS: positiveInt(2),
   /** Seconds before the scenario time limit at which the persona starts wrapping up. */
@@ -72,6 +72,8 @@ const envSchema = z.object({
   AGENT_HTTP_PORT: port(8081),
   /** Warm job processes the worker keeps ready, so a call never waits for a cold start. */
   AGENT_IDLE_PROCESSES: positiveInt(1),
+  /** CPU load (0-1) above which the worker stops accepting new calls. */
+  AGENT_LOAD_THRESHOLD: z.coerce.number({ message: 'expected a number' }).gt(0, 'expected a load above 0').max(1, 'expected a load of at most 1').default(0.7),
 
   TWILIO_ACCOUNT_SID: optionalString,
   TWILIO_AUTH_TOKEN: optionalString,

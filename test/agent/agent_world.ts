@@ -44,6 +44,8 @@ export interface AgentWorld {
   /** A fresh test phone dialling the room on the Twilio trunk (digest auth, callee rule). */
   dialRoom(room: string, from?: string): Promise<{ phone: TestPhone; call: PhoneCall }>;
   workerLog(): string;
+  /** Hangs up every call still up (between tests). */
+  hangUpAll(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -78,6 +80,8 @@ export async function startAgentWorld(options: AgentWorldOptions): Promise<Agent
         ELEVENLABS_BASE_URL: elevenlabs.url,
         DATABASE_URL: options.databaseUrl,
         AGENT_HTTP_PORT: String(await freePort()),
+        // Everything (stack, emulators, tests) shares 2 cores here; never refuse a call for load.
+        AGENT_LOAD_THRESHOLD: '1',
         ...(options.dispatchUrl ? { DISPATCH_INTERNAL_URL: options.dispatchUrl } : {}),
         ...(options.dispatchSecret ? { DISPATCH_SHARED_SECRET: options.dispatchSecret } : {}),
         ...options.workerEnv,
@@ -94,6 +98,7 @@ export async function startAgentWorld(options: AgentWorldOptions): Promise<Agent
     await worker.waitForOutput(/registered worker/, 90_000);
     const rooms = new RoomServiceClient(stack.httpUrl, stack.apiKey, stack.apiSecret);
     const phones: TestPhone[] = [];
+    const openCalls: PhoneCall[] = [];
     cleanups.push(async () => {
       for (const phone of phones) await phone.close().catch(() => undefined);
     });
@@ -119,9 +124,13 @@ export async function startAgentWorld(options: AgentWorldOptions): Promise<Agent
         const phone = await createTestPhone({ from });
         phones.push(phone);
         const call = await phone.dial(stack.sipUri(room), { auth: trunkAuth, answerTimeoutMs: 60_000 });
+        openCalls.push(call);
         return { phone, call };
       },
       workerLog: () => worker.stdout() + worker.stderr(),
+      async hangUpAll() {
+        for (const call of openCalls.splice(0)) if (call.isActive()) await call.hangup().catch(() => undefined);
+      },
       async stop() {
         for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
       },

@@ -1,9 +1,13 @@
 // The persona agent end to end: test phone -> livekit-sip -> livekit-server -> agent worker (its own
 // process, real plugins) -> Groq/ElevenLabs emulators, with turns landing in a real database.
 // The room is created exactly as the dispatch service does after a PIN (metadata + agent dispatch).
-import { and, asc, eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { calls, turnMetrics, turns } from '../../src/adapters/db/schema.js';
+import { createPostCallQueue } from '../../src/adapters/queue/post_call_queue.js';
+import { pino } from 'pino';
 import type { ReadyRoomMetadata } from '../../src/domain/room_metadata.js';
 import { espeakVoiceFor } from '../emulators/elevenlabs_emulator.js';
 import { renderSpeechAt } from '../emulators/audio.js';
@@ -11,6 +15,7 @@ import { createUtteranceMatcher } from '../emulators/utterance_matcher.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import type { PhoneCall } from '../support/sip_phone/phone.js';
 import { phoneSampleRate } from '../support/sip_phone/phone.js';
+import { rmsDbfs } from '../support/audio.js';
 import { type AgentWorld, startAgentWorld } from './agent_world.js';
 
 const VOICE_ID = 'EXAVITQu4vr4xnYQH9Pm';
@@ -24,6 +29,9 @@ const LONG_REPLY =
 const BARGE_IN = 'Sorry to cut in, but what if I could show you the savings on your own invoices?';
 const BACKCHANNEL = 'Yeah.';
 const GOODBYE_CUE = 'That is all I needed, thanks Diane, goodbye.';
+const ASK_LONG = 'How do you handle shipping today?';
+const AFTER_FAULT = 'Can you hear me now? I asked about your carriers.';
+const FALLBACK = 'Sorry, you broke up there.';
 
 const personaMetadata = (timeLimitSeconds = 300): Omit<ReadyRoomMetadata, 'callId'> => ({
   v: 1,
@@ -61,22 +69,32 @@ let world: AgentWorld;
 
 beforeAll(async () => {
   database = await createTestDatabase();
+  // The dispatch service installs the post-call queue at start-up; the agent's finalisation enqueues into it.
+  const queue = createPostCallQueue({ pool: database.pool, logger: pino({ level: 'silent' }) });
+  await queue.start();
+  await queue.stop();
   world = await startAgentWorld({
     databaseUrl: database.url,
     db: database.db,
-    utterances: [REP_1, REP_2, BARGE_IN, BACKCHANNEL, GOODBYE_CUE],
+    utterances: [REP_1, REP_2, BARGE_IN, BACKCHANNEL, GOODBYE_CUE, ASK_LONG, AFTER_FAULT],
     script: [
       { when: 'two minutes', reply: REPLY_1 },
       { when: 'next week', reply: REPLY_2 },
       { when: 'shipping today', reply: LONG_REPLY },
       { when: 'own invoices', reply: 'Fine, show me.' },
+      { when: 'hear me now', reply: 'Yes, I hear you. We use three carriers.' },
     ],
     workerEnv: { AGENT_WRAP_UP_WARNING_SECONDS: '5' },
   });
 }, 240_000);
 
-afterEach((context) => {
-  if (context.task.result?.state === 'fail') console.error(`worker log (tail):\n${world?.workerLog().slice(-20_000)}`);
+afterEach(async (context) => {
+  await world?.hangUpAll();
+  if (context.task.result?.state === 'fail' && world) {
+    const file = join(world.stack.runDir, 'agent-worker.log');
+    writeFileSync(file, world.workerLog());
+    console.error(`agent worker log: ${file}\n${world.stack.describe()}`);
+  }
 });
 
 afterAll(async () => {
@@ -84,9 +102,13 @@ afterAll(async () => {
   await database?.close();
 });
 
-async function speak(call: PhoneCall, text: string): Promise<void> {
+/** Plays an espeak-ng utterance; returns when it was on the wire (call clock). */
+async function speak(call: PhoneCall, text: string): Promise<{ startMs: number; endMs: number }> {
   const pcm = await renderSpeechAt(text, phoneSampleRate);
   await call.playPcm(pcm.samples, text);
+  const sent = call.sent().filter((item) => item.label === text).at(-1);
+  if (!sent) throw new Error(`phone did not record sending ${text}`);
+  return { startMs: sent.startMs, endMs: sent.endMs };
 }
 
 const turnsOf = (callId: string) => database.db.select().from(turns).where(eq(turns.callId, callId)).orderBy(asc(turns.seq));
@@ -143,4 +165,103 @@ describe('a practice call through the real telephony stack', () => {
     // No room left behind.
     await waitFor('room deleted', async () => ((await world.rooms.listRooms([room])).length === 0 ? true : undefined), 30_000);
   });
+
+  it('lets a backchannel pass but stops for a real interruption, stored as interrupted', async () => {
+    const { callId, room } = await world.createCall(personaMetadata());
+    const { call } = await world.dialRoom(room);
+    await waitForTurn(callId, 'persona', /Diane Carter speaking/);
+    await sleep(2500);
+    const askedAt = (await speak(call, ASK_LONG)).endMs;
+    await waitForTurn(callId, 'rep', /shipping today/i);
+    // The long reply is playing once the phone hears voice again after the question.
+    await waitFor('long reply audible', async () => (voiced(call, call.now() - 300, call.now()) ? true : undefined), 20_000);
+    await sleep(1500);
+
+    const backchannelEnd = (await speak(call, BACKCHANNEL)).endMs;
+    await sleep(2500);
+    expect(voiced(call, backchannelEnd + 800, backchannelEnd + 2300), 'the persona keeps talking over "yeah"').toBe(true);
+
+    const { startMs: bargeStart, endMs: bargeEnd } = await speak(call, BARGE_IN);
+    expect(bargeEnd - bargeStart).toBeGreaterThan(3000);
+    expect(voiced(call, bargeStart + 2200, bargeEnd), 'the persona stops while the caller talks over it').toBe(false);
+
+    const reply = await waitForTurn(callId, 'persona', /three carriers/);
+    expect(reply.interrupted).toBe(true);
+    expect(reply.text.length).toBeLessThan(LONG_REPLY.length);
+    await waitForTurn(callId, 'rep', /own invoices/i);
+    await waitForTurn(callId, 'persona', /show me/);
+    // The backchannel got no reply of its own: greeting, the interrupted reply, the answer to the interruption.
+    const personaTurns = (await turnsOf(callId)).filter((turn) => turn.speaker === 'persona').map((turn) => turn.text);
+    expect(personaTurns).toHaveLength(3);
+    expect(personaTurns[2]).toMatch(/show me/);
+    expect(askedAt).toBeGreaterThan(0);
+    await call.hangup();
+  });
+
+  it('ends the call itself with end_call: goodbye, BYE at the phone, no room left', async () => {
+    const { callId, room } = await world.createCall(personaMetadata());
+    const { call } = await world.dialRoom(room);
+    await waitForTurn(callId, 'persona', /Diane Carter speaking/);
+    await sleep(2500);
+    await speak(call, GOODBYE_CUE);
+    const end = await call.waitForBye(40_000);
+    expect(end.by).toBe('remote');
+    await waitForTurn(callId, 'persona', /goodbye/i);
+    const closed = await waitFor('call completed', async () => {
+      const [row] = await database.db.select().from(calls).where(eq(calls.id, callId));
+      return row?.finalizedAt ? row : undefined;
+    }, 30_000);
+    expect(closed).toMatchObject({ status: 'completed', endReason: 'persona_ended' });
+    await waitFor('room deleted', async () => ((await world.rooms.listRooms([room])).length === 0 ? true : undefined), 30_000);
+  });
+
+  it('wraps up before the time limit and then closes the call politely', async () => {
+    const { callId, room } = await world.createCall(personaMetadata(14));
+    const { call } = await world.dialRoom(room);
+    await waitForTurn(callId, 'persona', /Diane Carter speaking/);
+    const end = await call.waitForBye(60_000);
+    expect(end.by).toBe('remote');
+    await waitForTurn(callId, 'persona', /next meeting/);
+    const personaTurns = (await turnsOf(callId)).filter((turn) => turn.speaker === 'persona');
+    expect(personaTurns.length, 'greeting, wrap-up, closing line').toBeGreaterThanOrEqual(3);
+    const closed = await waitFor('call closed', async () => {
+      const [row] = await database.db.select().from(calls).where(eq(calls.id, callId));
+      return row?.finalizedAt ? row : undefined;
+    }, 30_000);
+    expect(closed).toMatchObject({ status: 'completed', endReason: 'time_limit' });
+    await waitFor('room deleted', async () => ((await world.rooms.listRooms([room])).length === 0 ? true : undefined), 30_000);
+  });
+
+  it('says a fallback line when the LLM fails a turn, records the failure, and carries on', async () => {
+    const { callId, room } = await world.createCall(personaMetadata());
+    const { call } = await world.dialRoom(room);
+    await waitForTurn(callId, 'persona', /Diane Carter speaking/);
+    await sleep(2500);
+    const spokenBefore = world.elevenlabs.synthesized.length;
+    world.groq.knobs.failNext('chat', { kind: 'status', status: 500 }, 3);
+    await speak(call, REP_1);
+    await waitFor('fallback line synthesised', async () => (world.elevenlabs.synthesized.slice(spokenBefore).some((s) => s.text.includes('broke up')) ? true : undefined), 30_000);
+    await waitFor('provider error recorded', async () => {
+      const [row] = await database.db.select().from(calls).where(eq(calls.id, callId));
+      return row && row.providerErrors.length > 0 ? row : undefined;
+    });
+    await sleep(3000);
+    await speak(call, AFTER_FAULT);
+    await waitForTurn(callId, 'persona', /I hear you/);
+    await call.hangup();
+    expect(FALLBACK).toContain('broke up');
+  });
 });
+
+/** Whether the phone heard voice (above -40 dBFS in some 100 ms window) between two call times. */
+function voiced(call: PhoneCall, fromMs: number, toMs: number): boolean {
+  const recording = call.recording();
+  const perMs = phoneSampleRate / 1000;
+  for (let t = Math.max(0, fromMs); t + 100 <= toMs; t += 50) {
+    const start = Math.floor(t * perMs);
+    const end = Math.floor((t + 100) * perMs);
+    if (end > recording.length) break;
+    if (rmsDbfs(recording, start, end) > -40) return true;
+  }
+  return false;
+}
