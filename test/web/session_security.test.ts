@@ -38,8 +38,9 @@ async function startApp(publicBaseUrl: string, limit: number): Promise<string> {
 async function openLogin(base: string, headers: Record<string, string> = {}) {
   const response = await fetch(`${base}/login`, { headers });
   const cookie = response.headers.get('set-cookie') ?? '';
-  const token = /name="_csrf" value="([^"]+)"/.exec(await response.text())?.[1] ?? '';
-  return { response, cookie, token };
+  const html = await response.text();
+  const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+  return { response, cookie, token, html };
 }
 
 const postLogin = (base: string, session: { cookie: string; token: string }, email: string, password: string, headers: Record<string, string> = {}) =>
@@ -92,6 +93,11 @@ describe('web session security', () => {
     expect(cookie).toMatch(/HttpOnly/);
     expect(response.headers.get('strict-transport-security')).toContain('max-age=');
     expect(response.headers.get('content-security-policy')).toContain('upgrade-insecure-requests');
+    // Reached over plain http the page says where to log in instead of failing silently.
+    const plain = await openLogin(base);
+    expect(plain.html).toContain('Sessions need https: log in at https://practice.example.com/login instead.');
+    expect(plain.cookie).toBe('');
+
   });
 
   it('rate-limits failed logins and renews the session id on success', async () => {

@@ -123,7 +123,10 @@ export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandl
 
   router.get('/login', (req, res) => {
     if (req.session.userId) return res.redirect(303, safeNext(req.query.next));
-    send(res, loginPage(req, {}, '', safeNext(req.query.next)));
+    // A Secure cookie is never set over plain http, so logging in here would silently fail.
+    const insecure = deps.publicBaseUrl.startsWith('https:') && !req.secure;
+    const errors = insecure ? { _form: `Sessions need https: log in at ${deps.publicBaseUrl}/login instead.` } : {};
+    send(res, loginPage(req, errors, '', safeNext(req.query.next)));
   });
 
   router.post('/login', loginLimiter, protect, async (req, res, next) => {
