@@ -85,7 +85,8 @@ export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHa
   const personaDeps = { db: deps.app.db, personaDefaults: { llmModel: deps.defaultLlmModel, voiceId: deps.defaultVoiceId } };
 
   const listPage = async (req: Request, res: Response, values: PersonaForm, errors: FieldErrors, status = 200) => {
-    const rows = await listPersonas(deps.app, res.locals.actor!, { includeArchived: true });
+    const [rows, voices] = await Promise.all([listPersonas(deps.app, res.locals.actor!, { includeArchived: true }), deps.voices?.list() ?? null]);
+    const voiceName = new Map((voices ?? []).map((voice) => [voice.id, voice.name]));
     const notice = req.session.notice;
     delete req.session.notice;
     sendHtml(
@@ -98,7 +99,7 @@ export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHa
         <div class="table-wrap"><table>
           <thead><tr><th>Name</th><th>Role</th><th>Company</th><th>Voice</th><th>Status</th></tr></thead>
           <tbody>${rows.map(
-            (row) => html`<tr><td><a href="/personas/${row.id}">${row.name}</a></td><td>${row.role}</td><td>${row.company}</td><td><code>${row.voiceId}</code></td><td>${row.archivedAt ? 'archived' : 'active'}</td></tr>`,
+            (row) => html`<tr><td><a href="/personas/${row.id}">${row.name}</a></td><td>${row.role}</td><td>${row.company}</td><td>${voiceName.has(row.voiceId) ? html`${voiceName.get(row.voiceId)} ` : ''}<code>${row.voiceId}</code></td><td>${row.archivedAt ? 'archived' : 'active'}</td></tr>`,
           )}</tbody>
         </table></div>
         <h2>New persona</h2>
