@@ -61,11 +61,25 @@ try {
   await applyMigrations(database.db);
   const pinSecret = randomBytes(32).toString('hex');
   const authToken = randomBytes(16).toString('hex');
+  // Timed separately, so the figures split into LiveKit's share and ours (Postgres + HTTP + TwiML).
+  const livekitRooms = createLivekitRoomService({ url: stack.livekitUrl, apiKey, apiSecret });
+  const createRoomMs: number[] = [];
+  const rooms: CallRoutingDeps['rooms'] = {
+    ...livekitRooms,
+    async createRoom(input) {
+      const begun = performance.now();
+      try {
+        await livekitRooms.createRoom(input);
+      } finally {
+        createRoomMs.push(performance.now() - begun);
+      }
+    },
+  };
   const routing: CallRoutingDeps = {
     db: database.db,
     pinSecret,
     lockout: lockoutRuleFromMinutes(5, 15, 15),
-    rooms: createLivekitRoomService({ url: stack.livekitUrl, apiKey, apiSecret }),
+    rooms,
     agentName: 'practice-line-persona-bench',
     onCallEnded: async () => undefined,
     logger,
@@ -92,6 +106,7 @@ try {
 
   // Warm-up: connections, JIT, prepared plans.
   for (let i = 0; i < 20; i += 1) await pinCall();
+  createRoomMs.length = 0;
 
   const total = Math.round(rate * seconds);
   const fromSchedule: number[] = [];
@@ -127,6 +142,8 @@ try {
   console.log(`  offered ${rate}/s for ${seconds} s: ${total} calls in ${elapsed.toFixed(1)} s (${(total / elapsed).toFixed(1)}/s), ${failures} failed`);
   console.log(`  latency from scheduled send: p50 ${ms(pin.p50)}  p95 ${ms(pin.p95)}  p99 ${ms(pin.p99)}  max ${ms(pin.max)}`);
   console.log(`  latency from actual send:    p50 ${ms(pinService.p50)}  p95 ${ms(pinService.p95)}  p99 ${ms(pinService.p99)}  max ${ms(pinService.max)}`);
+  const room = quantiles(createRoomMs);
+  console.log(`  of which createRoom (LiveKit): p50 ${ms(room.p50)}  p95 ${ms(room.p95)}  p99 ${ms(room.p99)}`);
 
   // /twilio/voice: greeting + <Gather> (lock-out check, direct-line lookup), closed loop.
   const voiceLatencies: number[] = [];

@@ -23,12 +23,29 @@ export interface HttpAppDeps {
   web?: Router;
 }
 
+const secretHeaders = ['authorization', 'cookie', 'set-cookie', 'x-twilio-signature'];
+
+/** pino-http hands serializers the already-serialised req/res; only their headers change. */
+function redactSecretHeaders<T extends { headers?: Record<string, unknown> }>(value: T): T {
+  if (!value?.headers) return value;
+  const headers = { ...value.headers };
+  for (const name of secretHeaders) if (headers[name] !== undefined) headers[name] = '[redacted]';
+  return { ...value, headers };
+}
+
 export function createHttpApp(deps: HttpAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   // Behind a proxy (ngrok, a load balancer) req.ip and req.protocol must come from X-Forwarded-*.
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
-  app.use(pinoHttp({ logger: deps.logger, autoLogging: { ignore: (req) => req.url === '/healthz' } }));
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      autoLogging: { ignore: (req) => req.url === '/healthz' },
+      // Request logs carry headers: bearer secrets, session cookies and signatures must not reach them.
+      serializers: { req: redactSecretHeaders, res: redactSecretHeaders },
+    }),
+  );
   app.use(makeHealthRouter(deps.health));
   // Before the management API: /api/dispatch has its own authentication, not API tokens.
   if (deps.twilio) app.use(makeTwilioRouter(deps.twilio));

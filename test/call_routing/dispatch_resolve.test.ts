@@ -53,6 +53,12 @@ describe('POST /api/dispatch/resolve', () => {
     expect((await resolve(body, await agentToken(room, false))).status).toBe(403);
   });
 
+  it('keeps the shared secret and tokens out of the request logs', async () => {
+    await resolve({ roomName: 'r', digits: '1' });
+    expect(world.logs.length).toBeGreaterThan(0);
+    expect(world.logs.join('\n')).not.toContain(world.sharedSecret);
+  });
+
   it('names the bad field of a malformed body', async () => {
     const missing = await resolve({ digits: '123' });
     expect(missing.status).toBe(400);

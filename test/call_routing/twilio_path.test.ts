@@ -282,6 +282,23 @@ describe('Twilio path', () => {
   });
 });
 
+describe('Twilio path logs', () => {
+  it('never log a PIN, a signature or the caller number outside pii', async () => {
+    const seeded = await seedPracticeCall(world);
+    const phone = world.twilio.call({ from: seeded.repPhone, to: LINE });
+    await phone.keyDigits(await phone.start(), seeded.pin);
+    const logs = world.logs.join('\n');
+    expect(logs).toContain('twilio call routed');
+    expect(logs).not.toContain(seeded.pin);
+    for (const line of world.logs) {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      const { pii: _pii, ...rest } = entry;
+      expect(JSON.stringify(rest)).not.toContain(seeded.repPhone);
+      expect(JSON.stringify((entry.req as { headers?: Record<string, string> } | undefined)?.headers?.['x-twilio-signature'] ?? '[redacted]')).toBe('"[redacted]"');
+    }
+  });
+});
+
 describe('Twilio path without LiveKit', () => {
   let bare: CallRoutingWorld;
   beforeAll(async () => {

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { AccessToken, AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
 import { loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/adapters/db/client.js';
-import { createLogger } from '../../src/adapters/logger.js';
+import { pino } from 'pino';
 import { assignments, personas, scenarios, users } from '../../src/adapters/db/schema.js';
 import { createLivekitRoomService } from '../../src/adapters/livekit/room_service.js';
 import type { CallEndTrigger, RoomService } from '../../src/app/ports.js';
@@ -39,6 +39,8 @@ export interface CallRoutingWorld {
   dispatches: AgentDispatchClient | null;
   /** Every onCallEnded the app made, in order. */
   ended: { callId: string; trigger: CallEndTrigger }[];
+  /** Every log line the app wrote (pino JSON, level debug and up). */
+  logs: string[];
   /** Advances the clock the use cases read (lock-outs, due dates). */
   clock: { now: Date };
   close(): Promise<void>;
@@ -57,7 +59,9 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
   const sharedSecret = randomBytes(24).toString('hex');
   const apiKey = `APIpl${randomBytes(6).toString('hex')}`;
   const apiSecret = randomBytes(24).toString('base64url');
-  const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', redactPii: false });
+  // Every log line is kept, so suites can prove secrets and PINs never reach the logs.
+  const logs: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
   const ended: CallRoutingWorld['ended'] = [];
   const clock = { now: new Date() };
   const lockout = options.lockout ?? { maxFailures: 5, windowMinutes: 15, lockoutMinutes: 15 };
@@ -121,6 +125,7 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
     dispatches: stack ? new AgentDispatchClient(stack.httpUrl, apiKey, apiSecret) : null,
     ended,
     clock,
+    logs,
     async close() {
       await server.close();
       await stack?.stop();
