@@ -241,10 +241,10 @@ async function decide(deps: CallRoutingDeps, attempt: Attempt): Promise<Decision
   const candidates = await loadCandidates(deps.db, deps.pinSecret, attempt);
 
   return deps.db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`pin:${key}`}))`);
+    // After the lock: a duplicate webhook for the same call (same caller) waits here for the first to commit.
     const existing = await attempt.findExisting(tx);
     if (existing) return { kind: 'replay', call: existing };
-
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`pin:${key}`}))`);
     const failures = await tx
       .select({ createdAt: pinAttempts.createdAt })
       .from(pinAttempts)

@@ -88,6 +88,23 @@ describe('Twilio path', () => {
     expect((await world.database.db.select().from(assignments).where(eq(assignments.id, seeded.assignment.id)))[0]!.attemptsUsed).toBe(1);
   });
 
+  it('answers duplicated concurrent PIN webhooks with one call, and races for a last attempt with one winner', async () => {
+    const seeded = await seedPracticeCall(world, { maxAttempts: 1 });
+    const phone = world.twilio.call({ from: seeded.repPhone, to: LINE });
+    const greeting = await phone.start();
+    const replies = await Promise.all([1, 2, 3].map(() => phone.keyDigits(greeting, seeded.pin)));
+    const targets = replies.map((reply) => dialTarget(reply));
+    expect(new Set(targets.map((target) => target.callId)).size).toBe(1);
+    expect(await world.database.db.select().from(calls).where(eq(calls.twilioCallSid, phone.callSid))).toHaveLength(1);
+
+    const shared = await seedPracticeCall(world, { maxAttempts: 1 });
+    const phones = [1, 2, 3].map(() => world.twilio.call({ from: phoneNumber(), to: LINE }));
+    const raced = await Promise.all(phones.map(async (racer) => racer.keyDigits(await racer.start(), shared.pin)));
+    expect(raced.filter((reply) => findVerb(reply.verbs, 'Dial')).length).toBe(1);
+    expect(raced.filter((reply) => /used all the attempts/.test(spokenLines(reply.verbs).join(' '))).length).toBe(2);
+    expect((await world.database.db.select().from(assignments).where(eq(assignments.id, shared.assignment.id)))[0]!.attemptsUsed).toBe(1);
+  });
+
   it('follows status callbacks through the call, ignoring replays and late events, and finalises on the end', async () => {
     const seeded = await seedPracticeCall(world);
     const phone = world.twilio.call({ from: seeded.repPhone, to: LINE });
