@@ -16,6 +16,7 @@ import { startEmbeddedPostgres } from '../src/adapters/db/embedded.js';
 import { applyMigrations } from '../src/adapters/db/migrate.js';
 import { createLivekitRoomService } from '../src/adapters/livekit/room_service.js';
 import { createLogger } from '../src/adapters/logger.js';
+import { createTwilioSignatureVerifier } from '../src/adapters/twilio/signature.js';
 import type { CallRoutingDeps } from '../src/app/resolve_call.js';
 import { loadConfig } from '../src/config.js';
 import { lockoutRuleFromMinutes } from '../src/domain/lockout.js';
@@ -87,7 +88,7 @@ try {
   const app = createHttpApp({
     logger,
     health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations },
-    twilio: { publicBaseUrl: PUBLIC_BASE_URL, authToken, routing, sip: { host: '127.0.0.1:5060' }, logger },
+    twilio: { publicBaseUrl: PUBLIC_BASE_URL, verifySignature: createTwilioSignatureVerifier(authToken), routing, sip: { host: '127.0.0.1:5060' }, logger },
   });
   const server = await listen(app, 0, '127.0.0.1');
   const twilio = createTwilioEmulator({ appUrl: `http://127.0.0.1:${server.port}`, publicBaseUrl: PUBLIC_BASE_URL, authToken });

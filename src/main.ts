@@ -6,12 +6,14 @@ import { EmbeddedPostgresError } from './adapters/db/embedded.js';
 import { seedDemoData, type DemoCredentials } from './adapters/db/seed.js';
 import { scorecardModelFromConfig } from './adapters/groq/scorecard_model.js';
 import { createLivekitRoomService } from './adapters/livekit/room_service.js';
+import { createLivekitTokenVerifier, createLivekitWebhookVerifier } from './adapters/livekit/webhooks.js';
 import { createLogger } from './adapters/logger.js';
 import { createElevenLabsVoiceCatalog } from './adapters/elevenlabs/voice_catalog.js';
 import { createSmtpMailer } from './adapters/mail/mailer.js';
 import { createPostCallQueue } from './adapters/queue/post_call_queue.js';
 import { hashPassword, verifyPassword } from './adapters/password.js';
 import { loadSecrets } from './adapters/secrets.js';
+import { createTwilioSignatureVerifier } from './adapters/twilio/signature.js';
 import { makeOnCallEnded } from './app/finalize_call.js';
 import { runPostCall } from './app/post_call.js';
 import type { CallRoutingDeps } from './app/resolve_call.js';
@@ -119,13 +121,28 @@ async function main(): Promise<void> {
     scorecardApi: { db: database.db, scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, logger },
     twilio: {
       publicBaseUrl: config.PUBLIC_BASE_URL,
-      authToken: config.TWILIO_AUTH_TOKEN,
+      verifySignature: config.TWILIO_AUTH_TOKEN ? createTwilioSignatureVerifier(config.TWILIO_AUTH_TOKEN) : null,
       routing,
-      sip: config.LIVEKIT_SIP_HOST ? { host: config.LIVEKIT_SIP_HOST } : null,
+      sip: config.LIVEKIT_SIP_HOST
+        ? {
+            host: config.LIVEKIT_SIP_HOST,
+            ...(config.LIVEKIT_SIP_USERNAME ? { username: config.LIVEKIT_SIP_USERNAME } : {}),
+            ...(config.LIVEKIT_SIP_PASSWORD ? { password: config.LIVEKIT_SIP_PASSWORD } : {}),
+          }
+        : null,
       logger,
     },
-    dispatch: { sharedSecret: config.DISPATCH_SHARED_SECRET, livekit: livekitKeys, routing, logger },
-    livekitWebhook: { livekit: livekitKeys, calls: { db: database.db, onCallEnded, logger }, logger },
+    dispatch: {
+      sharedSecret: config.DISPATCH_SHARED_SECRET,
+      verifyLivekitToken: livekitKeys ? createLivekitTokenVerifier(livekitKeys) : null,
+      routing,
+      logger,
+    },
+    livekitWebhook: {
+      verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null,
+      calls: { db: database.db, onCallEnded, logger },
+      logger,
+    },
     web: web.router,
   });
   const http = await listen(app, config.PORT, config.HOST).catch(async (error: unknown) => {

@@ -3,15 +3,16 @@
 // API secret) granting roomAdmin on exactly the room in the body.
 import { timingSafeEqual } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
-import { TokenVerifier } from 'livekit-server-sdk';
 import type { Logger } from '../adapters/logger.js';
 import { routeSipCall, type CallRoutingDeps } from '../app/resolve_call.js';
 import { lockedOutLine, prompts, refusalLine } from '../domain/call_prompts.js';
 import { dispatchResolveRequestSchema, type DispatchResolveResponse } from '../domain/dispatch_resolve.js';
+import type { VerifyLivekitToken } from './verifiers.js';
 
 export interface DispatchRouterDeps {
   sharedSecret: string | undefined;
-  livekit: { apiKey: string; apiSecret: string } | null;
+  /** Accepts LiveKit tokens signed with our API secret; null when LiveKit is not configured. */
+  verifyLivekitToken: VerifyLivekitToken | null;
   /** Null when LiveKit is not configured: there is no room to write metadata into. */
   routing: CallRoutingDeps | null;
   logger: Logger;
@@ -30,10 +31,10 @@ async function authenticate(deps: DispatchRouterDeps, header: string | undefined
   if (!match) return null;
   const token = match[1]!;
   if (deps.sharedSecret && sameSecret(token, deps.sharedSecret)) return { kind: 'shared_secret' };
-  if (deps.livekit && token.split('.').length === 3) {
+  if (deps.verifyLivekitToken && token.split('.').length === 3) {
     try {
-      const claims = await new TokenVerifier(deps.livekit.apiKey, deps.livekit.apiSecret).verify(token);
-      return { kind: 'livekit_token', room: claims.video?.room, roomAdmin: claims.video?.roomAdmin === true };
+      const claims = await deps.verifyLivekitToken(token);
+      return { kind: 'livekit_token', room: claims.room, roomAdmin: claims.roomAdmin };
     } catch {
       return null;
     }
@@ -49,7 +50,7 @@ export function makeDispatchRouter(deps: DispatchRouterDeps): Router {
   const router = Router();
 
   const requireAuth = async (req: Request, res: Response, next: NextFunction) => {
-    if (!deps.sharedSecret && !deps.livekit) {
+    if (!deps.sharedSecret && !deps.verifyLivekitToken) {
       problem(res, 503, 'not_configured', 'set DISPATCH_SHARED_SECRET or the LiveKit keys to enable this endpoint');
       return;
     }

@@ -2,24 +2,22 @@
 // `application/webhook+json`, verify the raw body). The JWT in Authorization carries a sha256 of
 // the exact bytes, so the body is read raw and never re-serialised before verification.
 import express, { Router, type Request, type Response } from 'express';
-import { WebhookReceiver, type WebhookEvent } from 'livekit-server-sdk';
 import type { Logger } from '../adapters/logger.js';
 import { recordCallEvent, type RecordCallEventDeps } from '../app/record_call_event.js';
 import type { CallEvent } from '../domain/call_state.js';
+import type { LivekitLifecycleEvent, VerifyLivekitWebhook } from './verifiers.js';
 
 export interface LivekitWebhookRouterDeps {
-  livekit: { apiKey: string; apiSecret: string } | null;
+  /** Null when LiveKit is not configured. */
+  verifyWebhook: VerifyLivekitWebhook | null;
   calls: RecordCallEventDeps;
   logger: Logger;
   now?: () => Date;
 }
 
-/** ParticipantInfo.Kind.SIP in livekit_models.proto. */
-const SIP_PARTICIPANT_KIND = 3;
-
 /** Which call event a LiveKit webhook means, if any. Only the caller's SIP leg and the room itself matter. */
-export function livekitCallEvent(event: WebhookEvent, at: Date): CallEvent | null {
-  const isSip = event.participant?.kind === SIP_PARTICIPANT_KIND;
+export function livekitCallEvent(event: LivekitLifecycleEvent, at: Date): CallEvent | null {
+  const isSip = event.participant?.kind === 'sip';
   switch (event.event) {
     case 'participant_joined':
       return isSip ? { type: 'answered', at } : null;
@@ -35,27 +33,24 @@ export function livekitCallEvent(event: WebhookEvent, at: Date): CallEvent | nul
 
 export function makeLivekitWebhookRouter(deps: LivekitWebhookRouterDeps): Router {
   const router = Router();
-  const receiver = deps.livekit ? new WebhookReceiver(deps.livekit.apiKey, deps.livekit.apiSecret) : null;
 
   router.post('/livekit/webhook', express.raw({ type: () => true, limit: '1mb' }), async (req: Request, res: Response) => {
-    if (!receiver) {
+    if (!deps.verifyWebhook) {
       res.status(503).json({ error: 'not_configured', message: 'LiveKit is not configured' });
       return;
     }
     const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-    // livekit-server sends the bare JWT; accept a Bearer prefix from other senders.
-    const auth = req.header('Authorization')?.replace(/^Bearer\s+/i, '');
-    let event: WebhookEvent;
+    let event: LivekitLifecycleEvent;
     try {
-      event = await receiver.receive(raw, auth);
+      event = await deps.verifyWebhook(raw, req.header('Authorization'));
     } catch (error) {
       deps.logger.warn({ err: { message: (error as Error).message } }, 'livekit webhook rejected');
       res.status(401).json({ error: 'unauthorized', message: 'webhook signature did not verify' });
       return;
     }
 
-    const roomName = event.room?.name;
-    const at = event.createdAt ? new Date(Number(event.createdAt) * 1000) : deps.now ? deps.now() : new Date();
+    const roomName = event.roomName;
+    const at = event.createdAt ?? (deps.now ? deps.now() : new Date());
     const callEvent = livekitCallEvent(event, at);
     if (callEvent && roomName) {
       try {

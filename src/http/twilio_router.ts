@@ -4,7 +4,6 @@
 // spoken line and a hang-up rather than an HTTP error Twilio would read out as "an application error".
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../adapters/logger.js';
-import { isValidTwilioSignature } from '../adapters/twilio/signature.js';
 import { recordCallEvent } from '../app/record_call_event.js';
 import { routeTwilioCall, type CallRoutingDeps, type RouteOutcome } from '../app/resolve_call.js';
 import { lockedOutLine, MAX_PIN_TRIES, prompts, refusalLine } from '../domain/call_prompts.js';
@@ -17,6 +16,7 @@ import {
   sayAndHangUpTwiml,
   type TwimlUrls,
 } from './twiml.js';
+import type { VerifyTwilioSignature } from './verifiers.js';
 
 export interface TwilioSipTarget {
   host: string;
@@ -26,8 +26,8 @@ export interface TwilioSipTarget {
 
 export interface TwilioRouterDeps {
   publicBaseUrl: string;
-  /** Without it no request can be verified, so every call hears the "not configured" line. */
-  authToken: string | undefined;
+  /** From TWILIO_AUTH_TOKEN; without it no request can be verified, so every call hears the "not configured" line. */
+  verifySignature: VerifyTwilioSignature | null;
   /** Null when LiveKit (or its SIP host) is not configured. */
   routing: CallRoutingDeps | null;
   sip: TwilioSipTarget | null;
@@ -37,7 +37,7 @@ export interface TwilioRouterDeps {
 const sendTwiml = (res: Response, xml: string) => res.status(200).type('text/xml').send(xml);
 
 /** Mirrors twilio's `webhook()` middleware: no signature -> 400, a wrong one -> 403. */
-function verifyTwilioSignature(deps: TwilioRouterDeps, authToken: string) {
+function verifyTwilioSignature(deps: TwilioRouterDeps, verifySignature: VerifyTwilioSignature) {
   return (req: Request, res: Response, next: NextFunction) => {
     const signature = req.header('X-Twilio-Signature');
     if (!signature) {
@@ -47,7 +47,7 @@ function verifyTwilioSignature(deps: TwilioRouterDeps, authToken: string) {
     }
     const url = `${deps.publicBaseUrl}${req.originalUrl}`;
     const params = (req.body ?? {}) as Record<string, unknown>;
-    if (!isValidTwilioSignature(authToken, signature, url, params)) {
+    if (!verifySignature(signature, url, params)) {
       deps.logger.warn({ path: req.path }, 'twilio webhook with an invalid signature');
       res.status(403).type('text/plain').send('Twilio Request Validation Failed.');
       return;
@@ -96,7 +96,7 @@ export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
   const now = () => (deps.routing?.now ? deps.routing.now() : new Date());
   const body = express.urlencoded({ extended: false, limit: '64kb' });
 
-  if (!deps.authToken) {
+  if (!deps.verifySignature) {
     // Safe to answer unverified: the reply says only that the line is not set up, and nothing is resolved.
     router.post(['/twilio/voice', '/twilio/pin', '/twilio/status'], body, (req, res) => {
       deps.logger.warn({ path: req.path, missing: ['TWILIO_AUTH_TOKEN'] }, 'twilio webhook but twilio is not configured');
@@ -105,7 +105,7 @@ export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
     return router;
   }
 
-  const verify = verifyTwilioSignature(deps, deps.authToken);
+  const verify = verifyTwilioSignature(deps, deps.verifySignature);
 
   const answer = (res: Response, outcome: RouteOutcome, tryNumber: number, firstContact: boolean) => {
     const routing = deps.routing!;

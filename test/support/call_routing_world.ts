@@ -9,6 +9,8 @@ import type { Database } from '../../src/adapters/db/client.js';
 import { pino } from 'pino';
 import { assignments, personas, scenarios, users } from '../../src/adapters/db/schema.js';
 import { createLivekitRoomService } from '../../src/adapters/livekit/room_service.js';
+import { createLivekitTokenVerifier, createLivekitWebhookVerifier } from '../../src/adapters/livekit/webhooks.js';
+import { createTwilioSignatureVerifier } from '../../src/adapters/twilio/signature.js';
 import type { CallEndTrigger, RoomService } from '../../src/app/ports.js';
 import type { CallRoutingDeps } from '../../src/app/resolve_call.js';
 import { lockoutRuleFromMinutes } from '../../src/domain/lockout.js';
@@ -90,9 +92,9 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
   const app = createHttpApp({
     logger,
     health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations },
-    twilio: { publicBaseUrl: PUBLIC_BASE_URL, authToken, routing: options.livekit ? routing : null, sip: options.livekit ? { host: SIP_HOST } : null, logger },
-    dispatch: { sharedSecret, livekit: livekitKeys, routing: options.livekit ? routing : null, logger },
-    livekitWebhook: { livekit: livekitKeys, calls: routing, logger },
+    twilio: { publicBaseUrl: PUBLIC_BASE_URL, verifySignature: createTwilioSignatureVerifier(authToken), routing: options.livekit ? routing : null, sip: options.livekit ? { host: SIP_HOST } : null, logger },
+    dispatch: { sharedSecret, verifyLivekitToken: livekitKeys ? createLivekitTokenVerifier(livekitKeys) : null, routing: options.livekit ? routing : null, logger },
+    livekitWebhook: { verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null, calls: routing, logger },
   });
   const server = await listen(app, 0, '127.0.0.1');
   const appUrl = `http://127.0.0.1:${server.port}`;
