@@ -242,7 +242,8 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
   await session.start({
     agent: initialAgent,
     room,
-    inputOptions: { participantKinds: [ParticipantKind.SIP], closeOnDisconnect: true },
+    // 16 kHz end to end: Silero and Whisper want it, and the phone side is 8 kHz anyway.
+    inputOptions: { participantKinds: [ParticipantKind.SIP], closeOnDisconnect: true, audioSampleRate: 16000 },
     outputOptions: { audioSampleRate: 16000 },
     record: false,
   });
