@@ -10,12 +10,25 @@
  *   --no-twilio                              skip the Twilio path
  *   --direct-number +1555…                   (repeatable) numbers of the direct SIP trunk
  *   --direct-user U --direct-password P --direct-address CIDR
+ *
+ * The Twilio side (with TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_PHONE_NUMBER set, via the
+ * `twilio` SDK, see sip/twilio.ts):
+ *   --twilio-path voice   (default) Programmable Voice: the number's voice URL and status callback
+ *                         point at PUBLIC_BASE_URL/twilio/voice and /twilio/status; LiveKit gets the
+ *                         trunk Twilio's <Dial><Sip> uses (digest credentials default to
+ *                         LIVEKIT_SIP_USERNAME / LIVEKIT_SIP_PASSWORD).
+ *   --twilio-path trunk   Elastic SIP trunk "practice-line" with origination URI
+ *                         sip:LIVEKIT_SIP_HOST;transport=tcp holding the number; LiveKit gets the
+ *                         direct trunk for that number (the agent asks for the PIN).
+ *   --skip-twilio-account leave the Twilio account alone (LiveKit side only)
+ * Every step is printed as it happens; --dry-run prints what would change and writes nothing.
  */
 import { parseArgs } from 'node:util';
 import { SipClient } from 'livekit-server-sdk';
 import { loadConfig } from '../src/config.js';
 import { buildPracticeLinePlan, ensureSip, formatActions, type PracticeLinePlanInput } from './ensure.js';
 import { readStackState } from './stack/stack.js';
+import { createTwilioRestClient, ensureTwilio, formatTwilioActions, type TwilioPlan } from './twilio.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -31,8 +44,16 @@ async function main(): Promise<void> {
       'direct-password': { type: 'string' },
       'direct-address': { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
+      'twilio-path': { type: 'string', default: 'voice' },
+      'skip-twilio-account': { type: 'boolean', default: false },
     },
   });
+  const twilioPath = values['twilio-path'];
+  if (twilioPath !== 'voice' && twilioPath !== 'trunk') throw new Error(`--twilio-path must be voice or trunk, not "${twilioPath}"`);
+  const step = (message: string): void => {
+    // Progress goes to stderr so --json output stays parseable.
+    console.error(`${values['dry-run'] ? '[dry-run] ' : ''}${message}`);
+  };
   const config = loadConfig();
   const state = readStackState();
   let server: { url: string; apiKey: string; apiSecret: string };
@@ -45,22 +66,32 @@ async function main(): Promise<void> {
   }
 
   const input: PracticeLinePlanInput = { agentName: config.LIVEKIT_AGENT_NAME };
-  if (values['no-twilio']) input.twilio = false;
+  const twilioUser = values['twilio-user'] ?? config.LIVEKIT_SIP_USERNAME;
+  const twilioPassword = values['twilio-password'] ?? config.LIVEKIT_SIP_PASSWORD;
+  const hasAuth = twilioUser !== undefined && twilioPassword !== undefined;
+  // On the trunk path Twilio reaches LiveKit through the direct trunk; the <Dial><Sip> trunk is
+  // only kept when it was asked for (credentials or addresses given).
+  const skipVoiceTrunk = twilioPath === 'trunk' && !hasAuth && values['twilio-address'] === undefined;
+  if (values['no-twilio'] || skipVoiceTrunk) input.twilio = false;
   else {
-    const hasAuth = values['twilio-user'] !== undefined && values['twilio-password'] !== undefined;
     if (!hasAuth && values['twilio-address'] === undefined) {
       throw new Error(
-        'the Twilio trunk must be protected: pass --twilio-user U --twilio-password P (the same credentials the ' +
-          '<Dial><Sip> uses) and/or --twilio-address CIDR (repeatable), or --no-twilio',
+        'the Twilio trunk must be protected: set LIVEKIT_SIP_USERNAME and LIVEKIT_SIP_PASSWORD (or pass --twilio-user U ' +
+          '--twilio-password P; the dispatch service gives the same ones to <Dial><Sip>) and/or --twilio-address CIDR ' +
+          '(repeatable), or --no-twilio',
       );
     }
     input.twilio = {};
-    if (values['twilio-user'] !== undefined) input.twilio.authUsername = values['twilio-user'];
-    if (values['twilio-password'] !== undefined) input.twilio.authPassword = values['twilio-password'];
+    if (twilioUser !== undefined) input.twilio.authUsername = twilioUser;
+    if (twilioPassword !== undefined) input.twilio.authPassword = twilioPassword;
     if (values['twilio-address'] !== undefined) input.twilio.allowedAddresses = values['twilio-address'];
   }
-  if (values['direct-number'] !== undefined) {
-    input.direct = { numbers: values['direct-number'] };
+  const directNumbers = [...(values['direct-number'] ?? [])];
+  if (twilioPath === 'trunk' && config.TWILIO_PHONE_NUMBER !== undefined && !directNumbers.includes(config.TWILIO_PHONE_NUMBER)) {
+    directNumbers.push(config.TWILIO_PHONE_NUMBER);
+  }
+  if (directNumbers.length > 0) {
+    input.direct = { numbers: directNumbers };
     if (values['direct-user'] !== undefined) input.direct.authUsername = values['direct-user'];
     if (values['direct-password'] !== undefined) input.direct.authPassword = values['direct-password'];
     if (values['direct-address'] !== undefined) input.direct.allowedAddresses = values['direct-address'];
@@ -68,10 +99,56 @@ async function main(): Promise<void> {
 
   // The SDK wants an http(s) origin; LIVEKIT_URL is often the ws(s) one.
   const host = server.url.replace(/^ws(s?):\/\//, 'http$1://');
+  step(`livekit: provisioning SIP trunks and dispatch rules on ${host}`);
   const result = await ensureSip(new SipClient(host, server.apiKey, server.apiSecret), buildPracticeLinePlan(input), {
     dryRun: values['dry-run'],
   });
-  console.log(values.json ? JSON.stringify(result, null, 2) : formatActions(result));
+  if (!values.json) console.log(formatActions(result));
+
+  const twilioResult = await provisionTwilio(config, twilioPath, values['dry-run'], values['skip-twilio-account'], step, state?.sipAddress);
+  if (values.json) console.log(JSON.stringify({ livekit: result, twilio: twilioResult ?? null }, null, 2));
+  else if (twilioResult !== undefined) console.log(formatTwilioActions(twilioResult));
+  const changed = [...result.actions, ...(twilioResult?.actions ?? [])].filter((a) => a.action !== 'keep').length;
+  step(changed === 0 ? 'done: nothing to change' : `done: ${changed} change(s)${values['dry-run'] ? ' planned, nothing written' : ''}`);
+}
+
+async function provisionTwilio(
+  config: ReturnType<typeof loadConfig>,
+  path: 'voice' | 'trunk',
+  dryRun: boolean,
+  skip: boolean,
+  step: (message: string) => void,
+  stackSipAddress: string | undefined,
+) {
+  if (skip) {
+    step('twilio: skipped (--skip-twilio-account)');
+    return undefined;
+  }
+  const missing = (['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_PHONE_NUMBER'] as const).filter((key) => config[key] === undefined);
+  if (missing.length > 0) {
+    step(`twilio: skipped (set ${missing.join(', ')} to provision the Twilio number too)`);
+    return undefined;
+  }
+  let plan: TwilioPlan;
+  if (path === 'voice') {
+    if (!/^https:\/\//.test(config.PUBLIC_BASE_URL) && !config.PUBLIC_BASE_URL.startsWith('http://127.0.0.1')) {
+      step(`twilio: warning: PUBLIC_BASE_URL is ${config.PUBLIC_BASE_URL}; Twilio needs a public https URL that reaches this service`);
+    }
+    plan = {
+      phoneNumber: config.TWILIO_PHONE_NUMBER!,
+      path: { type: 'voice', voiceUrl: `${config.PUBLIC_BASE_URL}/twilio/voice`, statusCallback: `${config.PUBLIC_BASE_URL}/twilio/status` },
+    };
+  } else {
+    const sipHost = config.LIVEKIT_SIP_HOST ?? stackSipAddress;
+    if (sipHost === undefined) throw new Error('--twilio-path trunk needs LIVEKIT_SIP_HOST (the host Twilio sends calls to, e.g. abc123.sip.livekit.cloud)');
+    plan = { phoneNumber: config.TWILIO_PHONE_NUMBER!, path: { type: 'trunk', originationSipUri: `sip:${sipHost};transport=tcp` } };
+  }
+  const client = createTwilioRestClient({
+    accountSid: config.TWILIO_ACCOUNT_SID!,
+    authToken: config.TWILIO_AUTH_TOKEN!,
+    ...(config.TWILIO_API_BASE_URL === undefined ? {} : { apiBaseUrl: config.TWILIO_API_BASE_URL }),
+  });
+  return ensureTwilio(client, plan, { dryRun, onStep: step });
 }
 
 main().catch((error: unknown) => {

@@ -57,6 +57,9 @@ const envSchema = z.object({
   LIVEKIT_API_SECRET: optionalString,
   LIVEKIT_SIP_HOST: optionalString,
   LIVEKIT_AGENT_NAME: z.string().default('practice-line-persona'),
+  /** Digest credentials of the LiveKit inbound trunk Twilio's <Dial><Sip> authenticates with (sip:provision sets them on the trunk). */
+  LIVEKIT_SIP_USERNAME: optionalString,
+  LIVEKIT_SIP_PASSWORD: optionalString,
   DISPATCH_SHARED_SECRET: optionalString.pipe(z.string().min(16, 'expected at least 16 characters').optional()),
   /** Where the agent worker reaches the dispatch service (direct-trunk PIN resolution); defaults to http://127.0.0.1:PORT. */
   DISPATCH_INTERNAL_URL: optionalUrl('an http(s) URL of the dispatch service'),
