@@ -10,7 +10,6 @@ import {
   phoneNumber,
   PUBLIC_BASE_URL,
   seedPracticeCall,
-  SIP_HOST,
   type CallRoutingWorld,
 } from '../support/call_routing_world.js';
 import { findVerb, spokenLines } from '../support/twilio_caller.js';
@@ -49,7 +48,8 @@ describe('Twilio path', () => {
     const dialled = await phone.keyDigits(greeting, seeded.pin);
     expect(dialled.status).toBe(200);
     const { roomName, host, callId } = dialTarget(dialled);
-    expect(host).toBe(SIP_HOST);
+    expect(host).toBe(world.sipTarget.host);
+    expect(findVerb(dialled.verbs, 'Sip')!.attributes).toMatchObject({ username: world.sipTarget.username, password: world.sipTarget.password });
     expect(roomName).toMatch(/^pl-[0-9a-f]{32}$/);
     const dial = findVerb(dialled.verbs, 'Dial')!;
     expect(dial.attributes.action).toBe(`${PUBLIC_BASE_URL}/twilio/status?call=${callId}`);

@@ -16,6 +16,7 @@ import type { CallRoutingDeps } from '../../src/app/resolve_call.js';
 import { lockoutRuleFromMinutes } from '../../src/domain/lockout.js';
 import { hashPin } from '../../src/domain/pin.js';
 import { createHttpApp } from '../../src/http/app.js';
+import type { TwilioSipTarget } from '../../src/http/twilio_router.js';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import { startStack, type Stack } from '../../sip/stack/stack.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -41,6 +42,8 @@ export interface CallRoutingWorld {
   dispatches: AgentDispatchClient | null;
   /** Every onCallEnded the app made, in order. */
   ended: { callId: string; trigger: CallEndTrigger }[];
+  /** Where the TwiML dials (the stack's livekit-sip) and the digest credentials it presents. */
+  sipTarget: TwilioSipTarget;
   /** Every log line the app wrote (pino JSON, level debug and up). */
   logs: string[];
   /** Advances the clock the use cases read (lock-outs, due dates). */
@@ -89,10 +92,12 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
     now: () => clock.now,
   };
   const livekitKeys = options.livekit ? { apiKey, apiSecret } : null;
+  // Points at the stack's livekit-sip once it runs, so the dialled URI in the TwiML really connects.
+  const sipTarget: TwilioSipTarget = { host: SIP_HOST, username: 'twilio-trunk', password: randomBytes(9).toString('hex') };
   const app = createHttpApp({
     logger,
     health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations },
-    twilio: { publicBaseUrl: PUBLIC_BASE_URL, verifySignature: createTwilioSignatureVerifier(authToken), routing: options.livekit ? routing : null, sip: options.livekit ? { host: SIP_HOST } : null, logger },
+    twilio: { publicBaseUrl: PUBLIC_BASE_URL, verifySignature: createTwilioSignatureVerifier(authToken), routing: options.livekit ? routing : null, sip: options.livekit ? sipTarget : null, logger },
     dispatch: { sharedSecret, verifyLivekitToken: livekitKeys ? createLivekitTokenVerifier(livekitKeys) : null, routing: options.livekit ? routing : null, logger },
     livekitWebhook: { verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null, calls: routing, logger },
   });
@@ -104,6 +109,7 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
     if (options.livekit) {
       stack = await startStack({ apiKey, apiSecret, webhookUrls: [`${appUrl}/livekit/webhook`], logLevel: 'warn' });
       roomService = createLivekitRoomService({ url: stack.livekitUrl, apiKey, apiSecret });
+      sipTarget.host = `${stack.sipHost}:${stack.sipPort}`;
     }
   } catch (error) {
     await server.close();
@@ -128,6 +134,7 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
     ended,
     clock,
     logs,
+    sipTarget,
     async close() {
       await server.close();
       await stack?.stop();
