@@ -2,7 +2,7 @@
  * Transport figures of the real telephony stack, without any agent: call setup (INVITE to 200 OK,
  * digest retry included) and one-way audio latency in both directions (test phone <-> livekit-sip
  * <-> livekit-server <-> rtc-node probe), measured as tone onsets on one process clock.
- * The room->phone figure includes the probe's 200 ms AudioSource queue.
+ * The room->phone figure includes the probe's AudioSource queue (set to 50 ms here).
  * These are the "transport" part of the turn-latency breakdown in DESIGN.md.
  * Run: npx tsx bench/telephony_transport.ts [iterations=20]
  */
@@ -37,7 +37,7 @@ try {
   const roomToPhone: number[] = [];
   for (let i = 0; i < iterations; i += 1) {
     const room = `bench-${i}`;
-    const probe = await createProbe({ url: stack.livekitUrl, apiKey: stack.apiKey, apiSecret: stack.apiSecret, room });
+    const probe = await createProbe({ url: stack.livekitUrl, apiKey: stack.apiKey, apiSecret: stack.apiSecret, room, queueMs: 50 });
     const phone = await createTestPhone();
     const call = await phone.dial(stack.sipUri(room), { auth });
     setup.push(call.answeredAtMs);

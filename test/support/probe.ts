@@ -39,6 +39,11 @@ export interface ProbeOptions {
   identity?: string;
   /** Rate for what the probe publishes and records; default 16 kHz (the phone is 8 kHz). */
   sampleRate?: number;
+  /**
+   * Native playout queue. The pump keeps it full (silence when idle), so it is also the delay
+   * before anything played is sent: default 200 ms, robust on a loaded box; lower for latency.
+   */
+  queueMs?: number;
 }
 
 export interface ProbeDtmf {
@@ -142,8 +147,7 @@ export async function createProbe(options: ProbeOptions): Promise<Probe> {
 
   await room.connect(options.url, await token.toJwt(), { autoSubscribe: true, dynacast: false });
 
-  // A small native queue keeps what the probe plays close to real time.
-  const source = new AudioSource(sampleRate, 1, 200);
+  const source = new AudioSource(sampleRate, 1, options.queueMs ?? 200);
   const track = LocalAudioTrack.createAudioTrack('probe-audio', source);
   const publishOptions = new TrackPublishOptions();
   publishOptions.source = TrackSource.SOURCE_MICROPHONE;
