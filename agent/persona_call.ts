@@ -374,6 +374,31 @@ async function collectPin(
   const collector = createPinCollector();
   const timeoutMs = deps.pinTimeoutMs ?? 15_000;
   let prompt = PIN_PROMPT;
+  const resolve = (digits: string) =>
+    deps.resolvePin({
+      roomName: room.name ?? '',
+      digits,
+      callerNumber: caller.attributes['sip.phoneNumber'] ?? null,
+      calledNumber: caller.attributes['sip.trunkPhoneNumber'] ?? null,
+      sipCallId: caller.attributes['sip.callID'] ?? null,
+    });
+
+  // A called number that is a scenario's direct line needs no PIN (an empty try is not a failed attempt).
+  try {
+    const byNumber = await resolve('');
+    if (byNumber.outcome === 'ok') {
+      logger.info({ callId: byNumber.callId }, 'resolved by the called number');
+      return byNumber.metadata;
+    }
+    if (!byNumber.retry) {
+      await giveUp(byNumber.say);
+      return undefined;
+    }
+  } catch (error) {
+    logger.error({ err: error }, 'dispatch resolve failed');
+    await giveUp("Sorry, we're having trouble on our side. Please call again in a few minutes. Goodbye.");
+    return undefined;
+  }
 
   for (let attempt = 1; attempt <= PIN_MAX_TRIES; attempt += 1) {
     collector.reset();
@@ -410,13 +435,7 @@ async function collectPin(
     }
     let response: DispatchResolveResponse;
     try {
-      response = await deps.resolvePin({
-        roomName: room.name ?? '',
-        digits,
-        callerNumber: caller.attributes['sip.phoneNumber'] ?? null,
-        calledNumber: caller.attributes['sip.trunkPhoneNumber'] ?? null,
-        sipCallId: caller.attributes['sip.callID'] ?? null,
-      });
+      response = await resolve(digits);
     } catch (error) {
       logger.error({ err: error }, 'dispatch resolve failed');
       await giveUp("Sorry, we're having trouble on our side. Please call again in a few minutes. Goodbye.");

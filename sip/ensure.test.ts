@@ -14,7 +14,7 @@ describe('the Practice Line SIP plan', () => {
     expect(plan.rules[1]).toMatchObject({
       trunks: ['practice-line-direct'],
       rule: { type: 'individual' },
-      agents: [{ agentName: 'persona', metadata: '' }],
+      agents: [{ agentName: 'persona', metadata: JSON.stringify({ v: 1, stage: 'awaiting_pin' }) }],
     });
   });
 

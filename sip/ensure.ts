@@ -19,6 +19,7 @@ import {
   SIPInboundTrunkInfo,
   type SipClient,
 } from 'livekit-server-sdk';
+import { AWAITING_PIN_METADATA } from '../src/domain/room_metadata.js';
 
 /** The SIP header Twilio's `<Dial><Sip>` carries (in the URI query) to name our call row. */
 export const practiceCallHeader = 'X-Practice-Call';
@@ -127,7 +128,9 @@ export function buildPracticeLinePlan(input: PracticeLinePlanInput): SipPlan {
       name: `${prefix}-direct`,
       trunks: [`${prefix}-direct`],
       rule: { type: 'individual', roomPrefix: input.direct.roomPrefix ?? 'practice-direct-' },
-      agents: [{ agentName: input.agentName, metadata: '' }],
+      // The agent learns it must collect a PIN from this (src/domain/room_metadata.ts): an empty
+      // dispatch metadata would be refused as unparseable.
+      agents: [{ agentName: input.agentName, metadata: JSON.stringify(AWAITING_PIN_METADATA) }],
       attributes: {},
       metadata: '',
     });

@@ -49,6 +49,58 @@ export interface AgentWorld {
   stop(): Promise<void>;
 }
 
+export interface AgentWorkerOptions {
+  livekit: { url: string; apiKey: string; apiSecret: string };
+  agentName: string;
+  groq: GroqEmulator;
+  elevenlabs: ElevenLabsEmulator;
+  databaseUrl: string;
+  dispatchUrl?: string;
+  dispatchSecret?: string;
+  env?: Record<string, string>;
+}
+
+/** `agent/main.ts start` as a child process, registered with the server before this resolves. */
+export async function startAgentWorker(options: AgentWorkerOptions): Promise<RunningProcess & { stop(): Promise<void> }> {
+  const worker = startEntry(
+    'agent/main.ts',
+    {
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'debug',
+      LIVEKIT_URL: options.livekit.url,
+      LIVEKIT_API_KEY: options.livekit.apiKey,
+      LIVEKIT_API_SECRET: options.livekit.apiSecret,
+      LIVEKIT_AGENT_NAME: options.agentName,
+      GROQ_API_KEY: options.groq.apiKey,
+      GROQ_BASE_URL: options.groq.url,
+      ELEVENLABS_API_KEY: options.elevenlabs.apiKey,
+      ELEVENLABS_BASE_URL: options.elevenlabs.url,
+      DATABASE_URL: options.databaseUrl,
+      AGENT_HTTP_PORT: String(await freePort()),
+      // Everything (stack, emulators, tests) shares 2 cores here; never refuse a call for load.
+      AGENT_LOAD_THRESHOLD: '1',
+      ...(options.dispatchUrl ? { DISPATCH_INTERNAL_URL: options.dispatchUrl } : {}),
+      ...(options.dispatchSecret ? { DISPATCH_SHARED_SECRET: options.dispatchSecret } : {}),
+      ...options.env,
+    },
+    ['start'],
+  );
+  const stop = async () => {
+    if (worker.child.exitCode === null) {
+      worker.child.kill('SIGTERM');
+      const exited = await Promise.race([worker.exited, new Promise((resolve) => setTimeout(() => resolve('timeout'), 15_000))]);
+      if (exited === 'timeout') worker.child.kill('SIGKILL');
+    }
+  };
+  try {
+    await worker.waitForOutput(/registered worker/, 90_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return Object.assign(worker, { stop });
+}
+
 export async function startAgentWorld(options: AgentWorldOptions): Promise<AgentWorld> {
   const agentName = `persona-test-${randomBytes(3).toString('hex')}`;
   const trunkAuth = { username: 'twilio-test', password: randomBytes(9).toString('hex') };
@@ -65,37 +117,17 @@ export async function startAgentWorld(options: AgentWorldOptions): Promise<Agent
       groq.knobs.preset(options.preset);
       elevenlabs.knobs.preset(options.preset);
     }
-    const worker = startEntry(
-      'agent/main.ts',
-      {
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'debug',
-        LIVEKIT_URL: stack.livekitUrl,
-        LIVEKIT_API_KEY: stack.apiKey,
-        LIVEKIT_API_SECRET: stack.apiSecret,
-        LIVEKIT_AGENT_NAME: agentName,
-        GROQ_API_KEY: groq.apiKey,
-        GROQ_BASE_URL: groq.url,
-        ELEVENLABS_API_KEY: elevenlabs.apiKey,
-        ELEVENLABS_BASE_URL: elevenlabs.url,
-        DATABASE_URL: options.databaseUrl,
-        AGENT_HTTP_PORT: String(await freePort()),
-        // Everything (stack, emulators, tests) shares 2 cores here; never refuse a call for load.
-        AGENT_LOAD_THRESHOLD: '1',
-        ...(options.dispatchUrl ? { DISPATCH_INTERNAL_URL: options.dispatchUrl } : {}),
-        ...(options.dispatchSecret ? { DISPATCH_SHARED_SECRET: options.dispatchSecret } : {}),
-        ...options.workerEnv,
-      },
-      ['start'],
-    );
-    cleanups.push(async () => {
-      if (worker.child.exitCode === null) {
-        worker.child.kill('SIGTERM');
-        const exited = await Promise.race([worker.exited, new Promise((resolve) => setTimeout(() => resolve('timeout'), 15_000))]);
-        if (exited === 'timeout') worker.child.kill('SIGKILL');
-      }
+    const worker = await startAgentWorker({
+      livekit: { url: stack.livekitUrl, apiKey: stack.apiKey, apiSecret: stack.apiSecret },
+      agentName,
+      groq,
+      elevenlabs,
+      databaseUrl: options.databaseUrl,
+      ...(options.dispatchUrl ? { dispatchUrl: options.dispatchUrl } : {}),
+      ...(options.dispatchSecret ? { dispatchSecret: options.dispatchSecret } : {}),
+      ...(options.workerEnv ? { env: options.workerEnv } : {}),
     });
-    await worker.waitForOutput(/registered worker/, 90_000);
+    cleanups.push(() => worker.stop());
     const rooms = new RoomServiceClient(stack.httpUrl, stack.apiKey, stack.apiSecret);
     const phones: TestPhone[] = [];
     const openCalls: PhoneCall[] = [];

@@ -1,0 +1,162 @@
+// Both call paths with every real piece: the dispatch service (Twilio webhooks, /api/dispatch/resolve,
+// LiveKit webhooks), livekit-server + livekit-sip with our trunks and rules, the agent worker, the
+// test phone, the provider emulators, Postgres.
+import { asc, eq } from 'drizzle-orm';
+import { SipClient } from 'livekit-server-sdk';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildPracticeLinePlan, ensureSip } from '../../sip/ensure.js';
+import { calls, personas, turnMetrics, turns } from '../../src/adapters/db/schema.js';
+import { createPostCallQueue } from '../../src/adapters/queue/post_call_queue.js';
+import { pino } from 'pino';
+import { renderSpeechAt } from '../emulators/audio.js';
+import { startElevenLabsEmulator, type ElevenLabsEmulator } from '../emulators/elevenlabs_emulator.js';
+import { startGroqEmulator, type GroqEmulator } from '../emulators/groq_emulator.js';
+import { AGENT_NAME, createCallRoutingWorld, seedPracticeCall, type CallRoutingWorld } from '../support/call_routing_world.js';
+import { createTestPhone, phoneSampleRate, type PhoneCall, type TestPhone } from '../support/sip_phone/phone.js';
+import { findVerb } from '../support/twilio_caller.js';
+import { startAgentWorker } from './agent_world.js';
+
+const LINE = '+15550009999';
+const DIRECT_NUMBER = '+15550004000';
+const REP_1 = 'Hi Diane, this is Riley from Parcel Point. Do you have two minutes to talk about shipping costs?';
+const REP_2 = 'We cut parcel costs by twelve percent for companies like yours. Could we book a call next week?';
+const trunkAuth = { username: 'twilio-test', password: randomBytes(9).toString('hex') };
+
+let world: CallRoutingWorld;
+let groq: GroqEmulator;
+let elevenlabs: ElevenLabsEmulator;
+let worker: Awaited<ReturnType<typeof startAgentWorker>>;
+const phones: TestPhone[] = [];
+
+/** A seeded practice call whose persona uses a model the Groq emulator serves. */
+async function seed() {
+  const seeded = await seedPracticeCall(world);
+  await world.database.db.update(personas).set({ llmModel: 'llama-3.3-70b-versatile' }).where(eq(personas.id, seeded.persona.id));
+  return seeded;
+}
+
+beforeAll(async () => {
+  world = await createCallRoutingWorld({ livekit: true });
+  const stack = world.stack!;
+  // The dispatch service installs the post-call queue at start-up; the agent's finalisation enqueues into it.
+  const queue = createPostCallQueue({ pool: world.database.pool, logger: pino({ level: 'silent' }) });
+  await queue.start();
+  await queue.stop();
+  await ensureSip(
+    new SipClient(stack.httpUrl, world.apiKey, world.apiSecret),
+    buildPracticeLinePlan({ agentName: AGENT_NAME, twilio: { authUsername: trunkAuth.username, authPassword: trunkAuth.password }, direct: { numbers: [DIRECT_NUMBER] } }),
+  );
+  groq = await startGroqEmulator({ utterances: [REP_1, REP_2], script: [{ when: 'two minutes', reply: 'Two minutes. Go ahead.' }, { when: 'next week', reply: 'Send me an email.' }] });
+  elevenlabs = await startElevenLabsEmulator();
+  worker = await startAgentWorker({
+    livekit: { url: stack.livekitUrl, apiKey: world.apiKey, apiSecret: world.apiSecret },
+    agentName: AGENT_NAME,
+    groq,
+    elevenlabs,
+    databaseUrl: world.database.url,
+    dispatchUrl: world.appUrl,
+    dispatchSecret: world.sharedSecret,
+  });
+}, 240_000);
+
+afterEach(async (context) => {
+  for (const phone of phones.splice(0)) await phone.close().catch(() => undefined);
+  if (context.task.result?.state === 'fail' && world?.stack) {
+    const file = join(world.stack.runDir, 'agent-worker.log');
+    writeFileSync(file, worker?.stdout() + worker?.stderr());
+    console.error(`agent worker log: ${file}\n${world.stack.describe()}`);
+  }
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await groq?.stop();
+  await elevenlabs?.stop();
+  await world?.close();
+});
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+const turnsOf = (callId: string) => world.database.db.select().from(turns).where(eq(turns.callId, callId)).orderBy(asc(turns.seq));
+const waitForTurn = (callId: string, speaker: 'rep' | 'persona', text: RegExp, timeoutMs = 30_000) =>
+  waitFor(`${speaker} turn ${text}`, async () => (await turnsOf(callId)).find((turn) => turn.speaker === speaker && text.test(turn.text)), timeoutMs);
+async function speak(call: PhoneCall, text: string): Promise<void> {
+  const pcm = await renderSpeechAt(text, phoneSampleRate);
+  await call.playPcm(pcm.samples, text);
+}
+async function newPhone(from: string): Promise<TestPhone> {
+  const phone = await createTestPhone({ from });
+  phones.push(phone);
+  return phone;
+}
+
+async function converseAndHangUp(call: PhoneCall, callId: string): Promise<void> {
+  await waitForTurn(callId, 'persona', /Diane Carter\. You have two minutes/);
+  await sleep(2500);
+  await speak(call, REP_1);
+  await waitForTurn(callId, 'rep', /two minutes/i);
+  await waitForTurn(callId, 'persona', /Go ahead/);
+  await sleep(2000);
+  await speak(call, REP_2);
+  await waitForTurn(callId, 'rep', /next week/i);
+  await waitForTurn(callId, 'persona', /Send me an email/);
+  await sleep(1500);
+  await call.hangup();
+  const closed = await waitFor('call closed', async () => {
+    const [row] = await world.database.db.select().from(calls).where(eq(calls.id, callId));
+    return row?.finalizedAt || (row?.status === 'completed' && row.usage) ? row : undefined;
+  }, 60_000);
+  expect(closed.status).toBe('completed');
+  const stored = await turnsOf(callId);
+  expect(stored.map((turn) => turn.speaker)).toEqual(['persona', 'rep', 'persona', 'rep', 'persona']);
+  for (const reply of stored.filter((turn) => turn.speaker === 'persona').slice(1)) {
+    const [metrics] = await world.database.db.select().from(turnMetrics).where(eq(turnMetrics.turnId, reply.id));
+    expect(metrics?.endToEndMs).toBeGreaterThan(0);
+  }
+}
+
+describe('the persona agent on both call paths', () => {
+  it('Twilio path: /twilio/voice -> PIN -> <Dial><Sip> -> greeting, turns stored, completed on hang-up', async () => {
+    const seeded = await seed();
+    const caller = world.twilio.call({ from: seeded.repPhone, to: LINE });
+    const greeting = await caller.start();
+    const dialled = await caller.keyDigits(greeting, seeded.pin);
+    const sip = findVerb(dialled.verbs, 'Sip');
+    const match = /^sip:([^@]+)@[^;]+;transport=tcp\?X-Practice-Call=([0-9a-f-]{36})$/.exec(sip?.text ?? '');
+    expect(match, sip?.text).not.toBeNull();
+    const [, roomName, callId] = match!;
+
+    // Twilio would now dial the SIP URI; the test phone does, on the Twilio trunk.
+    const phone = await newPhone(seeded.repPhone);
+    const call = await phone.dial(`${world.stack!.sipUri(roomName!)}?X-Practice-Call=${callId}`, { auth: trunkAuth, answerTimeoutMs: 60_000 });
+    await converseAndHangUp(call, callId!);
+  });
+
+  it('direct trunk: PIN keyed by DTMF after the spoken prompt, then the persona', async () => {
+    const seeded = await seed();
+    const phone = await newPhone(seeded.repPhone);
+    const call = await phone.dial(`sip:${DIRECT_NUMBER}@${world.stack!.sipHost}:${world.stack!.sipPort}`, { answerTimeoutMs: 60_000 });
+    // The PIN prompt is spoken first (default voice).
+    await waitFor('PIN prompt synthesised', async () => (elevenlabs.synthesized.some((s) => /enter your PIN/.test(s.text)) ? true : undefined), 30_000);
+    await sleep(2500);
+    await call.sendDtmf(`${seeded.pin}#`);
+    const callId = await waitFor('call row for the direct-trunk call', async () => {
+      const [row] = await world.database.db.select().from(calls).where(eq(calls.assignmentId, seeded.assignment.id));
+      return row?.id;
+    });
+    const [row] = await world.database.db.select().from(calls).where(eq(calls.id, callId));
+    expect(row).toMatchObject({ path: 'sip' });
+    await converseAndHangUp(call, callId);
+  });
+});
