@@ -159,4 +159,33 @@ describe('the persona agent on both call paths', () => {
     expect(row).toMatchObject({ path: 'sip' });
     await converseAndHangUp(call, callId);
   });
+
+  it('a job process killed mid-call: turns so far are stored and the call still converges on its end', async () => {
+    const seeded = await seed();
+    const caller = world.twilio.call({ from: seeded.repPhone, to: LINE });
+    const dialled = await caller.keyDigits(await caller.start(), seeded.pin);
+    const [, roomName, callId] = /^sip:([^@]+)@[^;]+;transport=tcp\?X-Practice-Call=([0-9a-f-]{36})$/.exec(findVerb(dialled.verbs, 'Sip')?.text ?? '')!;
+    const phone = await newPhone(seeded.repPhone);
+    const call = await phone.dial(`${world.stack!.sipUri(roomName!)}?X-Practice-Call=${callId}`, { auth: trunkAuth, answerTimeoutMs: 60_000 });
+    await waitForTurn(callId!, 'persona', /Diane Carter\. You have two minutes/);
+    await sleep(2500);
+    await speak(call, REP_1);
+    await waitForTurn(callId!, 'persona', /Go ahead/);
+
+    // The job's own process (pino logs carry its pid), not the worker.
+    const joined = (worker.stdout() + worker.stderr()).split('\n').find((line) => line.includes('"msg":"caller joined"') && line.includes(roomName!));
+    const pid = Number(/"pid":(\d+)/.exec(joined ?? '')?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    expect(pid).not.toBe(worker.child.pid);
+    process.kill(pid, 'SIGKILL');
+    await sleep(3000);
+    await call.hangup();
+
+    const stored = await turnsOf(callId!);
+    expect(stored.map((turn) => turn.speaker)).toEqual(['persona', 'rep', 'persona']);
+    // The room_finished webhook reaches the dispatch service, which finalises the call (onCallEnded).
+    await waitFor('room_finished to end the call', async () => (world.ended.some((ended) => ended.callId === callId) ? true : undefined), 90_000);
+    const [row] = await world.database.db.select().from(calls).where(eq(calls.id, callId!));
+    expect(['completed', 'abandoned', 'failed']).toContain(row?.status);
+  });
 });
