@@ -8,6 +8,8 @@ import { scorecardModelFromConfig } from './adapters/groq/scorecard_model.js';
 import { createLivekitRoomService } from './adapters/livekit/room_service.js';
 import { createLivekitTokenVerifier, createLivekitWebhookVerifier } from './adapters/livekit/webhooks.js';
 import { createLogger } from './adapters/logger.js';
+import { createMetricsRegistry } from './adapters/metrics.js';
+import { databaseReadiness, livekitReadiness, postCallQueueReadiness } from './adapters/readiness.js';
 import { createElevenLabsVoiceCatalog } from './adapters/elevenlabs/voice_catalog.js';
 import { createSmtpMailer } from './adapters/mail/mailer.js';
 import { createPostCallQueue } from './adapters/queue/post_call_queue.js';
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
   await postCallQueue.work(async (job) => {
     await runPostCall({ db: database.db, scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, mailer, publicBaseUrl: config.PUBLIC_BASE_URL, logger }, job);
   });
+  let postCallWorkerRunning = true;
 
   // Call routing: every terminal call state converges on finalisation (the post-call job).
   const onCallEnded = makeOnCallEnded({
@@ -112,6 +115,15 @@ async function main(): Promise<void> {
   const app = createHttpApp({
     logger,
     health: { pingDatabase: database.ping, integrations: config.integrations },
+    ops: {
+      checks: {
+        database: databaseReadiness(database.ping),
+        livekit: livekitReadiness(livekitKeys),
+        postCallQueue: postCallQueueReadiness(database.pool, () => postCallWorkerRunning),
+      },
+      metrics: createMetricsRegistry({ pool: database.pool }),
+      onMetricsError: (error) => logger.warn({ err: error }, 'metrics scrape failed'),
+    },
     managementApi: {
       db: database.db,
       pinSecret: secrets.pinSecret,
@@ -162,6 +174,7 @@ async function main(): Promise<void> {
     await web.close();
     await http.close();
     // Lets the job in hand finish (or hands it back for a retry) before the pool closes.
+    postCallWorkerRunning = false;
     await postCallQueue.stop();
     mailer?.close?.();
     await database.shutdown();

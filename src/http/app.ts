@@ -6,11 +6,14 @@ import { makeScorecardsRouter, type ScorecardApiDeps } from './api/scorecards_ro
 import { makeDispatchRouter, type DispatchRouterDeps } from './dispatch_router.js';
 import { makeHealthRouter, type HealthDeps } from './health_router.js';
 import { makeLivekitWebhookRouter, type LivekitWebhookRouterDeps } from './livekit_webhook_router.js';
+import { makeOpsRouter, type OpsDeps } from './ops_router.js';
 import { makeTwilioRouter, type TwilioRouterDeps } from './twilio_router.js';
 
 export interface HttpAppDeps {
   logger: Logger;
   health: HealthDeps;
+  /** GET /readyz (database, LiveKit, post-call queue) and GET /metrics (Prometheus). */
+  ops?: OpsDeps;
   /** The management JSON API (/api/users, /personas, /scenarios, /assignments, /calls, /tokens, /audit). */
   managementApi?: ManagementApiDeps;
   /** POST /api/scorecards/preview: score an uploaded transcript without a call. */
@@ -41,12 +44,13 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   app.use(
     pinoHttp({
       logger: deps.logger,
-      autoLogging: { ignore: (req) => req.url === '/healthz' },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
       // Request logs carry headers: bearer secrets, session cookies and signatures must not reach them.
       serializers: { req: redactSecretHeaders, res: redactSecretHeaders },
     }),
   );
   app.use(makeHealthRouter(deps.health));
+  if (deps.ops) app.use(makeOpsRouter(deps.ops));
   // Before the management API: /api/dispatch has its own authentication, not API tokens.
   if (deps.twilio) app.use(makeTwilioRouter(deps.twilio));
   if (deps.dispatch) app.use(makeDispatchRouter(deps.dispatch));
