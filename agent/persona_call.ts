@@ -140,7 +140,11 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
     );
     if (item.role === 'user') previousUserMetrics = item.metrics as ChatItemMetrics;
     if (turn === undefined || state.suppressTurns) return;
-    if (turn.speaker === 'persona') state.lastPersonaTurnAt = Date.now();
+    if (turn.speaker === 'persona') {
+      state.lastPersonaTurnAt = Date.now();
+      // A reply reached the caller: the providers are working again. (Fallback lines are not chat items.)
+      state.consecutiveFailures = 0;
+    }
     else state.lastRepTurnAt = Date.now();
     const seq = writer.record(turn);
     logger.info({ seq, speaker: turn.speaker, interrupted: turn.interrupted, metrics: turn.metrics, pii: { text: turn.text } }, 'turn');
@@ -171,10 +175,6 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
         // session closing
       }
     }
-  });
-  session.on(voice.AgentSessionEventTypes.MetricsCollected, (event) => {
-    // A turn that produced speech means the providers are back.
-    if (event.metrics.type === 'tts_metrics' && event.metrics.ttfbMs > 0) state.consecutiveFailures = 0;
   });
 
   session.on(voice.AgentSessionEventTypes.Close, (event) => {

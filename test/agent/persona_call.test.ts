@@ -2,6 +2,7 @@
 // process, real plugins) -> Groq/ElevenLabs emulators, with turns landing in a real database.
 // The room is created exactly as the dispatch service does after a PIN (metadata + agent dispatch).
 import { asc, eq } from 'drizzle-orm';
+import { RoomAgentDispatch } from 'livekit-server-sdk';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -250,6 +251,43 @@ describe('a practice call through the real telephony stack', () => {
     await waitForTurn(callId, 'persona', /I hear you/);
     await call.hangup();
     expect(FALLBACK).toContain('broke up');
+  });
+
+  it('ends the call politely, as failed, when the LLM stays down', async () => {
+    const { callId, room } = await world.createCall(personaMetadata());
+    const { call } = await world.dialRoom(room);
+    await waitForTurn(callId, 'persona', /Diane Carter speaking/);
+    await sleep(2500);
+    world.groq.knobs.failNext('chat', { kind: 'status', status: 503 }, 50);
+    try {
+      await speak(call, REP_1);
+      await waitFor('fallback line', async () => (world.elevenlabs.synthesized.some((s) => s.text.includes('broke up')) ? true : undefined), 30_000);
+      await sleep(3000);
+      await speak(call, REP_2);
+      const end = await call.waitForBye(60_000);
+      expect(end.by).toBe('remote');
+      expect(world.elevenlabs.synthesized.some((s) => s.text.includes('pick this up another time'))).toBe(true);
+      const closed = await waitFor('call closed', async () => {
+        const [row] = await database.db.select().from(calls).where(eq(calls.id, callId));
+        return row?.finalizedAt ? row : undefined;
+      }, 30_000);
+      expect(closed).toMatchObject({ status: 'failed', endReason: 'providers_down' });
+      expect(closed.providerErrors.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      world.groq.knobs.reset();
+    }
+  });
+
+  it('refuses metadata it cannot parse: a short apology, then a hang-up, no persona', async () => {
+    const room = `call-bad-${Date.now()}`;
+    const bad = JSON.stringify({ v: 1, stage: 'ready', callId: 'not-a-uuid' });
+    await world.rooms.createRoom({ name: room, metadata: bad, emptyTimeout: 60, agents: [new RoomAgentDispatch({ agentName: world.agentName, metadata: bad })] });
+    const { call } = await world.dialRoom(room);
+    const end = await call.waitForBye(60_000);
+    expect(end.by).toBe('remote');
+    expect(world.elevenlabs.synthesized.some((s) => s.text.includes("couldn't be set up"))).toBe(true);
+    expect(call.voicedSegments().length).toBeGreaterThan(0);
+    await waitFor('room deleted', async () => ((await world.rooms.listRooms([room])).length === 0 ? true : undefined), 30_000);
   });
 });
 
