@@ -16,7 +16,7 @@ export interface DatabaseRuntime extends DatabaseHandle {
   shutdown(): Promise<void>;
 }
 
-const EMBEDDED_DATABASE = 'practice_line';
+export const EMBEDDED_DATABASE = 'practice_line';
 
 function describeTarget(url: string): string {
   const parsed = new URL(url);

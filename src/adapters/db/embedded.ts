@@ -27,6 +27,11 @@ export class EmbeddedPostgresError extends Error {
 
 const USER = 'postgres';
 
+export interface RunningEmbedded {
+  pid: number;
+  port: number;
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -36,14 +41,32 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** postmaster.pid's first line is the server's pid; a live one means another instance owns the folder. */
+/**
+ * postmaster.pid lines: 1 pid, 2 data dir, 3 start time, 4 port, ... (PostgreSQL's
+ * src/include/utils/pidfile.h). A stale file from a crash names a dead pid and is ignored.
+ */
+export async function findRunningEmbedded(clusterDir: string): Promise<RunningEmbedded | null> {
+  const lockFile = join(resolve(clusterDir), 'postmaster.pid');
+  if (!existsSync(lockFile)) return null;
+  let lines: string[];
+  try {
+    lines = (await readFile(lockFile, 'utf8')).split('\n');
+  } catch {
+    return null;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return null;
+  if (!Number.isInteger(port) || port <= 0) return null;
+  return { pid, port };
+}
+
+/** A live server in the folder means another process owns it; starting a second would corrupt it. */
 async function assertNotInUse(dataDir: string): Promise<void> {
-  const lockFile = join(dataDir, 'postmaster.pid');
-  if (!existsSync(lockFile)) return;
-  const pid = Number((await readFile(lockFile, 'utf8')).split('\n')[0]);
-  if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
+  const running = await findRunningEmbedded(dataDir);
+  if (running) {
     throw new EmbeddedPostgresError(
-      `The database folder ${dataDir} is already in use by another running Practice Line (postgres pid ${pid}). Stop that one first, or set DATA_DIR to another folder.`,
+      `The database folder ${dataDir} is already in use by another running Practice Line (postgres pid ${running.pid}). Stop that one first, or set DATA_DIR to another folder.`,
     );
   }
 }
