@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, processEnvironment } from './config.js';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -81,5 +84,32 @@ describe('loadConfig', () => {
       return undefined;
     })();
     expect(error?.message).toMatch(/^Configuration is invalid:\n {2}- DATABASE_URL: expected/);
+  });
+});
+
+describe('processEnvironment', () => {
+  it('completes the environment from an .env file without overriding what is already set', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pl-env-')), '.env');
+    writeFileSync(file, 'PL_TEST_FROM_FILE=file\nPL_TEST_BOTH=file\n');
+    process.env.ENV_FILE = file;
+    process.env.PL_TEST_BOTH = 'process';
+    try {
+      const env = processEnvironment();
+      expect(env.PL_TEST_FROM_FILE).toBe('file');
+      expect(env.PL_TEST_BOTH).toBe('process');
+    } finally {
+      delete process.env.ENV_FILE;
+      delete process.env.PL_TEST_BOTH;
+      delete process.env.PL_TEST_FROM_FILE;
+    }
+  });
+
+  it('reads no file when ENV_FILE is empty', () => {
+    process.env.ENV_FILE = '';
+    try {
+      expect(processEnvironment().PL_TEST_FROM_FILE).toBeUndefined();
+    } finally {
+      delete process.env.ENV_FILE;
+    }
   });
 });

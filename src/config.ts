@@ -1,4 +1,5 @@
 // The one reader of process.env. Everything else receives the frozen Config built here.
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
 const optionalString = z
@@ -148,7 +149,17 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 /** Parses the environment once; every bad key is reported together so a user fixes them in one go. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+/**
+ * The process environment, completed by a `.env` file when there is one (ENV_FILE names another
+ * file; ENV_FILE= with no value turns it off). Variables already set always win over the file.
+ */
+export function processEnvironment(): Record<string, string | undefined> {
+  const file = process.env.ENV_FILE ?? '.env';
+  if (file !== '' && existsSync(file)) process.loadEnvFile(file);
+  return process.env;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = processEnvironment()): Readonly<Config> {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map(describeIssue));
   const values = parsed.data;

@@ -17,7 +17,8 @@ export interface RunningProcess {
 export function startEntry(entry: string, env: Record<string, string>, args: string[] = []): RunningProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     cwd: projectRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    // ENV_FILE= keeps a developer's own .env out of the process under test.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ENV_FILE: '', ...env },
   });
   let out = '';
   let err = '';
