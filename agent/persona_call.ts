@@ -177,6 +177,10 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
     }
   });
 
+  session.on(voice.AgentSessionEventTypes.AgentStateChanged, (event) => {
+    if (event.newState === 'speaking') state.lastSpeakingStartedAt = Date.now();
+  });
+
   session.on(voice.AgentSessionEventTypes.Close, (event) => {
     if (event.reason === voice.CloseReason.PARTICIPANT_DISCONNECTED) void endCall('caller_hung_up', 'completed');
     else if (event.reason === voice.CloseReason.ERROR) void endCall('session_error', 'failed');
@@ -188,13 +192,12 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
     description:
       'Hang up the phone. Use only when the conversation is naturally over and you have already said goodbye in this reply. No further words are possible after this.',
     execute: async (_args, { ctx: run }) => {
-      // Detached: the tool must return before the reply that carries it can finish playing out.
-      const speech = run.speechHandle;
-      void (async () => {
-        await speech.waitForPlayout().catch(() => undefined);
-        const saidGoodbye = state.lastPersonaTurnAt > state.lastRepTurnAt;
-        await endCall('persona_ended', 'completed', saidGoodbye ? undefined : 'Alright, thanks for calling. Goodbye.');
-      })();
+      // Text the model sent with this call (its goodbye) plays while tools run; let it finish.
+      await run.waitForPlayout();
+      // Say a goodbye only if the persona has not spoken since the rep's last turn.
+      const saidGoodbye = state.lastSpeakingStartedAt > state.lastRepTurnAt;
+      // Detached: the reply that carries this call only finishes once the tool has returned.
+      void endCall('persona_ended', 'completed', saidGoodbye ? undefined : 'Alright, thanks for calling. Goodbye.');
       return undefined;
     },
   });
@@ -287,13 +290,14 @@ interface CallState {
   consecutiveFailures: number;
   lastPersonaTurnAt: number;
   lastRepTurnAt: number;
+  lastSpeakingStartedAt: number;
   prerenderedCharacters: number;
   /** While the PIN is collected, nothing is a conversation turn. */
   suppressTurns: boolean;
 }
 
 function createCallState(): CallState {
-  return { consecutiveFailures: 0, lastPersonaTurnAt: 0, lastRepTurnAt: 0, prerenderedCharacters: 0, suppressTurns: false };
+  return { consecutiveFailures: 0, lastPersonaTurnAt: 0, lastRepTurnAt: 0, lastSpeakingStartedAt: 0, prerenderedCharacters: 0, suppressTurns: false };
 }
 
 function waitForCaller(room: Room): Promise<RemoteParticipant> {

@@ -99,6 +99,7 @@ afterEach(async (context) => {
 });
 
 afterAll(async () => {
+  if (world) writeFileSync(join(world.stack.runDir, 'agent-worker.log'), world.workerLog());
   await world?.stop();
   await database?.close();
 });
@@ -213,6 +214,8 @@ describe('a practice call through the real telephony stack', () => {
       return row?.finalizedAt ? row : undefined;
     }, 30_000);
     expect(closed).toMatchObject({ status: 'completed', endReason: 'persona_ended' });
+    const goodbyes = (await turnsOf(callId)).filter((turn) => turn.speaker === 'persona' && /goodbye/i.test(turn.text));
+    expect(goodbyes, 'one goodbye, not the model\'s plus a fallback').toHaveLength(1);
     await waitFor('room deleted', async () => ((await world.rooms.listRooms([room])).length === 0 ? true : undefined), 30_000);
   });
 
