@@ -160,6 +160,25 @@ describe('the persona agent on both call paths', () => {
     await converseAndHangUp(call, callId);
   });
 
+  it('direct trunk: a PIN spoken aloud works as a fallback for the keypad', async () => {
+    const seeded = await seed();
+    const words = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+    const spokenPin = `My PIN is ${[...seeded.pin].map((digit) => words[Number(digit)]).join(' ')}.`;
+    groq.utterances.register(spokenPin);
+    const phone = await newPhone(seeded.repPhone);
+    const call = await phone.dial(`sip:${DIRECT_NUMBER}@${world.stack!.sipHost}:${world.stack!.sipPort}`, { answerTimeoutMs: 60_000 });
+    const promptsBefore = elevenlabs.synthesized.filter((s) => /enter your PIN/.test(s.text)).length;
+    await waitFor('PIN prompt synthesised', async () => (elevenlabs.synthesized.filter((s) => /enter your PIN/.test(s.text)).length > promptsBefore ? true : undefined), 30_000);
+    await sleep(3500);
+    await speak(call, spokenPin);
+    const callId = await waitFor('call row for the spoken PIN', async () => {
+      const [row] = await world.database.db.select().from(calls).where(eq(calls.assignmentId, seeded.assignment.id));
+      return row?.id;
+    });
+    await waitForTurn(callId, 'persona', /Diane Carter\. You have two minutes/);
+    await call.hangup();
+  });
+
   it('a job process killed mid-call: turns so far are stored and the call still converges on its end', async () => {
     const seeded = await seed();
     const caller = world.twilio.call({ from: seeded.repPhone, to: LINE });
