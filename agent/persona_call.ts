@@ -138,7 +138,10 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
       { role: item.role, text: item.textContent ?? '', interrupted: item.interrupted, createdAt: item.createdAt, metrics: item.metrics as ChatItemMetrics },
       previousUserMetrics,
     );
-    if (item.role === 'user') previousUserMetrics = item.metrics as ChatItemMetrics;
+    if (item.role === 'user') {
+      previousUserMetrics = { ...(item.metrics as ChatItemMetrics), ...(state.lastSttRequestMs === undefined ? {} : { sttRequestMs: state.lastSttRequestMs }) };
+      state.lastSttRequestMs = undefined;
+    }
     if (turn === undefined || state.suppressTurns) return;
     if (turn.speaker === 'persona') {
       state.lastPersonaTurnAt = Date.now();
@@ -175,6 +178,10 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
         // session closing
       }
     }
+  });
+
+  session.on(voice.AgentSessionEventTypes.MetricsCollected, (event) => {
+    if (event.metrics.type === 'stt_metrics' && event.metrics.durationMs > 0) state.lastSttRequestMs = event.metrics.durationMs;
   });
 
   session.on(voice.AgentSessionEventTypes.AgentStateChanged, (event) => {
@@ -291,13 +298,15 @@ interface CallState {
   lastPersonaTurnAt: number;
   lastRepTurnAt: number;
   lastSpeakingStartedAt: number;
+  /** Duration of the latest STT request, for the turn it completes. */
+  lastSttRequestMs: number | undefined;
   prerenderedCharacters: number;
   /** While the PIN is collected, nothing is a conversation turn. */
   suppressTurns: boolean;
 }
 
 function createCallState(): CallState {
-  return { consecutiveFailures: 0, lastPersonaTurnAt: 0, lastRepTurnAt: 0, lastSpeakingStartedAt: 0, prerenderedCharacters: 0, suppressTurns: false };
+  return { consecutiveFailures: 0, lastPersonaTurnAt: 0, lastRepTurnAt: 0, lastSpeakingStartedAt: 0, lastSttRequestMs: undefined, prerenderedCharacters: 0, suppressTurns: false };
 }
 
 function waitForCaller(room: Room): Promise<RemoteParticipant> {

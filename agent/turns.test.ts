@@ -10,14 +10,14 @@ describe('turnFromChatItem', () => {
     expect(turn).toEqual({ speaker: 'rep', text: 'Hi Diane, do you have a minute?', startedAt: new Date(1_700_000_000_500), endedAt: new Date(1_700_000_002_250), interrupted: false });
   });
 
-  it('gives a persona reply the latency breakdown in milliseconds, endpointing and STT from the rep turn', () => {
+  it('gives a persona reply the latency breakdown in milliseconds, endpointing and the STT request from the rep turn', () => {
     const turn = turnFromChatItem(
       { role: 'assistant', text: 'Make it quick.', interrupted: true, createdAt: 1_700_000_003_000, metrics: { startedSpeakingAt: 1_700_000_003.1, stoppedSpeakingAt: 1_700_000_004, llmNodeTtft: 0.2104, ttsNodeTtfb: 0.15, e2eLatency: 0.85 } },
-      { transcriptionDelay: 0.3, endOfTurnDelay: 0.55 },
+      { transcriptionDelay: 0.7, endOfTurnDelay: 0.55, sttRequestMs: 182.44 },
     );
     expect(turn?.speaker).toBe('persona');
     expect(turn?.interrupted).toBe(true);
-    expect(turn?.metrics).toEqual({ endOfUtteranceDelayMs: 550, sttMs: 300, llmTtftMs: 210.4, ttsTtfbMs: 150, endToEndMs: 850 });
+    expect(turn?.metrics).toEqual({ endOfUtteranceDelayMs: 550, sttMs: 182.4, llmTtftMs: 210.4, ttsTtfbMs: 150, endToEndMs: 850 });
   });
 
   it('leaves unknown figures null (the greeting answers nobody)', () => {

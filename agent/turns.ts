@@ -18,8 +18,13 @@ export interface TurnRecord {
   metrics?: TurnMetricsRecord;
 }
 
-/** The fields of @livekit/agents' ChatMessage.metrics this module reads; all in seconds. */
+/** The fields of @livekit/agents' ChatMessage.metrics this module reads (seconds), plus our own. */
 export interface ChatItemMetrics {
+  /**
+   * Ours, in ms: the STT request for the segment that ended the rep's turn (stt_metrics.durationMs).
+   * The framework's transcriptionDelay also counts the VAD silence before the request is made.
+   */
+  sttRequestMs?: number;
   startedSpeakingAt?: number;
   stoppedSpeakingAt?: number;
   transcriptionDelay?: number;
@@ -61,7 +66,7 @@ export function turnFromChatItem(item: ChatItemLike, previousUser: ChatItemMetri
   if (turn.speaker === 'persona') {
     turn.metrics = {
       endOfUtteranceDelayMs: ms(previousUser?.endOfTurnDelay),
-      sttMs: ms(previousUser?.transcriptionDelay),
+      sttMs: previousUser?.sttRequestMs === undefined ? null : Math.round(previousUser.sttRequestMs * 10) / 10,
       llmTtftMs: ms(item.metrics.llmNodeTtft),
       ttsTtfbMs: ms(item.metrics.ttsNodeTtfb),
       endToEndMs: ms(item.metrics.e2eLatency),

@@ -192,8 +192,8 @@ async function main(): Promise<void> {
       console.log('                                     p50    p95');
       const line = (label: string, values: number[]) => console.log(`${label.padEnd(34)}${fmt(percentile(values, 50))} ${fmt(percentile(values, 95))}   (n=${values.length})`);
       line('turn latency (phone -> phone)', breakdown.total);
-      line('  endpointing (EOU delay, agent)', breakdown.eou);
-      line('  STT (speech end -> transcript)', breakdown.stt);
+      line('  endpointing (EOU delay, incl. STT)', breakdown.eou);
+      line('  STT request (Whisper)', breakdown.stt);
       line('  LLM TTFT', breakdown.ttft);
       line('  TTS TTFB', breakdown.ttfb);
       line('  agent end-to-end (agent clock)', breakdown.e2e);

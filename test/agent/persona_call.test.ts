@@ -163,6 +163,7 @@ describe('a practice call through the real telephony stack', () => {
       expect(metrics?.ttsTtfbMs, 'TTS TTFB stored').toBeGreaterThan(0);
       expect(metrics?.endToEndMs, 'end-to-end stored').toBeGreaterThan(0);
       expect(metrics?.endOfUtteranceDelayMs, 'endpointing stored').not.toBeNull();
+      expect(metrics?.sttMs, 'STT request time stored').toBeGreaterThan(0);
     }
     // No room left behind.
     await waitFor('room deleted', async () => ((await world.rooms.listRooms([room])).length === 0 ? true : undefined), 30_000);
