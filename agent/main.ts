@@ -42,8 +42,6 @@ export default defineAgent<ProcessData>({
     // VAD silence = endpointing delay: with VAD turn detection the turn ends at max(VAD silence, minDelay).
     proc.userData.vad = await silero.VAD.load({ minSilenceDuration: config.AGENT_ENDPOINTING_MIN_DELAY_MS });
     const database = createDatabase(await databaseUrl(config), { max: 3 });
-    // A connection dying while checked out must not crash the call's process.
-    database.pool.on('connect', (client) => client.on('error', () => undefined));
     proc.userData.database = database;
     await database.ping();
   },

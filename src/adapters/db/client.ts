@@ -14,8 +14,10 @@ export interface DatabaseHandle {
 
 export function createDatabase(url: string, options: { max?: number } = {}): DatabaseHandle {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
+  // A connection lost while idle (pool 'error') or while checked out (client 'error', with the
+  // query in flight rejecting on its own) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return {
     db: drizzle(pool, { schema }),
     pool,
