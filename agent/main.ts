@@ -8,7 +8,7 @@ import { createDatabase, type DatabaseHandle } from '../src/adapters/db/client.j
 import { createLogger } from '../src/adapters/logger.js';
 import { createCallFinalizer } from '../src/adapters/queue/post_call_queue.js';
 import { loadSecrets } from '../src/adapters/secrets.js';
-import { type Config, loadConfig } from '../src/config.js';
+import { type Config, loadConfig, missingAgentKeys } from '../src/config.js';
 import { createCallStore } from './call_store.js';
 import { createDispatchClient } from './dispatch_client.js';
 import { runPersonaCall } from './persona_call.js';
@@ -17,15 +17,6 @@ import { createTurnWriter } from './turn_writer.js';
 interface ProcessData extends Record<string, unknown> {
   vad?: VAD;
   database?: DatabaseHandle;
-}
-
-/** What the worker needs before it can take a call; reported all at once. */
-export function missingAgentKeys(config: Readonly<Config>): string[] {
-  return [
-    ...config.integrations.livekit.missing,
-    ...config.integrations.groq.missing,
-    ...config.integrations.elevenlabs.missing,
-  ];
 }
 
 async function databaseUrl(config: Readonly<Config>): Promise<string> {
@@ -94,7 +85,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       wsURL: config.LIVEKIT_URL ?? '',
       apiKey: config.LIVEKIT_API_KEY ?? '',
       apiSecret: config.LIVEKIT_API_SECRET ?? '',
-      host: '127.0.0.1',
+      host: config.HOST,
       port: config.AGENT_HTTP_PORT,
       numIdleProcesses: config.AGENT_IDLE_PROCESSES,
       // 1 means never refuse a call for load: the framework marks itself full at `load >= threshold`,

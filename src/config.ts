@@ -187,3 +187,8 @@ export function loadConfig(env: Record<string, string | undefined> = processEnvi
     integrations,
   });
 }
+
+/** What the persona agent worker needs before it can take a call; reported all at once. */
+export function missingAgentKeys(config: Readonly<Config>): string[] {
+  return [...config.integrations.livekit.missing, ...config.integrations.groq.missing, ...config.integrations.elevenlabs.missing];
+}

@@ -1,6 +1,7 @@
 // Composition root of the dispatch service: reads config, wires adapters into the HTTP app.
 // It holds no logic of its own.
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, missingAgentKeys, type Config } from './config.js';
+import { startAgentWorkerProcess, type AgentWorkerProcess } from './adapters/agent_process.js';
 import { bootstrapDatabase, DatabaseUnavailableError } from './adapters/db/bootstrap.js';
 import { EmbeddedPostgresError } from './adapters/db/embedded.js';
 import { seedDemoData, type DemoCredentials } from './adapters/db/seed.js';
@@ -43,6 +44,17 @@ function reportMissingKeys(config: Config, logger: ReturnType<typeof createLogge
   for (const [name, status] of Object.entries(config.integrations)) {
     if (!status.configured) logger.warn({ integration: name, missing: status.missing }, 'integration not configured');
   }
+}
+
+/** `npm start` (--with-agent) runs the persona worker too, once its keys are set; production runs it separately. */
+function startAgentIfWanted(config: Config, logger: ReturnType<typeof createLogger>, port: number): AgentWorkerProcess | undefined {
+  if (!process.argv.includes('--with-agent')) return undefined;
+  const missing = missingAgentKeys(config);
+  if (missing.length > 0) {
+    logger.warn({ missing }, 'agent worker not started: calls cannot be answered until these keys are set');
+    return undefined;
+  }
+  return startAgentWorkerProcess({ logger, dispatchUrl: `http://127.0.0.1:${port}` });
 }
 
 async function main(): Promise<void> {
@@ -153,6 +165,7 @@ async function main(): Promise<void> {
     livekitWebhook: {
       verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null,
       calls: { db: database.db, onCallEnded, logger },
+      rooms: routing?.rooms ?? null,
       logger,
     },
     web: web.router,
@@ -164,6 +177,7 @@ async function main(): Promise<void> {
   });
   logger.info({ port: http.port, publicBaseUrl: config.PUBLIC_BASE_URL, embeddedDatabase: database.embedded }, 'dispatch service listening');
   reportMissingKeys(config, logger);
+  const agentWorker = startAgentIfWanted(config, logger, http.port);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -172,6 +186,8 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     // Live transcript streams never end by themselves: close them first so the server can stop.
     await web.close();
+    // The worker drains its calls while the dispatch service still answers its PIN look-ups.
+    await agentWorker?.stop();
     await http.close();
     // Lets the job in hand finish (or hands it back for a retry) before the pool closes.
     postCallWorkerRunning = false;

