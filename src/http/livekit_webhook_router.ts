@@ -3,7 +3,9 @@
 // the exact bytes, so the body is read raw and never re-serialised before verification.
 import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from '../adapters/logger.js';
+import type { RoomService } from '../app/ports.js';
 import { recordCallEvent, type RecordCallEventDeps } from '../app/record_call_event.js';
+import { AGENT_LOST, agentConnectionLost } from '../domain/agent_presence.js';
 import type { CallEvent } from '../domain/call_state.js';
 import type { LivekitLifecycleEvent, VerifyLivekitWebhook } from './verifiers.js';
 
@@ -11,19 +13,29 @@ export interface LivekitWebhookRouterDeps {
   /** Null when LiveKit is not configured. */
   verifyWebhook: VerifyLivekitWebhook | null;
   calls: RecordCallEventDeps;
+  /** Hangs up a call whose agent was lost (deleting the room makes livekit-sip send BYE). Null when LiveKit is not configured. */
+  rooms: RoomService | null;
   logger: Logger;
   now?: () => Date;
 }
 
-/** Which call event a LiveKit webhook means, if any. Only the caller's SIP leg and the room itself matter. */
+/**
+ * Which call event a LiveKit webhook means, if any: the caller's SIP leg, the room itself, and the
+ * persona agent's connection dropping (its job died mid-call: nobody else would ever hang up).
+ */
 export function livekitCallEvent(event: LivekitLifecycleEvent, at: Date): CallEvent | null {
-  const isSip = event.participant?.kind === 'sip';
+  const kind = event.participant?.kind;
+  const isSip = kind === 'sip';
   switch (event.event) {
     case 'participant_joined':
       return isSip ? { type: 'answered', at } : null;
     case 'participant_left':
     case 'participant_connection_aborted':
-      return isSip ? { type: 'ended', at, reason: 'caller_left' } : null;
+      if (isSip) return { type: 'ended', at, reason: 'caller_left' };
+      // A normal agent leave (its own room deletion, a clean disconnect) is no event: the agent
+      // finalises the call itself, and the state machine keeps whatever end came first.
+      if (kind === 'agent' && agentConnectionLost(event.participant?.disconnectReason)) return { type: 'failed', at, reason: AGENT_LOST };
+      return null;
     case 'room_finished':
       return { type: 'ended', at, reason: 'room_finished' };
     default:
@@ -61,7 +73,22 @@ export function makeLivekitWebhookRouter(deps: LivekitWebhookRouterDeps): Router
           trigger: 'livekit_webhook',
           ...(sipCallId ? { sipCallId } : {}),
         });
-        req.log?.info({ webhook: event.event, roomName, ...(result.found ? { callId: result.callId, status: result.status, changed: result.changed } : { found: false }) }, 'livekit webhook applied');
+        req.log?.info(
+          {
+            webhook: event.event,
+            roomName,
+            ...(event.participant?.disconnectReason ? { disconnectReason: event.participant.disconnectReason } : {}),
+            ...(result.found ? { callId: result.callId, status: result.status, changed: result.changed } : { found: false }),
+          },
+          'livekit webhook applied',
+        );
+        if (result.found && callEvent.type === 'failed' && callEvent.reason === AGENT_LOST) {
+          // The agent is gone for good, so nobody else will hang up; a room already deleted is fine.
+          // Whatever the row says now: if another end won the race the room is gone or going anyway.
+          if (!deps.rooms) throw new Error('agent lost but LiveKit room service is not configured');
+          await deps.rooms.deleteRoom(roomName);
+          deps.logger.warn({ callId: result.callId, roomName, disconnectReason: event.participant?.disconnectReason }, 'persona agent lost mid-call; room deleted to hang up');
+        }
       } catch (error) {
         // 5xx makes livekit-server retry; the state machine makes the retry harmless.
         deps.logger.error({ err: error, webhook: event.event, roomName }, 'applying a livekit webhook failed');

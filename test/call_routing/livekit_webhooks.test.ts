@@ -18,13 +18,28 @@ const callRow = async (callId: string) => (await world.database.db.select().from
 let eventCounter = 0;
 
 /** A webhook body as livekit-server serialises it (protobuf JSON: int64 as a string, enums by name). */
-function webhookBody(event: string, roomName: string, participant?: { identity: string; kind: 'SIP' | 'AGENT'; attributes?: Record<string, string> }, createdAt?: Date): string {
+function webhookBody(
+  event: string,
+  roomName: string,
+  participant?: { identity: string; kind: 'SIP' | 'AGENT'; attributes?: Record<string, string>; disconnectReason?: string },
+  createdAt?: Date,
+): string {
   return JSON.stringify({
     event,
     id: `EV_${(eventCounter += 1)}`,
     createdAt: String(Math.floor((createdAt ?? new Date()).getTime() / 1000)),
     room: { name: roomName, sid: 'RM_test' },
-    ...(participant ? { participant: { sid: 'PA_test', identity: participant.identity, kind: participant.kind, attributes: participant.attributes ?? {} } } : {}),
+    ...(participant
+      ? {
+          participant: {
+            sid: 'PA_test',
+            identity: participant.identity,
+            kind: participant.kind,
+            attributes: participant.attributes ?? {},
+            ...(participant.disconnectReason ? { disconnectReason: participant.disconnectReason } : {}),
+          },
+        }
+      : {}),
   });
 }
 
@@ -87,6 +102,36 @@ describe('LiveKit webhooks', () => {
     expect(await callRow(callId)).toMatchObject({ status: 'abandoned', endReason: 'room_finished' });
     expect(await postWebhook(webhookBody('participant_joined', roomName, { identity: 'sip_caller', kind: SIP }))).toBe(200);
     expect(await callRow(callId)).toMatchObject({ status: 'abandoned', answeredAt: null });
+  });
+
+  it('fails the call as agent_lost and deletes the real room when the agent connection drops mid-call', async () => {
+    const { roomName, callId } = await dispatchedCall();
+    expect(await postWebhook(webhookBody('participant_joined', roomName, { identity: 'sip_caller', kind: SIP }))).toBe(200);
+    expect((await world.rooms!.listRooms([roomName])).map((room) => room.name)).toEqual([roomName]);
+
+    const lost = webhookBody('participant_left', roomName, { identity: 'agent-1', kind: AGENT, disconnectReason: 'CONNECTION_TIMEOUT' });
+    expect(await postWebhook(lost)).toBe(200);
+    expect(await callRow(callId)).toMatchObject({ status: 'failed', endReason: 'agent_lost' });
+    expect(world.ended).toContainEqual({ callId, trigger: 'livekit_webhook' });
+    expect(await world.rooms!.listRooms([roomName])).toEqual([]);
+    // A retried delivery finds the room gone, which is what it wanted.
+    expect(await postWebhook(lost)).toBe(200);
+    expect(await callRow(callId)).toMatchObject({ status: 'failed', endReason: 'agent_lost' });
+  });
+
+  it('never reads the agent hanging up or shutting down as lost, nor flips a call it already ended', async () => {
+    const { roomName, callId } = await dispatchedCall();
+    expect(await postWebhook(webhookBody('participant_joined', roomName, { identity: 'sip_caller', kind: SIP }))).toBe(200);
+    for (const disconnectReason of ['ROOM_DELETED', 'CLIENT_INITIATED', 'UNKNOWN_REASON']) {
+      expect(await postWebhook(webhookBody('participant_left', roomName, { identity: 'agent-1', kind: AGENT, disconnectReason }))).toBe(200);
+    }
+    expect(await postWebhook(webhookBody('participant_left', roomName, { identity: 'agent-1', kind: AGENT }))).toBe(200);
+    expect((await callRow(callId)).status).toBe('in_progress');
+    expect((await world.rooms!.listRooms([roomName])).map((room) => room.name)).toEqual([roomName]);
+
+    expect(await postWebhook(webhookBody('participant_left', roomName, { identity: 'sip_caller', kind: SIP, disconnectReason: 'CLIENT_INITIATED' }))).toBe(200);
+    expect(await postWebhook(webhookBody('participant_connection_aborted', roomName, { identity: 'agent-1', kind: AGENT, disconnectReason: 'SIGNAL_CLOSE' }))).toBe(200);
+    expect(await callRow(callId)).toMatchObject({ status: 'completed', endReason: 'caller_left' });
   });
 
   it('answers 200 to events about rooms that are not calls', async () => {

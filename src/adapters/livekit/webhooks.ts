@@ -1,5 +1,6 @@
 // livekit-server-sdk's WebhookReceiver and TokenVerifier behind plain functions (src/http/verifiers.ts).
 import { TokenVerifier, WebhookReceiver } from 'livekit-server-sdk';
+import { DISCONNECT_REASONS } from '../../domain/agent_presence.js';
 import type { LivekitLifecycleEvent, VerifyLivekitToken, VerifyLivekitWebhook } from '../../http/verifiers.js';
 
 interface Keys {
@@ -24,7 +25,13 @@ export function createLivekitWebhookVerifier(keys: Keys): VerifyLivekitWebhook {
       event: event.event,
       roomName: event.room?.name || undefined,
       participant: participant
-        ? { identity: participant.identity, kind: kinds[participant.kind] ?? 'other', attributes: { ...participant.attributes } }
+        ? {
+            identity: participant.identity,
+            kind: kinds[participant.kind] ?? 'other',
+            attributes: { ...participant.attributes },
+            // The SDK decodes the enum to its number; DISCONNECT_REASONS is in protocol order.
+            disconnectReason: DISCONNECT_REASONS[participant.disconnectReason],
+          }
         : undefined,
       createdAt: event.createdAt ? new Date(Number(event.createdAt) * 1000) : undefined,
     };
