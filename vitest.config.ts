@@ -6,7 +6,7 @@ export default defineConfig({
     // One real PostgreSQL for the run; every test file gets its own database from the real migrations.
     globalSetup: ['test/support/global_setup.ts'],
     // Real servers and real audio on a 2-core machine: be patient, and measure speed in bench/ instead.
-    testTimeout: 60_000,
+    testTimeout: 180_000,
     hookTimeout: 180_000,
     pool: 'forks',
     reporters: ['default'],

@@ -82,8 +82,14 @@ describe('POST /api/dispatch/resolve', () => {
     if (parsed.outcome !== 'ok') return;
     expect(parsed.metadata).toMatchObject({ stage: 'ready', callId: parsed.callId, rep: { id: seeded.rep.id }, persona: { name: 'Diane Carter' } });
 
-    const [onServer] = await world.rooms!.listRooms([room]);
-    expect(parseRoomMetadata(onServer!.metadata)).toEqual({ ok: true, metadata: parsed.metadata });
+    // livekit-server applies a metadata update through the room's node asynchronously: read until it shows.
+    let onServer: unknown;
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      const [listed] = await world.rooms!.listRooms([room]);
+      onServer = parseRoomMetadata(listed!.metadata);
+      if ((onServer as { ok: boolean; metadata?: { stage?: string } }).metadata?.stage === 'ready') break;
+    }
+    expect(onServer).toEqual({ ok: true, metadata: parsed.metadata });
     const [row] = await world.database.db.select().from(calls).where(eq(calls.id, parsed.callId));
     expect(row).toMatchObject({ path: 'sip', status: 'in_progress', roomName: room, sipCallId: 'SCL_direct1', assignmentId: seeded.assignment.id });
     expect(row!.answeredAt).toBeInstanceOf(Date);
