@@ -18,6 +18,7 @@ import { AGENT_NAME, createCallRoutingWorld, seedPracticeCall, type CallRoutingW
 import { createTestPhone, phoneSampleRate, type PhoneCall, type TestPhone } from '../support/sip_phone/phone.js';
 import { findVerb } from '../support/twilio_caller.js';
 import { startAgentWorker } from './agent_world.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 const LINE = '+15550009999';
 const DIRECT_NUMBER = '+15550004000';
@@ -78,16 +79,6 @@ afterAll(async () => {
   await world?.close();
 });
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 const turnsOf = (callId: string) => world.database.db.select().from(turns).where(eq(turns.callId, callId)).orderBy(asc(turns.seq));
 const waitForTurn = (callId: string, speaker: 'rep' | 'persona', text: RegExp, timeoutMs = 30_000) =>
   waitFor(`${speaker} turn ${text}`, async () => (await turnsOf(callId)).find((turn) => turn.speaker === speaker && text.test(turn.text)), timeoutMs);

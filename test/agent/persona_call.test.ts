@@ -18,6 +18,7 @@ import type { PhoneCall } from '../support/sip_phone/phone.js';
 import { phoneSampleRate } from '../support/sip_phone/phone.js';
 import { rmsDbfs } from '../support/audio.js';
 import { type AgentWorld, startAgentWorld } from './agent_world.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 const VOICE_ID = 'EXAVITQu4vr4xnYQH9Pm';
 const OPENING = 'Diane Carter speaking. Who is this?';
@@ -53,17 +54,7 @@ const personaMetadata = (timeLimitSeconds = 300): Omit<ReadyRoomMetadata, 'callI
   rep: { id: '0d6f3a52-8a4e-4f8a-a0f5-0f6c1b7d9e21', firstName: 'Riley' },
 });
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 let database: TestDatabase;
 let world: AgentWorld;

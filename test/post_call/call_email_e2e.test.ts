@@ -17,6 +17,10 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { phoneSampleRate, type PhoneCall } from '../support/sip_phone/phone.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp_sink.js';
 import { createWorld, RUBRIC, type World } from './fixtures.js';
+import { sleep, waitFor as waitForWithin } from '../support/wait.js';
+
+// A whole call plus the post-call job: each step may take up to a minute on a loaded machine.
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) => waitForWithin(what, probe, timeoutMs);
 
 const OPENING = 'Diane Carter speaking. Who is this?';
 const REP_1 = 'Hi Diane, this is Riley from Parcel Point. Do you have two minutes to talk about shipping costs?';
@@ -32,7 +36,6 @@ const SCORECARD = {
 };
 
 const logger = createLogger({ level: 'silent', redactPii: false });
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 let database: TestDatabase;
 let agentWorld: AgentWorld;
@@ -40,15 +43,6 @@ let smtp: SmtpSink;
 let queue: PostCallQueue;
 let people: World;
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 beforeAll(async () => {
   database = await createTestDatabase();
