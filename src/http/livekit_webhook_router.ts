@@ -86,8 +86,9 @@ export function makeLivekitWebhookRouter(deps: LivekitWebhookRouterDeps): Router
           // The agent is gone for good, so nobody else will hang up; a room already deleted is fine.
           // Whatever the row says now: if another end won the race the room is gone or going anyway.
           if (!deps.rooms) throw new Error('agent lost but LiveKit room service is not configured');
+          // Logged before the deletion: the caller's BYE follows it within milliseconds.
+          deps.logger.warn({ callId: result.callId, roomName, disconnectReason: event.participant?.disconnectReason }, 'persona agent lost mid-call; deleting the room to hang up');
           await deps.rooms.deleteRoom(roomName);
-          deps.logger.warn({ callId: result.callId, roomName, disconnectReason: event.participant?.disconnectReason }, 'persona agent lost mid-call; room deleted to hang up');
         }
       } catch (error) {
         // 5xx makes livekit-server retry; the state machine makes the retry harmless.

