@@ -8,7 +8,7 @@ import { createDatabase, type DatabaseHandle } from '../src/adapters/db/client.j
 import { createLogger } from '../src/adapters/logger.js';
 import { createCallFinalizer } from '../src/adapters/queue/post_call_queue.js';
 import { loadSecrets } from '../src/adapters/secrets.js';
-import { type Config, loadConfig, missingAgentKeys } from '../src/config.js';
+import { type Config, databaseTimeouts, loadConfig, missingAgentKeys } from '../src/config.js';
 import { createCallStore } from './call_store.js';
 import { createDispatchClient } from './dispatch_client.js';
 import { runPersonaCall } from './persona_call.js';
@@ -32,7 +32,7 @@ export default defineAgent<ProcessData>({
     const config = loadConfig();
     // VAD silence = endpointing delay: with VAD turn detection the turn ends at max(VAD silence, minDelay).
     proc.userData.vad = await silero.VAD.load({ minSilenceDuration: config.AGENT_ENDPOINTING_MIN_DELAY_MS });
-    const database = createDatabase(await databaseUrl(config), { max: 3 });
+    const database = createDatabase(await databaseUrl(config), { max: 3, ...databaseTimeouts(config) });
     proc.userData.database = database;
     await database.ping();
   },
@@ -40,7 +40,7 @@ export default defineAgent<ProcessData>({
     const config = loadConfig();
     const logger = createLogger({ level: config.LOG_LEVEL, redactPii: config.NODE_ENV === 'production', name: 'agent' });
     const vad = ctx.proc.userData.vad ?? (await silero.VAD.load({ minSilenceDuration: config.AGENT_ENDPOINTING_MIN_DELAY_MS }));
-    const database = ctx.proc.userData.database ?? createDatabase(await databaseUrl(config), { max: 3 });
+    const database = ctx.proc.userData.database ?? createDatabase(await databaseUrl(config), { max: 3, ...databaseTimeouts(config) });
     const finalizer = createCallFinalizer({ pool: database.pool, logger });
     await runPersonaCall(ctx, {
       logger,

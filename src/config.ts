@@ -46,6 +46,12 @@ const envSchema = z.object({
   DATABASE_URL: databaseUrl,
   DATA_DIR: z.string().default('.data'),
   EMBEDDED_PG_PORT: port(54329),
+  /** Longest wait (ms) for a pooled database connection before the request fails instead of hanging. */
+  DB_CONNECTION_TIMEOUT_MS: positiveInt(5_000),
+  /** Server-side limit (ms) on one SQL statement. */
+  DB_STATEMENT_TIMEOUT_MS: positiveInt(30_000),
+  /** Server-side limit (ms) on a transaction left idle; the server then ends it and frees its locks. */
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: positiveInt(60_000),
 
   PIN_SECRET: optionalString.pipe(z.string().min(32, 'expected at least 32 characters').optional()),
   SESSION_SECRET: optionalString.pipe(z.string().min(32, 'expected at least 32 characters').optional()),
@@ -186,6 +192,15 @@ export function loadConfig(env: Record<string, string | undefined> = processEnvi
     PUBLIC_BASE_URL: (values.PUBLIC_BASE_URL ?? `http://localhost:${values.PORT}`).replace(/\/+$/, ''),
     integrations,
   });
+}
+
+/** The database timeouts of config, in the shape createDatabase takes. */
+export function databaseTimeouts(config: Readonly<Config>): { connectionTimeoutMs: number; statementTimeoutMs: number; idleInTransactionTimeoutMs: number } {
+  return {
+    connectionTimeoutMs: config.DB_CONNECTION_TIMEOUT_MS,
+    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    idleInTransactionTimeoutMs: config.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  };
 }
 
 /** What the persona agent worker needs before it can take a call; reported all at once. */

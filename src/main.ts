@@ -1,6 +1,6 @@
 // Composition root of the dispatch service: reads config, wires adapters into the HTTP app.
 // It holds no logic of its own.
-import { ConfigError, loadConfig, missingAgentKeys, type Config } from './config.js';
+import { ConfigError, databaseTimeouts, loadConfig, missingAgentKeys, type Config } from './config.js';
 import { startAgentWorkerProcess, type AgentWorkerProcess } from './adapters/agent_process.js';
 import { bootstrapDatabase, DatabaseUnavailableError } from './adapters/db/bootstrap.js';
 import { EmbeddedPostgresError } from './adapters/db/embedded.js';
@@ -68,6 +68,7 @@ async function main(): Promise<void> {
     embeddedPort: config.EMBEDDED_PG_PORT,
     embeddedPassword: secrets.databasePassword,
     logger,
+    timeouts: databaseTimeouts(config),
   });
 
   const credentials = await seedDemoData({ db: database.db, pinSecret: secrets.pinSecret, hashPassword, llmModel: config.GROQ_LLM_MODEL });

@@ -10,7 +10,7 @@
 // - When nothing runs, the CLI starts the embedded server itself (and migrates), then stops it on exit.
 import { join } from 'node:path';
 import { bootstrapDatabase, DatabaseUnavailableError, EMBEDDED_DATABASE } from '../adapters/db/bootstrap.js';
-import { createDatabase, type DatabaseHandle } from '../adapters/db/client.js';
+import { createDatabase, type DatabaseHandle, type DatabaseTimeouts } from '../adapters/db/client.js';
 import { findRunningEmbedded } from '../adapters/db/embedded.js';
 import type { Logger } from '../adapters/logger.js';
 
@@ -27,12 +27,13 @@ export async function openCliDatabase(options: {
   embeddedPort: number;
   embeddedPassword: string;
   logger: Logger;
+  timeouts?: Partial<DatabaseTimeouts>;
 }): Promise<CliDatabase> {
   if (!options.databaseUrl) {
     const running = await findRunningEmbedded(join(options.dataDir, 'postgres'));
     if (running) {
       const url = `postgresql://postgres:${encodeURIComponent(options.embeddedPassword)}@127.0.0.1:${running.port}/${EMBEDDED_DATABASE}`;
-      const handle = createDatabase(url, { max: 2 });
+      const handle = createDatabase(url, { max: 2, ...options.timeouts });
       if (!(await handle.ping())) {
         await handle.close();
         throw new DatabaseUnavailableError(

@@ -1,7 +1,7 @@
 // Composition root of the admin CLI: config -> secrets -> database (see database.ts) -> commands.
 // Logs go to stderr so stdout stays clean for --json.
 import { pino } from 'pino';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, databaseTimeouts, loadConfig } from '../config.js';
 import { DatabaseUnavailableError } from '../adapters/db/bootstrap.js';
 import { EmbeddedPostgresError } from '../adapters/db/embedded.js';
 import { scorecardModelFromConfig } from '../adapters/groq/scorecard_model.js';
@@ -43,6 +43,7 @@ async function main(): Promise<number> {
           embeddedPort: config.EMBEDDED_PG_PORT,
           embeddedPassword: secrets.databasePassword,
           logger,
+          timeouts: databaseTimeouts(config),
         });
         deps = {
           db: database.db,

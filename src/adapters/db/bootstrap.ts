@@ -2,7 +2,7 @@
 // DATABASE_URL is unset; then applies the migrations.
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
-import { createDatabase, type DatabaseHandle } from './client.js';
+import { createDatabase, type DatabaseHandle, type DatabaseTimeouts } from './client.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded.js';
 import { applyMigrations } from './migrate.js';
 
@@ -23,8 +23,8 @@ function describeTarget(url: string): string {
   return `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
 }
 
-async function connectAndMigrate(url: string): Promise<DatabaseHandle> {
-  const handle = createDatabase(url);
+async function connectAndMigrate(url: string, timeouts: Partial<DatabaseTimeouts>): Promise<DatabaseHandle> {
+  const handle = createDatabase(url, timeouts);
   try {
     await handle.pool.query('select 1');
   } catch (error) {
@@ -42,9 +42,11 @@ export async function bootstrapDatabase(options: {
   embeddedPort: number;
   embeddedPassword: string;
   logger: Logger;
+  timeouts?: Partial<DatabaseTimeouts>;
 }): Promise<DatabaseRuntime> {
+  const timeouts = options.timeouts ?? {};
   if (options.databaseUrl) {
-    const handle = await connectAndMigrate(options.databaseUrl);
+    const handle = await connectAndMigrate(options.databaseUrl, timeouts);
     return { ...handle, embedded: false, shutdown: () => handle.close() };
   }
 
@@ -60,7 +62,7 @@ export async function bootstrapDatabase(options: {
     const exists = await admin.pool.query('select 1 from pg_database where datname = $1', [EMBEDDED_DATABASE]);
     if (exists.rowCount === 0) await server.createDatabase(EMBEDDED_DATABASE);
     await admin.close();
-    const handle = await connectAndMigrate(server.url(EMBEDDED_DATABASE));
+    const handle = await connectAndMigrate(server.url(EMBEDDED_DATABASE), timeouts);
     return {
       ...handle,
       embedded: true,
