@@ -5,6 +5,7 @@ import { ConfigError, databaseTimeouts, loadConfig } from '../config.js';
 import { DatabaseUnavailableError } from '../adapters/db/bootstrap.js';
 import { EmbeddedPostgresError } from '../adapters/db/embedded.js';
 import { scorecardModelFromConfig } from '../adapters/groq/scorecard_model.js';
+import { createLogger } from '../adapters/logger.js';
 import { hashPassword } from '../adapters/password.js';
 import { loadSecrets } from '../adapters/secrets.js';
 import { openCliDatabase, type CliDatabase } from './database.js';
@@ -27,7 +28,7 @@ const io: CliIo = {
 
 async function main(): Promise<number> {
   const config = loadConfig();
-  const logger = pino({ name: 'practice-line-cli', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL }, pino.destination(2));
+  const logger = createLogger({ name: 'practice-line-cli', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, redactPii: config.NODE_ENV === 'production', destination: pino.destination(2) });
   let database: CliDatabase | undefined;
   let deps: CliDeps | undefined;
 

@@ -1,6 +1,6 @@
 import express, { type Express, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
-import type { Logger } from '../adapters/logger.js';
+import { errorSerializers, type Logger } from '../adapters/logger.js';
 import { makeManagementApiRouter, type ManagementApiDeps } from './api/management_router.js';
 import { makeScorecardsRouter, type ScorecardApiDeps } from './api/scorecards_router.js';
 import { makeDispatchRouter, type DispatchRouterDeps } from './dispatch_router.js';
@@ -46,7 +46,7 @@ export function createHttpApp(deps: HttpAppDeps): Express {
       logger: deps.logger,
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
       // Request logs carry headers: bearer secrets, session cookies and signatures must not reach them.
-      serializers: { req: redactSecretHeaders, res: redactSecretHeaders },
+      serializers: { req: redactSecretHeaders, res: redactSecretHeaders, err: errorSerializers.err },
     }),
   );
   app.use(makeHealthRouter(deps.health));

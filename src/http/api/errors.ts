@@ -31,8 +31,7 @@ export const apiErrorHandler: ErrorRequestHandler = (error, req, res, next) => {
     if (parser.type === 'entity.too.large') return sendError(res, 413, 'too_large', 'the request body is too large');
     return sendError(res, parser.status, 'bad_request', 'the request body could not be read');
   }
-  // Query errors carry their parameters in the message; log the database's own error instead.
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  req.log.error({ err: cause }, 'management API request failed');
+  // The logger's error serializer drops query parameters (adapters/logger.ts).
+  req.log.error({ err: error }, 'management API request failed');
   sendError(res, 500, 'internal', 'something went wrong; the error has been logged');
 };
