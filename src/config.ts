@@ -58,6 +58,8 @@ const envSchema = z.object({
   PIN_LOCKOUT_MAX_FAILURES: positiveInt(5),
   PIN_LOCKOUT_WINDOW_MINUTES: positiveInt(15),
   PIN_LOCKOUT_MINUTES: positiveInt(15),
+  /** A call still open this long (s) past its scenario's time limit is closed as failed by the sweeper. */
+  CALL_SWEEP_GRACE_SECONDS: positiveInt(120),
 
   LIVEKIT_URL: optionalUrl('a ws(s):// or http(s):// LiveKit server URL'),
   LIVEKIT_API_KEY: optionalString,

@@ -19,6 +19,7 @@ import { loadSecrets } from './adapters/secrets.js';
 import { createTwilioSignatureVerifier } from './adapters/twilio/signature.js';
 import { makeOnCallEnded } from './app/finalize_call.js';
 import { runPostCall } from './app/post_call.js';
+import { CALL_SWEEP_JOB, sweepOverdueCalls } from './app/sweep_calls.js';
 import type { CallRoutingDeps } from './app/resolve_call.js';
 import { lockoutRuleFromMinutes } from './domain/lockout.js';
 import { createHttpApp } from './http/app.js';
@@ -107,6 +108,11 @@ async function main(): Promise<void> {
         logger,
       }
     : null;
+
+  // Calls whose end nobody reported are closed once past their time limit plus a grace period.
+  await postCallQueue.every(CALL_SWEEP_JOB, '* * * * *', async () => {
+    await sweepOverdueCalls({ db: database.db, onCallEnded, logger, graceSeconds: config.CALL_SWEEP_GRACE_SECONDS, rooms: routing?.rooms ?? null });
+  });
 
   const web = makeWebRouter({
     app: { db: database.db, pinSecret: secrets.pinSecret, hashPassword },

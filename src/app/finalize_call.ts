@@ -8,7 +8,7 @@ import { type SqlExecutor, withTransaction } from '../adapters/db/transaction.js
 import { applyCallEvent, type CallEvent, isTerminal } from '../domain/call_state.js';
 import type { AppLogger, CallEndTrigger, OnCallEnded } from './ports.js';
 
-export type FinalizeTrigger = 'agent' | 'livekit' | 'twilio' | 'dispatch';
+export type FinalizeTrigger = 'agent' | 'livekit' | 'twilio' | 'dispatch' | 'sweeper';
 
 export interface FinalizeCallDeps {
   pool: pg.Pool;
@@ -44,6 +44,7 @@ const defaultReason: Record<FinalizeTrigger, string> = {
   livekit: 'room_finished',
   twilio: 'twilio_completed',
   dispatch: 'dispatch_failed',
+  sweeper: 'no_end_signal_past_time_limit',
 };
 
 export async function finalizeCall(deps: FinalizeCallDeps, input: FinalizeCallInput): Promise<FinalizeCallResult> {
@@ -80,6 +81,7 @@ const triggerOf: Record<CallEndTrigger, FinalizeTrigger> = {
   twilio_status: 'twilio',
   livekit_webhook: 'livekit',
   dispatch_failed: 'dispatch',
+  sweeper: 'sweeper',
 };
 
 /** The call-routing use cases' end-of-call port, backed by finalisation. */

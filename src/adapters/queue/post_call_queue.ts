@@ -27,6 +27,8 @@ export interface PostCallQueueOptions {
   /** First retry delay; doubled (with jitter) on each further retry. */
   retryDelaySeconds?: number;
   pollingIntervalSeconds?: number;
+  /** How often pg-boss looks for due schedules (`every`); default 30 s. Tests shorten it. */
+  scheduleCheckSeconds?: number;
 }
 
 export interface PostCallQueue {
@@ -40,6 +42,11 @@ export interface PostCallQueue {
   enqueue(callId: string, tx?: SqlExecutor, delaySeconds?: number): Promise<boolean>;
   /** Starts processing; a handler that throws has its job retried with backoff. */
   work(handler: (job: PostCallJobContext) => Promise<void>): Promise<void>;
+  /**
+   * Runs `handler` on a cron schedule, once per tick across every process sharing the database
+   * (pg-boss keeps the schedule in Postgres and the queue holds one job at a time).
+   */
+  every(name: string, cron: string, handler: () => Promise<void>): Promise<void>;
   /** Stops fetching, waits up to `timeoutMs` for the job in hand, then releases it for a retry. */
   stop(timeoutMs?: number): Promise<void>;
   /** The job rows for a call (for tests and diagnostics). */
@@ -65,7 +72,8 @@ export function createPostCallQueue(options: PostCallQueueOptions): PostCallQueu
     db: executor,
     schema: SCHEMA,
     supervise: true,
-    schedule: false,
+    schedule: true,
+    ...(options.scheduleCheckSeconds === undefined ? {} : { cronMonitorIntervalSeconds: options.scheduleCheckSeconds, cronWorkerIntervalSeconds: options.scheduleCheckSeconds }),
     migrate: true,
     ...(options.pollingIntervalSeconds === undefined ? {} : { pollingIntervalSeconds: options.pollingIntervalSeconds }),
   });
@@ -115,6 +123,18 @@ export function createPostCallQueue(options: PostCallQueueOptions): PostCallQueu
           await handler({ callId: job.data.callId, retryCount: job.retryCount, finalAttempt: job.retryCount >= job.retryLimit });
         },
       );
+    },
+
+    async every(name, cron, handler) {
+      if (!started) throw new Error('start() the queue before scheduling work');
+      const queueOptions = { name, policy: 'singleton' as const, retryLimit: 0, expireInSeconds: 5 * 60 };
+      if (!(await boss.getQueue(name))) {
+        await boss.createQueue(name, queueOptions).catch(async (error: unknown) => {
+          if (!(await boss.getQueue(name))) throw error;
+        });
+      }
+      await boss.schedule(name, cron);
+      await boss.work(name, { batchSize: 1 }, async () => handler());
     },
 
     async stop(timeoutMs = 30_000) {
