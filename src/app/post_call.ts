@@ -43,6 +43,22 @@ export interface PostCallDeps extends ScoringDeps {
   publicBaseUrl: string;
   logger: AppLogger;
   now?: () => Date;
+  /**
+   * How long after the call ended a scoring provider outage is waited out (the job is retried with
+   * backoff) before the scorecard is stored as unavailable and the emails go without it (30 min).
+   */
+  scoringWindowMs?: number;
+}
+
+export const DEFAULT_SCORING_WINDOW_MS = 30 * 60_000;
+
+/** Thrown so the queue retries the job later: the scoring model is failing transiently and the window is open. */
+export class ScoringRetryNeeded extends Error {
+  readonly code = 'scoring_retry_needed';
+  constructor(readonly reason: string) {
+    super(`scoring will be retried: ${reason}`);
+    this.name = 'ScoringRetryNeeded';
+  }
 }
 
 export interface PostCallJob {
@@ -111,6 +127,13 @@ export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise
   let [scorecard] = await db.select().from(scorecards).where(eq(scorecards.callId, call.id));
   if (!scorecard && context) {
     const outcome = await produceScorecard(deps, { scenario: context.scenario, persona: context.persona, turns: conversation, passMark });
+    // No scorecard and no email yet: both wait for the provider, within the window.
+    const endedAt = call.finalizedAt ?? call.endedAt ?? call.createdAt;
+    const windowOpen = now().getTime() - endedAt.getTime() < (deps.scoringWindowMs ?? DEFAULT_SCORING_WINDOW_MS);
+    if (outcome.status === 'unavailable' && outcome.transient && windowOpen && !job.finalAttempt) {
+      logger.warn({ callId: call.id, reason: outcome.reason }, 'scoring failed for now; the post-call job will retry');
+      throw new ScoringRetryNeeded(outcome.reason);
+    }
     const values =
       outcome.status === 'scored'
         ? {

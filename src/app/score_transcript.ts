@@ -51,7 +51,15 @@ export interface ScoringDeps {
 
 export type ScorecardOutcome =
   | ({ status: 'scored'; model: string; promptVersion: string; attempts: number } & ScorecardResult)
-  | { status: 'unavailable'; reason: string; model: string; promptVersion: string; attempts: number };
+  | {
+      status: 'unavailable';
+      reason: string;
+      model: string;
+      promptVersion: string;
+      attempts: number;
+      /** The last failure was a retryable provider error (an outage, a rate limit): worth trying again later. */
+      transient?: true;
+    };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -79,6 +87,7 @@ export async function produceScorecard(
     jsonSchema: scorecardJsonSchema(input.scenario.rubric),
   };
   let reason = 'no answer';
+  let transient = false;
   let delayMs = deps.scorecardRetryDelayMs ?? 1000;
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
     try {
@@ -86,6 +95,7 @@ export async function produceScorecard(
       const check = checkScorecardAnswer(content, { rubric: input.scenario.rubric, turns: input.turns, passMark: input.passMark });
       if (check.ok) return { status: 'scored', attempts: attempt, ...base, ...check.result };
       reason = check.reason;
+      transient = false;
       deps.logger?.warn({ attempt, reason }, 'scorecard answer rejected');
       // The next try sees its rejected answer and why, which is what gets models to fix a quote.
       request.messages = [...prompt, { role: 'assistant', content }, correctionMessage(reason)];
@@ -99,13 +109,14 @@ export async function produceScorecard(
         continue;
       }
       if (!error.retryable) return { status: 'unavailable', reason, attempts: attempt, ...base };
+      transient = true;
       if (attempt < attempts) {
         await sleep(delayMs);
         delayMs *= 2;
       }
     }
   }
-  return { status: 'unavailable', reason: `no valid scorecard after ${attempts} tries: ${reason}`, attempts, ...base };
+  return { status: 'unavailable', reason: `no valid scorecard after ${attempts} tries: ${reason}`, attempts, ...base, ...(transient ? { transient: true as const } : {}) };
 }
 
 export const scoreTranscriptInput = z.object({

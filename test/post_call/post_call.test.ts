@@ -90,7 +90,7 @@ describe('finalisation', () => {
     expect(row.finalizedAt).toBeInstanceOf(Date);
     expect(row.durationSeconds).toBeGreaterThanOrEqual(59);
     expect(row.durationSeconds).toBeLessThanOrEqual(65);
-    expect(row.endReason).toBe({ agent: 'agent_ended', livekit: 'room_finished', twilio: 'twilio_completed', dispatch: '' }[trigger]);
+    expect(row.endReason).toBe({ agent: 'agent_ended', livekit: 'room_finished', twilio: 'twilio_completed', dispatch: '', sweeper: '' }[trigger]);
 
     // The other triggers arrive later and find it done.
     for (const other of ['agent', 'livekit', 'twilio'] as const) {
