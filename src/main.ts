@@ -130,6 +130,7 @@ async function main(): Promise<void> {
       : undefined,
     defaultVoiceId: config.ELEVENLABS_DEFAULT_VOICE_ID,
     defaultLlmModel: config.GROQ_LLM_MODEL,
+    scoring: { scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, logger },
   });
   const app = createHttpApp({
     logger,

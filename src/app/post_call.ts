@@ -15,7 +15,7 @@ import { type AnalyticsTurn, type CallAnalytics, computeAnalytics } from '../dom
 import { isProviderError } from '../domain/provider_error.js';
 import { renderCallEmail, type EmailScorecard } from './call_email.js';
 import type { AppLogger } from './ports.js';
-import { produceScorecard, type ScoringDeps } from './score_transcript.js';
+import { produceScorecard, scorecardValues, type ScoringDeps } from './score_transcript.js';
 
 export interface OutgoingEmail {
   to: string;
@@ -134,21 +134,8 @@ export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise
       logger.warn({ callId: call.id, reason: outcome.reason }, 'scoring failed for now; the post-call job will retry');
       throw new ScoringRetryNeeded(outcome.reason);
     }
-    const values =
-      outcome.status === 'scored'
-        ? {
-            callId: call.id,
-            status: 'scored' as const,
-            overallScore: outcome.overallScore,
-            passed: outcome.passed,
-            criteria: outcome.criteria,
-            summary: outcome.summary,
-            model: outcome.model,
-            promptVersion: outcome.promptVersion,
-          }
-        : { callId: call.id, status: 'unavailable' as const, reason: outcome.reason, model: outcome.model, promptVersion: outcome.promptVersion };
     // A concurrent run (not expected, but cheap to tolerate) keeps whichever landed first.
-    await db.insert(scorecards).values(values).onConflictDoNothing({ target: scorecards.callId });
+    await db.insert(scorecards).values(scorecardValues(call.id, outcome)).onConflictDoNothing({ target: scorecards.callId });
     [scorecard] = await db.select().from(scorecards).where(eq(scorecards.callId, call.id));
     logger.info({ callId: call.id, status: outcome.status, attempts: outcome.attempts }, 'scorecard stored');
   }

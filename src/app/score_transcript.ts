@@ -3,7 +3,7 @@
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../adapters/db/client.js';
-import { personas, scenarios } from '../adapters/db/schema.js';
+import { personas, scenarios, type scorecards } from '../adapters/db/schema.js';
 import { assertStaff, type Actor } from '../domain/access.js';
 import { type AnalyticsTurn, type CallAnalytics, computeAnalytics } from '../domain/analytics.js';
 import { notFound, invalidInput } from '../domain/errors.js';
@@ -117,6 +117,22 @@ export async function produceScorecard(
     }
   }
   return { status: 'unavailable', reason: `no valid scorecard after ${attempts} tries: ${reason}`, attempts, ...base, ...(transient ? { transient: true as const } : {}) };
+}
+
+/** The scorecards row for an outcome; the post-call job stores the same shape. */
+export function scorecardValues(callId: string, outcome: ScorecardOutcome): typeof scorecards.$inferInsert {
+  return outcome.status === 'scored'
+    ? {
+        callId,
+        status: 'scored',
+        overallScore: outcome.overallScore,
+        passed: outcome.passed,
+        criteria: outcome.criteria,
+        summary: outcome.summary,
+        model: outcome.model,
+        promptVersion: outcome.promptVersion,
+      }
+    : { callId, status: 'unavailable', reason: outcome.reason, model: outcome.model, promptVersion: outcome.promptVersion };
 }
 
 export const scoreTranscriptInput = z.object({

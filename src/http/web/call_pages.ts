@@ -1,12 +1,13 @@
 // Calls: the filtered list, one call in full, the live list and the live transcript stream.
 import type { Request, RequestHandler, Response, Router } from 'express';
+import { rescoreCall } from '../../app/rescore_call.js';
 import { getCall, listCalls, type CallDetail, type CallListItem, type ListCallsInput } from '../../app/calls.js';
 import { listScenarios } from '../../app/scenarios.js';
 import { listUsers } from '../../app/users.js';
 import { isDomainError } from '../../domain/errors.js';
 import { html, type SafeHtml } from './html.js';
 import { errorsFrom, sendHtml } from './forms.js';
-import { formatDuration, formatTime, inputField, page, passBadge, selectField, statusBadge, type FieldErrors } from './layout.js';
+import { csrfField, formatDuration, formatTime, inputField, page, passBadge, selectField, statusBadge, type FieldErrors } from './layout.js';
 import { latencyChart, latencyParts, otherMs } from './latency_chart.js';
 import { csrfTokenOf } from './session.js';
 import type { WebDeps } from './web_deps.js';
@@ -93,10 +94,15 @@ function analyticsSection(analytics: Record<string, unknown> | null): SafeHtml {
   return html`<dl class="facts">${rows}${fillers}</dl>`;
 }
 
-function scorecardSection(call: CallDetail): SafeHtml {
+/** Managers and admins may re-run scoring of a finished call that reached a scenario. */
+function rescoreForm(call: CallDetail, csrfToken: string | undefined): SafeHtml {
+  return html`<form method="post" action="/calls/${call.id}/rescore" class="inline">${csrfField(csrfToken)}<button type="submit" class="secondary">Re-run scoring</button></form>`;
+}
+
+function scorecardSection(call: CallDetail, rescore: SafeHtml | ''): SafeHtml {
   const card = call.scorecard;
-  if (!card) return html`<p class="muted">${isLive(call.status) ? 'The scorecard follows when the call ends.' : 'No scorecard yet.'}</p>`;
-  if (card.status === 'unavailable') return html`<p class="muted">Scorecard unavailable: ${card.reason ?? 'no reason recorded'}.</p>`;
+  if (!card) return html`<p class="muted">${isLive(call.status) ? 'The scorecard follows when the call ends.' : 'No scorecard yet.'}</p>${rescore}`;
+  if (card.status === 'unavailable') return html`<p class="muted">Scorecard unavailable: ${card.reason ?? 'no reason recorded'}.</p>${rescore}`;
   return html`<p><span class="score">${scoreText(card.overallScore)}</span> / 100 ${passBadge(card.passed)}</p>
     ${card.summary ? html`<p>${card.summary}</p>` : ''}
     <ul class="criteria">${card.criteria.map(
@@ -104,7 +110,7 @@ function scorecardSection(call: CallDetail): SafeHtml {
         ${c.evidence ? html`<p><em>Evidence:</em> ${c.evidence}</p>` : ''}
         ${c.suggestion ? html`<p><em>Try next time:</em> ${c.suggestion}</p>` : ''}</li>`,
     )}</ul>
-    <small>Model ${card.model}, prompt ${card.promptVersion}.</small>`;
+    <small>Model ${card.model}, prompt ${card.promptVersion}.</small> ${rescore}`;
 }
 
 function latencySection(call: CallDetail): SafeHtml {
@@ -141,7 +147,7 @@ function emailSection(call: CallDetail): SafeHtml {
     )}</tbody></table></div>`;
 }
 
-function callBody(call: CallDetail): SafeHtml {
+function callBody(call: CallDetail, rescore: SafeHtml | ''): SafeHtml {
   const live = isLive(call.status);
   const origin = originOf(call);
   return html`<p><a href="${live ? '/live' : '/calls'}">← ${live ? 'Live calls' : 'Calls'}</a></p>
@@ -166,7 +172,7 @@ function callBody(call: CallDetail): SafeHtml {
       <ol class="transcript" id="transcript" data-origin="${origin.toISOString()}">${call.turns.map((turn) => transcriptItem(turn, origin))}</ol>
       ${call.turns.length === 0 ? html`<p class="muted" id="no-turns">No turns stored yet.</p>` : ''}
     </section>
-    <section class="card"><h2>Scorecard</h2>${scorecardSection(call)}</section>
+    <section class="card"><h2>Scorecard</h2>${scorecardSection(call, rescore)}</section>
   </div>
   <section class="card"><h2>Latency per turn</h2>${latencySection(call)}</section>
   <div class="grid2">
@@ -179,7 +185,7 @@ function callBody(call: CallDetail): SafeHtml {
 /** Open live streams; shutdown ends them so the HTTP server can close. */
 export type LiveStreams = Set<() => void>;
 
-export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandler, streams: LiveStreams): void {
+export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandler, streams: LiveStreams, protect: RequestHandler): void {
   const shell = (req: Request, res: Response, section: 'calls' | 'live', title: string, body: SafeHtml, head?: SafeHtml) =>
     page({ title, viewer: res.locals.viewer!, section, csrfToken: csrfTokenOf(req), body, ...(head ? { head } : {}) });
 
@@ -262,7 +268,16 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     const head = live
       ? html`<noscript><meta http-equiv="refresh" content="5"></noscript><script src="/static/live.js" defer></script>`
       : undefined;
-    sendHtml(res, shell(req, res, live ? 'live' : 'calls', call.scenario?.title ?? 'Call', callBody(call), head));
+    const canRescore = deps.scoring !== undefined && res.locals.actor!.role !== 'rep' && !live && call.scenario !== null;
+    const body = callBody(call, canRescore ? rescoreForm(call, csrfTokenOf(req)) : '');
+    sendHtml(res, shell(req, res, live ? 'live' : 'calls', call.scenario?.title ?? 'Call', body, head));
+  });
+
+  router.post('/calls/:id/rescore', guard, protect, async (req, res) => {
+    if (!deps.scoring) return res.status(404).type('text').send('Not found');
+    const id = String(req.params.id);
+    await rescoreCall({ db: deps.app.db, ...deps.scoring }, res.locals.actor!, id);
+    res.redirect(303, `/calls/${encodeURIComponent(id)}`);
   });
 
   // Server-sent events: new turns as they are stored, then `end` once the call is over.

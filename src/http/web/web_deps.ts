@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { VoiceCatalog } from '../../adapters/elevenlabs/voice_catalog.js';
 import type { Logger } from '../../adapters/logger.js';
+import type { ScoringDeps } from '../../app/score_transcript.js';
 import type { AppDeps } from '../../app/use_case.js';
 
 /** What the web view needs; main.ts builds it from config, secrets and the database. */
@@ -17,6 +18,8 @@ export interface WebDeps {
   voices?: VoiceCatalog | undefined;
   defaultVoiceId: string;
   defaultLlmModel: string;
+  /** The scorecard model, for "Re-run scoring" on a call page; absent, the button is not offered. */
+  scoring?: ScoringDeps;
   loginRateLimit?: { windowMs: number; limit: number };
   /** How often the live transcript stream looks for new turns. */
   livePollMs?: number;

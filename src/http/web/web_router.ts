@@ -70,7 +70,7 @@ export function makeWebRouter(deps: WebDeps): { router: Router; close(): Promise
   addAuthRoutes(router, deps, guard, protect);
   router.get('/', guard, (_req, res) => res.redirect(303, '/calls'));
   const liveStreams: LiveStreams = new Set();
-  addCallRoutes(router, deps, guard, liveStreams);
+  addCallRoutes(router, deps, guard, liveStreams, protect);
   addAssignmentRoutes(router, deps, guard, protect);
   addScenarioRoutes(router, deps, guard, protect);
   addPersonaRoutes(router, deps, guard, protect);
