@@ -66,7 +66,7 @@ export default defineAgent<ProcessData>({
         baseUrl: config.DISPATCH_INTERNAL_URL ?? `http://127.0.0.1:${config.PORT}`,
         sharedSecret: config.DISPATCH_SHARED_SECRET ?? '',
       }),
-      finalize: (input) => finalizer({ callId: input.callId, trigger: 'agent', status: input.status, endReason: input.endReason, endedAt: input.endedAt }),
+      finalize: (input) => finalizer({ callId: input.callId, trigger: 'agent', status: input.status, endReason: input.endReason, endedAt: input.endedAt, unwrittenTurns: input.unwrittenTurns }),
     });
   },
 });

@@ -44,7 +44,7 @@ export interface PersonaCallDeps {
   /** POST /api/dispatch/resolve (direct-trunk path). */
   resolvePin(request: DispatchResolveRequest): Promise<DispatchResolveResponse>;
   /** Idempotent finalisation shared with the webhooks (src/app/finalize_call.ts). */
-  finalize(input: { callId: string; status: CallEndStatus; endReason: string; endedAt: Date }): Promise<unknown>;
+  finalize(input: { callId: string; status: CallEndStatus; endReason: string; endedAt: Date; unwrittenTurns: number }): Promise<unknown>;
   /** How long to wait for a keypad PIN before re-prompting. */
   pinTimeoutMs?: number;
 }
@@ -122,7 +122,7 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
     const estimatedCostUsd = estimateCostUsd(usage);
     try {
       await deps.callStore.recordEnd(callId, { at: endedAt, status: endStatus, reason: endReason, usage, estimatedCostUsd });
-      await deps.finalize({ callId, status: endStatus, endReason, endedAt });
+      await deps.finalize({ callId, status: endStatus, endReason, endedAt, unwrittenTurns: left });
       logger.info({ callId, usage, estimatedCostUsd, status: endStatus, reason: endReason, jobMs: Date.now() - jobStartedAt }, 'call recorded');
     } catch (error) {
       logger.error({ err: error, callId }, 'call end could not be recorded; the room_finished webhook will close it');

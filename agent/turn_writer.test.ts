@@ -99,6 +99,28 @@ describe('createTurnWriter', () => {
     expect(await database.db.select().from(turns).where(eq(turns.callId, callId))).toHaveLength(1);
   });
 
+  it('continues the sequence of a call whose earlier job wrote turns (a re-dispatched job)', async () => {
+    const callId = await newCall();
+    const first = createTurnWriter({ db: database.db, logger, callId });
+    first.record(turn('persona', 'Diane Carter speaking.', 1_000));
+    first.record(turn('rep', 'Hi Diane, it is Riley.', 2_000));
+    expect(await first.drain(10_000)).toBe(0);
+
+    // The first job died; the call is re-dispatched to a new job with a new writer.
+    const second = createTurnWriter({ db: database.db, logger, callId });
+    second.record(turn('persona', 'Sorry, the line dropped. Where were we?', 5_000));
+    second.record(turn('rep', 'Your month-end close.', 6_000));
+    expect(await second.drain(10_000)).toBe(0);
+
+    const rows = await database.db.select().from(turns).where(eq(turns.callId, callId)).orderBy(turns.seq);
+    expect(rows.map((row) => [row.seq, row.text])).toEqual([
+      [1, 'Diane Carter speaking.'],
+      [2, 'Hi Diane, it is Riley.'],
+      [3, 'Sorry, the line dropped. Where were we?'],
+      [4, 'Your month-end close.'],
+    ]);
+  });
+
   it('buffers while the database is unreachable and flushes when it is back, without blocking record()', async () => {
     const callId = await newCall();
     const proxy = await startCuttableProxy(new URL(database.url));

@@ -60,6 +60,9 @@ export function createTurnWriter(options: TurnWriterOptions): TurnWriter {
   const attemptTimeoutMs = options.attemptTimeoutMs ?? 5000;
   let callId = options.callId;
   let nextSeq = 1;
+  // A re-dispatched job continues the call's sequence after the turns earlier jobs wrote (read
+  // once, before this writer's first write), instead of colliding with them on (call_id, seq).
+  let seqBase: number | undefined;
   const queue: Queued[] = [];
   let loop: Promise<void> | undefined;
   let idleWaiters: (() => void)[] = [];
@@ -87,12 +90,20 @@ export function createTurnWriter(options: TurnWriterOptions): TurnWriter {
       on conflict do nothing`);
   }
 
+  async function lastStoredSeq(callIdNow: string): Promise<number> {
+    const result = await db.execute<{ last: number }>(
+      sql`select coalesce(max(${sql.identifier(turns.seq.name)}), 0)::int as last from ${turns} where ${sql.identifier(turns.callId.name)} = ${callIdNow}`,
+    );
+    return result.rows[0]?.last ?? 0;
+  }
+
   async function run(): Promise<void> {
     let delay = retryDelayMs;
     while (queue.length > 0 && callId !== undefined) {
       const next = queue[0]!;
       try {
-        await withTimeout(write(callId, next), attemptTimeoutMs);
+        seqBase ??= await withTimeout(lastStoredSeq(callId), attemptTimeoutMs);
+        await withTimeout(write(callId, { seq: seqBase + next.seq, turn: next.turn }), attemptTimeoutMs);
         queue.shift();
         delay = retryDelayMs;
       } catch (error) {

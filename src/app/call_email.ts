@@ -22,7 +22,11 @@ export interface CallEmailInput {
   passMark: number | null;
   /** `${PUBLIC_BASE_URL}/calls/${id}`: the call page in the web view. */
   callUrl: string;
+  /** Some turns may be missing (calls.transcript_incomplete); the reader is told. */
+  transcriptIncomplete?: boolean;
 }
+
+export const INCOMPLETE_TRANSCRIPT_NOTE = 'Transcript incomplete: some turns of this call could not be saved, so it (and the scorecard) may miss part of the conversation.';
 
 export interface RenderedEmail {
   subject: string;
@@ -146,6 +150,7 @@ export function renderCallEmail(input: CallEmailInput): RenderedEmail {
     ...stats.map((figure) => `${figure.label}: ${figure.value}`),
     '',
     'TRANSCRIPT',
+    ...(input.transcriptIncomplete ? [INCOMPLETE_TRANSCRIPT_NOTE] : []),
     ...lines.map((line) => `[${line.at}] ${line.who}: ${line.text}${line.interrupted ? ' [interrupted]' : ''}`),
     '',
     '-- Practice Line',
@@ -178,6 +183,7 @@ ${scorecardHtml}
 <table style="border-collapse:collapse" cellpadding="0" cellspacing="0">
 ${stats.map((figure) => html`<tr><td style="${cell}">${figure.label}</td><td style="${cell}">${figure.value}</td></tr>\n`)}</table>
 <h2 style="font-size:18px">Transcript</h2>
+${input.transcriptIncomplete ? html`<p style="color:#8b3a1a"><strong>${INCOMPLETE_TRANSCRIPT_NOTE}</strong></p>` : ''}
 <table style="border-collapse:collapse" cellpadding="0" cellspacing="0">
 ${lines.map(
   (line) =>

@@ -32,6 +32,8 @@ export interface FinalizeCallInput {
   endReason?: string;
   /** When the call ended, if the trigger knows better than "now". */
   endedAt?: Date;
+  /** The agent only: turns it could not write before shutting down (the transcript is then incomplete). */
+  unwrittenTurns?: number;
 }
 
 export type FinalizeCallResult =
@@ -53,7 +55,13 @@ export async function finalizeCall(deps: FinalizeCallDeps, input: FinalizeCallIn
     // The row lock serialises concurrent triggers: the first sees finalized_at null and wins.
     const [call] = await tx.db.select().from(calls).where(eq(calls.id, input.callId)).for('update');
     if (!call) return { outcome: 'not_found' };
-    if (call.finalizedAt) return { outcome: 'already_finalized', status: call.status };
+    // The agent's word that its last turn is written counts even when a webhook closed the call first.
+    const agentReport: Partial<typeof calls.$inferInsert> =
+      input.trigger === 'agent' ? { agentFinishedAt: now, ...((input.unwrittenTurns ?? 0) > 0 ? { transcriptIncomplete: true } : {}) } : {};
+    if (call.finalizedAt) {
+      if (input.trigger === 'agent') await tx.db.update(calls).set(agentReport).where(eq(calls.id, call.id));
+      return { outcome: 'already_finalized', status: call.status };
+    }
 
     const reason = input.endReason ?? defaultReason[input.trigger];
     const at = input.endedAt ?? now;
@@ -68,7 +76,7 @@ export async function finalizeCall(deps: FinalizeCallDeps, input: FinalizeCallIn
     const status = transition.status;
     if (!isTerminal(status)) throw new Error(`call ${call.id} is still ${status} after an end event`);
 
-    await tx.db.update(calls).set({ ...changes, finalizedAt: now }).where(eq(calls.id, call.id));
+    await tx.db.update(calls).set({ ...changes, ...agentReport, finalizedAt: now }).where(eq(calls.id, call.id));
     await deps.enqueuePostCall(call.id, tx, input.trigger === 'agent' ? 0 : (deps.settleSeconds ?? 10));
     return { outcome: 'finalized', status };
   });

@@ -48,9 +48,25 @@ export interface PostCallDeps extends ScoringDeps {
    * backoff) before the scorecard is stored as unavailable and the emails go without it (30 min).
    */
   scoringWindowMs?: number;
+  /**
+   * How long after finalisation an answered call waits for the agent's word that its last turn is
+   * written, so a webhook that closed the call first cannot get a partial transcript scored (2 min).
+   * Past it the transcript is marked incomplete and the job goes on.
+   */
+  agentWaitMs?: number;
 }
 
 export const DEFAULT_SCORING_WINDOW_MS = 30 * 60_000;
+export const DEFAULT_AGENT_WAIT_MS = 2 * 60_000;
+
+/** Thrown so the queue retries the job later: the agent has not yet said its last turn is written. */
+export class AgentNotFinished extends Error {
+  readonly code = 'agent_not_finished';
+  constructor() {
+    super('the agent has not reported its last turn yet');
+    this.name = 'AgentNotFinished';
+  }
+}
 
 /** Thrown so the queue retries the job later: the scoring model is failing transiently and the window is open. */
 export class ScoringRetryNeeded extends Error {
@@ -97,6 +113,17 @@ export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise
   if (!call) {
     logger.warn({ callId: job.callId }, 'post-call job for a call that no longer exists');
     return { callId: job.callId, analytics: null, scorecard: 'none', emails: [] };
+  }
+  if (call.answeredAt !== null && call.agentFinishedAt === null && !call.transcriptIncomplete) {
+    const waited = now().getTime() - (call.finalizedAt ?? call.createdAt).getTime();
+    if (waited < (deps.agentWaitMs ?? DEFAULT_AGENT_WAIT_MS) && !job.finalAttempt) {
+      logger.info({ callId: call.id, waitedMs: waited }, 'waiting for the agent to report its last turn');
+      throw new AgentNotFinished();
+    }
+    // The agent never said it was done (it died, or lost the database): turns may be missing.
+    await db.update(calls).set({ transcriptIncomplete: true }).where(eq(calls.id, call.id));
+    call.transcriptIncomplete = true;
+    logger.warn({ callId: call.id }, 'the agent never reported its last turn; transcript marked incomplete');
   }
 
   const turnRows = await db.select().from(turns).where(eq(turns.callId, call.id)).orderBy(asc(turns.seq));
@@ -202,6 +229,7 @@ export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise
       scorecard: emailScorecard,
       passMark,
       callUrl: `${deps.publicBaseUrl.replace(/\/+$/, '')}/calls/${call.id}`,
+      transcriptIncomplete: call.transcriptIncomplete,
     });
     try {
       await deps.mailer.send({ to: user.email, ...rendered, messageId, headers: { 'X-Practice-Call': call.id } });

@@ -60,6 +60,8 @@ beforeAll(async () => {
     logger,
     scorecardModel: createGroqScorecardModel({ apiKey: groq.apiKey, baseUrl: groq.url, model: MODEL }),
     scorecardRetryDelayMs: 50,
+    // These tests finalise from webhooks with no agent running; transcript_completeness.test.ts covers the wait.
+    agentWaitMs: 0,
   };
   queue = createPostCallQueue({ pool: database.pool, logger, retryLimit: 4, retryDelaySeconds: 1, pollingIntervalSeconds: 0.5 });
   await queue.start();

@@ -1,5 +1,6 @@
-// "Re-run scoring" on the call page: a manager replaces a scorecard a Groq outage left unavailable
-// with a real one, over plain HTTP with the real session, CSRF and the Groq emulator.
+// The call page's scorecard and transcript state: "Re-run scoring" (a manager replaces a scorecard
+// a Groq outage left unavailable, over plain HTTP with the real session, CSRF and the Groq
+// emulator) and the "transcript incomplete" warning.
 import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +101,17 @@ describe('re-run scoring from the call page', () => {
     expect(after).toContain('<span class="score">70</span>');
     const audit = await database.db.select().from(auditLog).where(eq(auditLog.entityId, callId));
     expect(audit.map((row) => row.action)).toContain('scorecard.rescored');
+  });
+
+  it('shows a transcript marked incomplete as such on the call page', async () => {
+    const password = 'manager-password-0123';
+    await database.db.update(users).set({ passwordHash: await hashPassword(password) }).where(eq(users.id, world.managerId));
+    const callId = await createCall(database.db, world);
+    const [manager] = await database.db.select().from(users).where(eq(users.id, world.managerId));
+    const cookie = await logIn(manager!.email, password);
+    expect(await (await fetch(`${base}/calls/${callId}`, { headers: { cookie } })).text()).not.toContain('Transcript incomplete');
+    await database.db.update(calls).set({ status: 'completed', endedAt: new Date(), transcriptIncomplete: true }).where(eq(calls.id, callId));
+    expect(await (await fetch(`${base}/calls/${callId}`, { headers: { cookie } })).text()).toContain('Transcript incomplete:');
   });
 
   it('refuses a manager of another team as not found, and changes nothing', async () => {

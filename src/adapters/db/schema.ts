@@ -201,6 +201,10 @@ export const calls = pgTable(
     estimatedCostUsd: numeric('estimated_cost_usd', { precision: 10, scale: 4 }),
     analytics: jsonb('analytics').$type<Record<string, unknown>>(),
     finalizedAt: timestamp('finalized_at', { withTimezone: true }),
+    /** The agent has written its last turn and said so; the post-call job waits for it before scoring. */
+    agentFinishedAt: timestamp('agent_finished_at', { withTimezone: true }),
+    /** Some turns may be missing: the agent reported unwritten turns, or never reported at all. */
+    transcriptIncomplete: boolean('transcript_incomplete').notNull().default(false),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -169,6 +169,7 @@ function callBody(call: CallDetail, rescore: SafeHtml | ''): SafeHtml {
   <div class="grid2">
     <section class="card"><h2>Transcript</h2>
       ${live ? html`<p class="muted" id="live-note">Live: new turns appear as they are stored.</p>` : ''}
+      ${call.transcriptIncomplete ? html`<p class="warning" id="transcript-incomplete"><strong>Transcript incomplete:</strong> some turns of this call could not be saved; the transcript and the scorecard may miss part of the conversation.</p>` : ''}
       <ol class="transcript" id="transcript" data-origin="${origin.toISOString()}">${call.turns.map((turn) => transcriptItem(turn, origin))}</ol>
       ${call.turns.length === 0 ? html`<p class="muted" id="no-turns">No turns stored yet.</p>` : ''}
     </section>
