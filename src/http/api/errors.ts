@@ -1,6 +1,7 @@
 // The one place management-API failures become HTTP: a status and
 // `{ error: { code, message, fields: { path: message } } }`.
 import type { ErrorRequestHandler, Response } from 'express';
+import { isDatabaseUnavailable } from '../../adapters/db/client.js';
 import { isDomainError, type DomainErrorCode } from '../../domain/errors.js';
 
 const statusOf: Record<DomainErrorCode, number> = {
@@ -33,5 +34,9 @@ export const apiErrorHandler: ErrorRequestHandler = (error, req, res, next) => {
   }
   // The logger's error serializer drops query parameters (adapters/logger.ts).
   req.log.error({ err: error }, 'management API request failed');
+  if (isDatabaseUnavailable(error)) {
+    res.set('Retry-After', '5');
+    return sendError(res, 503, 'unavailable', 'the database is unreachable; try again shortly');
+  }
   sendError(res, 500, 'internal', 'something went wrong; the error has been logged');
 };

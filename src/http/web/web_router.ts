@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import helmet from 'helmet';
+import { isDatabaseUnavailable } from '../../adapters/db/client.js';
 import { isDomainError } from '../../domain/errors.js';
 import { addAssignmentRoutes } from './assignment_pages.js';
 import { addAuthRoutes, requireViewer } from './auth.js';
@@ -96,6 +97,7 @@ export function makeWebRouter(deps: WebDeps): { router: Router; close(): Promise
       if (error.code === 'conflict') return reply(409, 'Not possible', `${error.message}.`);
     }
     deps.logger.error({ err: error, path: req.path }, 'web view error');
+    if (isDatabaseUnavailable(error)) return reply(503, 'Try again shortly', 'The database cannot be reached right now.');
     return reply(500, 'Something went wrong', 'The error has been logged. Try again in a moment.');
   };
   router.use(onError);
