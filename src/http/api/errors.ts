@@ -3,6 +3,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { isDatabaseUnavailable } from '../../adapters/db/client.js';
 import { isDomainError, type DomainErrorCode } from '../../domain/errors.js';
+import { refuseNul } from '../nul_guard.js';
 
 const statusOf: Record<DomainErrorCode, number> = {
   invalid_input: 400,
@@ -40,3 +41,8 @@ export const apiErrorHandler: ErrorRequestHandler = (error, req, res, next) => {
   }
   sendError(res, 500, 'internal', 'something went wrong; the error has been logged');
 };
+
+/** A NUL character in a body or query field: 400 naming the field (see nul_guard.ts). */
+export const apiRefuseNul = refuseNul((_req, res, field) =>
+  sendError(res, 400, 'invalid_input', `${field} contains a NUL character`, { [field]: 'contains a NUL character, which cannot be stored' }),
+);

@@ -7,7 +7,7 @@ import { makeAssignmentsRouter } from './assignments_router.js';
 import { makeAuditRouter } from './audit_router.js';
 import { makeBearerAuth } from './auth.js';
 import { makeCallsRouter } from './calls_router.js';
-import { apiErrorHandler, sendError } from './errors.js';
+import { apiErrorHandler, apiRefuseNul, sendError } from './errors.js';
 import { makePersonasRouter } from './personas_router.js';
 import { makeScenariosRouter } from './scenarios_router.js';
 import { makeTokensRouter } from './tokens_router.js';
@@ -30,6 +30,6 @@ export function makeManagementApiRouter(deps: ManagementApiDeps): Router {
   ];
   const unknownRoute: express.RequestHandler = (req, res) =>
     sendError(res, 404, 'not_found', `no route ${req.method} ${req.originalUrl.split('?')[0]}`);
-  for (const [prefix, resource] of resources) router.use(prefix, auth, json, resource, unknownRoute, apiErrorHandler);
+  for (const [prefix, resource] of resources) router.use(prefix, auth, json, apiRefuseNul, resource, unknownRoute, apiErrorHandler);
   return router;
 }

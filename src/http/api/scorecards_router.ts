@@ -4,7 +4,7 @@ import express, { Router } from 'express';
 import { scoreTranscript, type ScoringDeps } from '../../app/score_transcript.js';
 import type { AppDeps } from '../../app/use_case.js';
 import { actorOf, makeBearerAuth } from './auth.js';
-import { apiErrorHandler } from './errors.js';
+import { apiErrorHandler, apiRefuseNul } from './errors.js';
 
 export type ScorecardApiDeps = Pick<AppDeps, 'db' | 'now'> & ScoringDeps;
 
@@ -15,7 +15,7 @@ export type ScorecardApiDeps = Pick<AppDeps, 'db' | 'now'> & ScoringDeps;
  */
 export function makeScorecardsRouter(deps: ScorecardApiDeps): Router {
   const router = Router();
-  router.use(makeBearerAuth(deps), express.json({ limit: '1mb' }), express.text({ limit: '1mb', type: 'text/plain' }));
+  router.use(makeBearerAuth(deps), express.json({ limit: '1mb' }), express.text({ limit: '1mb', type: 'text/plain' }), apiRefuseNul);
   router.post('/preview', async (req, res) => {
     const body: unknown = req.body;
     const input =

@@ -6,6 +6,7 @@ import express, { type ErrorRequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import { isDatabaseUnavailable } from '../../adapters/db/client.js';
 import { isDomainError } from '../../domain/errors.js';
+import { refuseNul } from '../nul_guard.js';
 import { addAssignmentRoutes } from './assignment_pages.js';
 import { addAuthRoutes, requireViewer } from './auth.js';
 import { addCallRoutes, type LiveStreams } from './call_pages.js';
@@ -59,6 +60,12 @@ export function makeWebRouter(deps: WebDeps): { router: Router; close(): Promise
   });
   router.use(sessions.middleware);
   router.use(express.urlencoded({ extended: false, limit: '200kb' }));
+  router.use(
+    refuseNul((_req, res, field) => {
+      const body = html`<h1>Not accepted</h1><p>The field “${field}” contains a NUL character, which cannot be stored. Go back, remove it and try again.</p>`;
+      res.status(400).type('html').send(page({ title: 'Not accepted', viewer: null, body }).toString());
+    }),
+  );
   router.use((_req, res, next) => {
     // Pages show call data and one-time PINs: never keep them in a shared cache or the back/forward cache.
     res.set('Cache-Control', 'no-store');

@@ -1,0 +1,111 @@
+// Input edges of the JSON API and the web forms: a NUL character (which PostgreSQL cannot store)
+// is refused with a 400 naming the field instead of reaching the database as a 500.
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword, verifyPassword } from '../../src/adapters/password.js';
+import { createApiToken } from '../../src/app/api_tokens.js';
+import { createUser } from '../../src/app/users.js';
+import { loadConfig } from '../../src/config.js';
+import { systemActor } from '../../src/domain/access.js';
+import { createHttpApp } from '../../src/http/app.js';
+import { listen, type RunningServer } from '../../src/http/server.js';
+import { makeWebRouter } from '../../src/http/web/web_router.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+
+const PIN_SECRET = 'input-edges-pin-secret-0123456789abcdef';
+let database: TestDatabase;
+let server: RunningServer;
+let closeWeb: () => Promise<void>;
+let base: string;
+let token: string;
+const password = 'manager-password-0123';
+let email: string;
+
+type Json = Record<string, any>;
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
+}
+
+const persona = { name: 'Diane Carter', role: 'CFO', company: 'Northwind', personality: 'Sceptical.', objections: ['No budget.'], openingLine: 'Yes?' };
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const deps = { db: database.db, pinSecret: PIN_SECRET, hashPassword };
+  const manager = await createUser(deps, systemActor, { role: 'manager', name: 'Morgan Edge', email: 'morgan.edges@example.test', password });
+  email = manager.email;
+  token = (await createApiToken(deps, systemActor, { name: 'edges', userId: manager.id })).token;
+  const logger = pino({ level: 'silent' });
+  const web = makeWebRouter({
+    app: deps,
+    pool: database.pool,
+    sessionSecret: 'input-edges-secret-0123456789abcdef0123',
+    publicBaseUrl: 'http://localhost:3000',
+    verifyPassword,
+    logger,
+    defaultVoiceId: 'v',
+    defaultLlmModel: 'm',
+    pruneExpiredSessions: false,
+  });
+  closeWeb = web.close;
+  const app = createHttpApp({
+    logger,
+    health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations },
+    managementApi: { ...deps, personaDefaults: { llmModel: 'llama-test', voiceId: 'voice-test' } },
+    web: web.router,
+  });
+  server = await listen(app, 0, '127.0.0.1');
+  base = `http://127.0.0.1:${server.port}`;
+});
+
+afterAll(async () => {
+  await closeWeb?.();
+  await server?.close();
+  await database?.close();
+});
+
+describe('a NUL character', () => {
+  it('in a JSON field is a 400 naming that field, top-level or nested', async () => {
+    const top = await api('POST', '/api/personas', { ...persona, name: 'Di\u0000ane' });
+    expect(top.status).toBe(400);
+    expect(top.body.error).toMatchObject({ code: 'invalid_input', fields: { name: expect.stringMatching(/NUL/) } });
+
+    const nested = await api('POST', '/api/personas', { ...persona, objections: ['fine', 'no\u0000budget'] });
+    expect(nested.status).toBe(400);
+    expect(Object.keys(nested.body.error.fields)).toEqual(['objections.1']);
+
+    const inQuery = await api('GET', '/api/calls?status=completed%00');
+    expect(inQuery.status).toBe(400);
+    expect(Object.keys(inQuery.body.error.fields)).toEqual(['query.status']);
+
+    // Nothing was stored, and the same request without the NUL works.
+    expect((await api('GET', '/api/personas')).body.items).toEqual([]);
+    expect((await api('POST', '/api/personas', persona)).status).toBe(201);
+  });
+
+  it('in a web form field is a 400 page naming that field', async () => {
+    const form = await fetch(`${base}/login`);
+    const cookie = (form.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
+    const login = await fetch(`${base}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, email, password }).toString(),
+    });
+    const session = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const res = await fetch(`${base}/personas`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, name: 'Pat\u0000', role: 'CFO', company: 'Co', personality: 'x', openingLine: 'Hi' }).toString(),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('The field “name” contains a NUL character');
+  });
+});
