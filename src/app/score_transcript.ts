@@ -138,7 +138,7 @@ export function scorecardValues(callId: string, outcome: ScorecardOutcome): type
 export const scoreTranscriptInput = z.object({
   scenarioId: idSchema,
   /** JSON ([{ speaker, text, start?, end? }] or { turns }) or plain "Speaker: text" lines. */
-  transcript: z.string().min(1, 'the transcript is empty').max(500_000, 'the transcript is too long'),
+  transcript: z.string().min(1, 'the transcript is empty').max(200_000, 'the transcript is too long (at most 200,000 characters)'),
   /** Pass mark to judge against (0-100); none means no pass/fail. */
   passMark: z.coerce.number().int().min(0).max(100).optional(),
   /** Extra labels that mark the rep's lines (besides "Rep", "Me", "Caller", ...). */

@@ -1,5 +1,6 @@
 // Input edges of the JSON API and the web forms: a NUL character (which PostgreSQL cannot store)
-// is refused with a 400 naming the field instead of reaching the database as a 500.
+// is refused with a 400 naming the field instead of reaching the database as a 500; the scorecard
+// preview (a paid LLM call each) has a body size limit and a per-user rate limit.
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword, verifyPassword } from '../../src/adapters/password.js';
@@ -57,6 +58,7 @@ beforeAll(async () => {
     logger,
     health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations },
     managementApi: { ...deps, personaDefaults: { llmModel: 'llama-test', voiceId: 'voice-test' } },
+    scorecardApi: { db: database.db, scorecardModel: null, previewRateLimit: { windowMs: 60_000, limit: 3 } },
     web: web.router,
   });
   server = await listen(app, 0, '127.0.0.1');
@@ -107,5 +109,25 @@ describe('a NUL character', () => {
     });
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('The field “name” contains a NUL character');
+  });
+});
+
+describe('POST /api/scorecards/preview', () => {
+  it('refuses a body over the size limit with 413, then limits each user to a few previews a minute', async () => {
+    const huge = await fetch(`${base}/api/scorecards/preview`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' },
+      body: `Rep: ${'hello '.repeat(80_000)}`,
+    });
+    expect(huge.status).toBe(413);
+    expect(((await huge.json()) as Json).error.code).toBe('too_large');
+
+    const preview = () => api('POST', '/api/scorecards/preview', { scenarioId: '00000000-0000-4000-8000-000000000000', transcript: 'Rep: hello' });
+    // The oversized request counted too: two more fit in the window of three.
+    expect((await preview()).status).toBe(404);
+    expect((await preview()).status).toBe(404);
+    const limited = await preview();
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('rate_limited');
   });
 });
