@@ -1,5 +1,6 @@
 // The one reader of process.env. Everything else receives the frozen Config built here.
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const optionalString = z
@@ -28,6 +29,26 @@ const booleanFlag = (fallback: boolean) =>
     .optional()
     .transform((value) => (value === undefined || value === '' ? fallback : ['true', '1', 'yes'].includes(value)));
 
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+/**
+ * Which hops' X-Forwarded-* headers to believe (Express "trust proxy"): none (default), a hop count,
+ * or addresses/CIDRs/names. "Everything" is refused: any client could then pick its own address.
+ */
+const trustProxy = optionalString
+  .refine(
+    (value) =>
+      value === undefined ||
+      /^\d{1,2}$/.test(value) ||
+      value.split(',').every((entry) => {
+        const [address, prefix, ...rest] = entry.trim().split('/');
+        if (rest.length > 0 || address === undefined) return false;
+        if (PROXY_NAMES.includes(address)) return prefix === undefined;
+        return isIP(address) !== 0 && (prefix === undefined || /^\d{1,3}$/.test(prefix));
+      }),
+    'expected a hop count (e.g. 1) or proxy addresses, e.g. "10.0.0.0/8, loopback"',
+  )
+  .transform((value): false | number | string => (value === undefined ? false : /^\d+$/.test(value) ? Number(value) : value));
+
 const databaseUrl = optionalString.pipe(
   z
     .string()
@@ -42,6 +63,8 @@ const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: port(3000),
   PUBLIC_BASE_URL: optionalUrl('an http(s) URL such as https://practice.example.com'),
+  /** Reverse proxies whose X-Forwarded-For/-Proto are believed; none by default. */
+  TRUST_PROXY: trustProxy,
 
   DATABASE_URL: databaseUrl,
   DATA_DIR: z.string().default('.data'),
@@ -58,6 +81,9 @@ const envSchema = z.object({
   PIN_LOCKOUT_MAX_FAILURES: positiveInt(5),
   PIN_LOCKOUT_WINDOW_MINUTES: positiveInt(15),
   PIN_LOCKOUT_MINUTES: positiveInt(15),
+  /** Failed web logins on one account (from any address) before it is locked for LOGIN_ACCOUNT_LOCK_MINUTES. */
+  LOGIN_ACCOUNT_MAX_FAILURES: positiveInt(10),
+  LOGIN_ACCOUNT_LOCK_MINUTES: positiveInt(15),
   /** A call still open this long (s) past its scenario's time limit is closed as failed by the sweeper. */
   CALL_SWEEP_GRACE_SECONDS: positiveInt(120),
 

@@ -131,9 +131,11 @@ async function main(): Promise<void> {
     defaultVoiceId: config.ELEVENLABS_DEFAULT_VOICE_ID,
     defaultLlmModel: config.GROQ_LLM_MODEL,
     scoring: { scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, logger },
+    accountLoginLimit: { maxFailures: config.LOGIN_ACCOUNT_MAX_FAILURES, lockMs: config.LOGIN_ACCOUNT_LOCK_MINUTES * 60_000 },
   });
   const app = createHttpApp({
     logger,
+    trustProxy: config.TRUST_PROXY,
     health: { pingDatabase: database.ping, integrations: config.integrations },
     ops: {
       checks: {

@@ -11,6 +11,8 @@ import { makeTwilioRouter, type TwilioRouterDeps } from './twilio_router.js';
 
 export interface HttpAppDeps {
   logger: Logger;
+  /** Express "trust proxy" (config TRUST_PROXY): false (default) believes no X-Forwarded-* header. */
+  trustProxy?: boolean | number | string;
   health: HealthDeps;
   /** GET /readyz (database, LiveKit, post-call queue) and GET /metrics (Prometheus). */
   ops?: OpsDeps;
@@ -39,8 +41,9 @@ function redactSecretHeaders<T extends { headers?: Record<string, unknown> }>(va
 export function createHttpApp(deps: HttpAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  // Behind a proxy (ngrok, a load balancer) req.ip and req.protocol must come from X-Forwarded-*.
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  // Behind a proxy (ngrok, a load balancer) req.ip and req.protocol must come from X-Forwarded-*,
+  // but only from the proxies named in TRUST_PROXY: otherwise any client picks its own address.
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.use(
     pinoHttp({
       logger: deps.logger,

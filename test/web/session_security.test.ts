@@ -9,14 +9,22 @@ import { loadConfig } from '../../src/config.js';
 import { createHttpApp } from '../../src/http/app.js';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import { makeWebRouter } from '../../src/http/web/web_router.js';
+import { createUser } from '../../src/app/users.js';
+import { systemActor } from '../../src/domain/access.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 let database: TestDatabase;
 let credentials: DemoCredentials;
 const running: { server: RunningServer; close(): Promise<void> }[] = [];
 
-async function startApp(publicBaseUrl: string, limit: number): Promise<string> {
+interface AppOptions {
+  trustProxy?: string;
+  accountLoginLimit?: { maxFailures: number; lockMs: number };
+}
+
+async function startApp(publicBaseUrl: string, limit: number, options: AppOptions = {}): Promise<string> {
   const web = makeWebRouter({
+    ...(options.accountLoginLimit ? { accountLoginLimit: options.accountLoginLimit } : {}),
     app: { db: database.db, pinSecret: 'session-test-pin-secret-0123456789abcdef', hashPassword },
     pool: database.pool,
     sessionSecret: 'session-test-secret-0123456789abcdef0123',
@@ -28,7 +36,7 @@ async function startApp(publicBaseUrl: string, limit: number): Promise<string> {
     loginRateLimit: { windowMs: 60_000, limit },
     pruneExpiredSessions: false,
   });
-  const app = createHttpApp({ logger: pino({ level: 'silent' }), health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations }, web: web.router });
+  const app = createHttpApp({ logger: pino({ level: 'silent' }), ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}), health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations }, web: web.router });
   const server = await listen(app, 0, '127.0.0.1');
   running.push({ server, close: web.close });
   return `http://127.0.0.1:${server.port}`;
@@ -86,8 +94,8 @@ describe('web session security', () => {
   });
 
   it('marks the cookie Secure and sends HSTS when the public URL is https', async () => {
-    const base = await startApp('https://practice.example.com', 10);
-    // The TLS-terminating proxy on loopback says the original request was https.
+    // The TLS-terminating proxy on loopback (trusted through TRUST_PROXY) says the request was https.
+    const base = await startApp('https://practice.example.com', 10, { trustProxy: 'loopback' });
     const { response, cookie } = await openLogin(base, { 'x-forwarded-proto': 'https' });
     expect(cookie).toMatch(/Secure/);
     expect(cookie).toMatch(/HttpOnly/);
@@ -120,6 +128,45 @@ describe('web session security', () => {
     const calls = await fetch(`${fresh}/calls`, { headers: { cookie: after.split(';')[0]! } });
     expect(calls.status).toBe(200);
     expect(await calls.text()).toContain('Ada Admin');
+  });
+
+  it('believes no X-Forwarded-For by default, so rotating it does not reset the per-address limit', async () => {
+    const base = await startApp('http://localhost:3000', 3);
+    const session = await openLogin(base);
+    for (let attempt = 1; attempt <= 3; attempt += 1) {
+      const res = await postLogin(base, session, `nobody${attempt}@practice.local`, 'wrong password', { 'x-forwarded-for': `203.0.113.${attempt}` });
+      expect(res.status).toBe(401);
+    }
+    expect((await postLogin(base, session, credentials.admin.email, credentials.admin.password, { 'x-forwarded-for': '203.0.113.99' })).status).toBe(429);
+  });
+
+  it('locks an account after repeated failures from any address, for every replica, before checking the password', async () => {
+    const rule = { maxFailures: 3, lockMs: 60_000 };
+    // Behind a trusted proxy each guess comes from a new address, so only the per-account limit bites.
+    const replicaA = await startApp('http://localhost:3000', 100, { trustProxy: 'loopback', accountLoginLimit: rule });
+    const replicaB = await startApp('http://localhost:3000', 100, { trustProxy: 'loopback', accountLoginLimit: rule });
+    const a = await openLogin(replicaA);
+    const b = await openLogin(replicaB);
+    const victim = await createUser({ db: database.db, pinSecret: 'session-test-pin-secret-0123456789abcdef', hashPassword }, systemActor, {
+      role: 'manager',
+      name: 'Locked Out',
+      email: 'locked.out@practice.local',
+      password: 'the-right-password-0123',
+    });
+    const target = victim.email.toUpperCase();
+    for (let attempt = 1; attempt <= 3; attempt += 1) {
+      const [base, session] = attempt % 2 ? [replicaA, a] : [replicaB, b];
+      expect((await postLogin(base, session, target, `guess ${attempt}`, { 'x-forwarded-for': `198.51.100.${attempt}` })).status).toBe(401);
+    }
+    for (const [base, session] of [[replicaA, a], [replicaB, b]] as const) {
+      const locked = await postLogin(base, session, victim.email, 'the-right-password-0123', { 'x-forwarded-for': '198.51.100.200' });
+      expect(locked.status).toBe(429);
+      expect(await locked.text()).toContain('Too many failed attempts');
+    }
+    // Other accounts are not affected; nothing in the table names the email.
+    expect((await postLogin(replicaA, a, credentials.admin.email, credentials.admin.password)).status).toBe(303);
+    const stored = await database.pool.query('select account_key from login_throttle');
+    expect(JSON.stringify(stored.rows)).not.toContain('locked.out');
   });
 
   it('does not log in reps or unknown emails, and ignores off-site next= targets', async () => {

@@ -61,6 +61,18 @@ export const sessions = pgTable(
   (t) => [index('sessions_expire_idx').on(t.expire)],
 );
 
+/**
+ * Failed web logins per account (keyed by a SHA-256 of the lower-cased email, known or not, so
+ * the table neither stores typed emails nor tells which exist), shared by every replica: rotating
+ * addresses does not buy more guesses at one password.
+ */
+export const loginThrottle = pgTable('login_throttle', {
+  accountKey: text('account_key').primaryKey(),
+  failures: integer('failures').notNull(),
+  windowStartedAt: timestamp('window_started_at', { withTimezone: true }).notNull(),
+  lockedUntil: timestamp('locked_until', { withTimezone: true }),
+});
+
 /** Bearer tokens for the JSON API; only a SHA-256 of the token is stored. */
 export const apiTokens = pgTable('api_tokens', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -70,6 +82,10 @@ export const apiTokens = pgTable('api_tokens', {
   name: text('name').notNull(),
   tokenHash: text('token_hash').notNull().unique(),
   lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+  /** Past it the token no longer authenticates; set at creation (default 90 days). */
+  expiresAt: timestamp('expires_at', { withTimezone: true })
+    .notNull()
+    .default(sql`now() + interval '90 days'`),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
   createdAt: createdAt(),
 });

@@ -5,6 +5,7 @@ import { eq, sql } from 'drizzle-orm';
 import { users } from '../../adapters/db/schema.js';
 import type { Actor } from '../../domain/access.js';
 import { isDomainError } from '../../domain/errors.js';
+import { accountLockedUntil, clearLoginFailures, recordLoginFailure } from '../../app/login_throttle.js';
 import { updateUser } from '../../app/users.js';
 import { html } from './html.js';
 import { csrfField, inputField, page, formError, type FieldErrors, type Viewer } from './layout.js';
@@ -102,6 +103,8 @@ function accountPage(req: Request, res: Response, errors: FieldErrors, notice?: 
   });
 }
 
+const TOO_MANY_FAILURES = 'Too many failed attempts. Wait a few minutes and try again.';
+
 const send = (res: Response, body: { toString(): string }, status = 200) => res.status(status).type('html').send(body.toString());
 
 const field = (req: Request, name: string): string => {
@@ -118,7 +121,9 @@ export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     skipSuccessfulRequests: true,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    handler: (req, res) => send(res, loginPage(req, { _form: 'Too many failed attempts. Wait a few minutes and try again.' }, field(req, 'email')), 429),
+    // An X-Forwarded-For from an untrusted hop is ignored on purpose (TRUST_PROXY), not a mistake.
+    validate: { xForwardedForHeader: false },
+    handler: (req, res) => send(res, loginPage(req, { _form: TOO_MANY_FAILURES }, field(req, 'email')), 429),
   });
 
   router.get('/login', (req, res) => {
@@ -129,13 +134,21 @@ export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     send(res, loginPage(req, errors, '', safeNext(req.query.next)));
   });
 
+  const accountRule = deps.accountLoginLimit ?? { maxFailures: 10, lockMs: 15 * 60_000 };
   router.post('/login', loginLimiter, protect, async (req, res, next) => {
     const email = field(req, 'email');
+    const now = new Date();
+    if (email && (await accountLockedUntil(deps.app.db, email, now))) {
+      deps.logger.warn({ pii: { email } }, 'web login refused: account locked after failed attempts');
+      return send(res, loginPage(req, { _form: TOO_MANY_FAILURES }, email, safeNext(field(req, 'next'))), 429);
+    }
     const viewer = email && field(req, 'password') ? await authenticate(deps, email, field(req, 'password')) : null;
     if (!viewer) {
       deps.logger.info({ pii: { email } }, 'web login failed');
+      if (email) await recordLoginFailure(deps.app.db, email, accountRule, now);
       return send(res, loginPage(req, { _form: 'Email or password is not right.' }, email, safeNext(field(req, 'next'))), 401);
     }
+    await clearLoginFailures(deps.app.db, email);
     // A new session id at login defeats session fixation; the CSRF token is renewed with it.
     req.session.regenerate((error) => {
       if (error) return next(error);

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { VoiceCatalog } from '../../adapters/elevenlabs/voice_catalog.js';
 import type { Logger } from '../../adapters/logger.js';
+import type { LoginThrottleRule } from '../../app/login_throttle.js';
 import type { ScoringDeps } from '../../app/score_transcript.js';
 import type { AppDeps } from '../../app/use_case.js';
 
@@ -21,6 +22,8 @@ export interface WebDeps {
   /** The scorecard model, for "Re-run scoring" on a call page; absent, the button is not offered. */
   scoring?: ScoringDeps;
   loginRateLimit?: { windowMs: number; limit: number };
+  /** Failed logins per account, across addresses and replicas (config LOGIN_ACCOUNT_*); default 10 per 15 min. */
+  accountLoginLimit?: LoginThrottleRule;
   /** How often the live transcript stream looks for new turns. */
   livePollMs?: number;
   /** Off in tests so no timer outlives them. */
