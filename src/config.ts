@@ -84,6 +84,8 @@ const envSchema = z.object({
   /** Failed web logins on one account (from any address) before it is locked for LOGIN_ACCOUNT_LOCK_MINUTES. */
   LOGIN_ACCOUNT_MAX_FAILURES: positiveInt(10),
   LOGIN_ACCOUNT_LOCK_MINUTES: positiveInt(15),
+  /** A web session ends this many days after login however active it is (it also ends after 12 h idle). */
+  WEB_SESSION_MAX_DAYS: positiveInt(7),
   /** A call still open this long (s) past its scenario's time limit is closed as failed by the sweeper. */
   CALL_SWEEP_GRACE_SECONDS: positiveInt(120),
 

@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   });
 
   const web = makeWebRouter({
-    app: { db: database.db, pinSecret: secrets.pinSecret, hashPassword },
+    app: { db: database.db, pinSecret: secrets.pinSecret, hashPassword, verifyPassword },
     pool: database.pool,
     sessionSecret: secrets.sessionSecret,
     publicBaseUrl: config.PUBLIC_BASE_URL,
@@ -131,6 +131,7 @@ async function main(): Promise<void> {
     defaultVoiceId: config.ELEVENLABS_DEFAULT_VOICE_ID,
     defaultLlmModel: config.GROQ_LLM_MODEL,
     scoring: { scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, logger },
+    sessionMaxMs: config.WEB_SESSION_MAX_DAYS * 24 * 60 * 60_000,
     accountLoginLimit: { maxFailures: config.LOGIN_ACCOUNT_MAX_FAILURES, lockMs: config.LOGIN_ACCOUNT_LOCK_MINUTES * 60_000 },
   });
   const app = createHttpApp({
@@ -150,6 +151,7 @@ async function main(): Promise<void> {
       db: database.db,
       pinSecret: secrets.pinSecret,
       hashPassword,
+      verifyPassword,
       personaDefaults: { llmModel: config.GROQ_LLM_MODEL, voiceId: config.ELEVENLABS_DEFAULT_VOICE_ID },
     },
     scorecardApi: { db: database.db, scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, logger },

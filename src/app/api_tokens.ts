@@ -1,7 +1,7 @@
 // Bearer tokens for the JSON API. The token is shown once; only its SHA-256 is stored. A token is
 // 32 random bytes, so an unsalted fast hash is enough: there is nothing to brute-force.
 import { createHash, randomBytes } from 'node:crypto';
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { apiTokens, users } from '../adapters/db/schema.js';
@@ -20,7 +20,13 @@ export const createApiTokenInput = createInsertSchema(apiTokens, {
   userId: () => idSchema,
 })
   .pick({ name: true, userId: true })
-  .partial({ userId: true });
+  .partial({ userId: true })
+  .extend({
+    /** Lifetime in days (default 90): a leaked token stops working by itself. */
+    expiresInDays: z.coerce.number({ message: 'expected a number of days' }).int('expected whole days').min(1, 'at least 1 day').max(365, 'at most 365 days').optional(),
+  });
+
+export const DEFAULT_TOKEN_DAYS = 90;
 export type CreateApiTokenInput = z.input<typeof createApiTokenInput>;
 
 export type ApiTokenView = Omit<typeof apiTokens.$inferSelect, 'tokenHash'>;
@@ -34,7 +40,7 @@ export interface IssuedToken {
 const toView = ({ tokenHash: _tokenHash, ...rest }: typeof apiTokens.$inferSelect): ApiTokenView => rest;
 
 /** Issues a token for `userId` (default: the actor themself). */
-export async function createApiToken(deps: Pick<AppDeps, 'db'>, actor: Actor, raw: CreateApiTokenInput): Promise<IssuedToken> {
+export async function createApiToken(deps: Pick<AppDeps, 'db' | 'now'>, actor: Actor, raw: CreateApiTokenInput): Promise<IssuedToken> {
   assertStaff(actor);
   const input = parseInput(createApiTokenInput, raw);
   const userId = input.userId ?? actor.userId;
@@ -44,9 +50,10 @@ export async function createApiToken(deps: Pick<AppDeps, 'db'>, actor: Actor, ra
 
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   return deps.db.transaction(async (tx) => {
-    const [row] = await tx.insert(apiTokens).values({ userId, name: input.name, tokenHash: hashApiToken(token) }).returning();
+    const expiresAt = new Date(nowOf(deps).getTime() + (input.expiresInDays ?? DEFAULT_TOKEN_DAYS) * 86_400_000);
+    const [row] = await tx.insert(apiTokens).values({ userId, name: input.name, tokenHash: hashApiToken(token), expiresAt }).returning();
     if (!row) throw new Error('insert returned no row');
-    await recordAudit(tx, actor, { action: 'api_token.created', entityType: 'api_token', entityId: row.id, details: { userId, name: row.name } });
+    await recordAudit(tx, actor, { action: 'api_token.created', entityType: 'api_token', entityId: row.id, details: { userId, name: row.name, expiresAt: expiresAt.toISOString() } });
     return { apiToken: toView(row), token };
   });
 }
@@ -75,19 +82,19 @@ export async function revokeApiToken(deps: Pick<AppDeps, 'db' | 'now'>, actor: A
 }
 
 /**
- * The actor behind a bearer token, or null when the token is unknown, revoked, or its user is
+ * The actor behind a bearer token, or null when the token is unknown, revoked, expired, or its user is
  * inactive or a rep. lastUsedAt is refreshed at most once a minute to keep reads cheap.
  */
 export async function authenticateApiToken(deps: Pick<AppDeps, 'db' | 'now'>, token: string): Promise<Actor | null> {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
+  const now = nowOf(deps);
   const [row] = await deps.db
     .select({ id: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt, userId: users.id, role: users.role, active: users.active })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
-    .where(and(eq(apiTokens.tokenHash, hashApiToken(token)), isNull(apiTokens.revokedAt)))
+    .where(and(eq(apiTokens.tokenHash, hashApiToken(token)), isNull(apiTokens.revokedAt), gt(apiTokens.expiresAt, now)))
     .limit(1);
   if (!row || !row.active || row.role === 'rep') return null;
-  const now = nowOf(deps);
   if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
     await deps.db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.id));
   }

@@ -9,6 +9,8 @@ export interface AppDeps {
   /** HMAC key for PINs (DATA_DIR/secrets.json or PIN_SECRET); never stored in the database. */
   pinSecret: string;
   hashPassword(password: string): Promise<string>;
+  /** Checks a user's current password before they change their own password or email. */
+  verifyPassword?(hash: string, password: string): Promise<boolean>;
   now?: () => Date;
   /** Defaults to domain/pin.ts's generatePin; tests pass a scripted one to force a collision. */
   generatePin?: () => string;

@@ -1,8 +1,8 @@
 // Users: admins manage everyone; a manager creates and edits reps under themself (domain/access.ts).
-import { and, asc, eq, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, isNull, ne, or, sql, type SQL } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
-import { users } from '../adapters/db/schema.js';
+import { apiTokens, sessions, users } from '../adapters/db/schema.js';
 import {
   assertStaff,
   canManageUser,
@@ -44,8 +44,18 @@ export type CreateUserInput = z.input<typeof createUserInput>;
 export const updateUserInput = userInsertSchema
   .pick({ name: true, email: true, managerId: true, phoneNumbers: true, active: true })
   .partial()
-  .extend({ id: idSchema, password: passwordSchema.optional() });
+  .extend({
+    id: idSchema,
+    password: passwordSchema.optional(),
+    /** Required when users change their own password or email: a stolen session or token alone cannot take the account over. */
+    currentPassword: z.string().max(200).optional(),
+  });
 export type UpdateUserInput = z.input<typeof updateUserInput>;
+
+/** What the edge knows that the input does not: the web session making the change, which survives it. */
+export interface UpdateUserContext {
+  keepSessionId?: string;
+}
 
 export const listUsersInput = z.object({
   role: z.enum(['admin', 'manager', 'rep']).optional(),
@@ -190,9 +200,9 @@ export async function findUserByEmail(deps: Pick<AppDeps, 'db'>, actor: Actor, e
 
 const SELF_EDITABLE = new Set(['name', 'email', 'phoneNumbers', 'password']);
 
-export async function updateUser(deps: AppDeps, actor: Actor, raw: UpdateUserInput): Promise<PublicUser> {
+export async function updateUser(deps: AppDeps, actor: Actor, raw: UpdateUserInput, context: UpdateUserContext = {}): Promise<PublicUser> {
   assertStaff(actor);
-  const { id, password, ...patch } = parseInput(updateUserInput, raw);
+  const { id, password, currentPassword, ...patch } = parseInput(updateUserInput, raw);
   const target = await loadVisibleUser(deps.db, actor, id);
   const changed = Object.keys(patch).filter((key) => patch[key as keyof typeof patch] !== undefined);
   if (password !== undefined) changed.push('password');
@@ -211,6 +221,9 @@ export async function updateUser(deps: AppDeps, actor: Actor, raw: UpdateUserInp
   if (password !== undefined && target.role === 'rep') {
     throw invalidInput('reps do not log in', { password: 'reps have no password' });
   }
+  if (self && (password !== undefined || (patch.email !== undefined && patch.email !== target.email.toLowerCase()))) {
+    await assertCurrentPassword(deps, id, currentPassword);
+  }
   const passwordHash = password === undefined ? undefined : await deps.hashPassword(password);
 
   return deps.db
@@ -222,8 +235,28 @@ export async function updateUser(deps: AppDeps, actor: Actor, raw: UpdateUserInp
         .where(eq(users.id, id))
         .returning();
       if (!row) throw notFound('user');
+      // A new password ends every way in that the old one opened: other sessions, API tokens.
+      if (passwordHash !== undefined) await endOtherAccess(tx, id, context.keepSessionId);
       await recordAudit(tx, actor, { action: 'user.updated', entityType: 'user', entityId: id, details: { changed } });
       return toPublicUser(row);
     })
     .catch(emailConflict);
+}
+
+async function assertCurrentPassword(deps: AppDeps, userId: string, currentPassword: string | undefined): Promise<void> {
+  const required = { currentPassword: 'your current password is required to change your password or email' };
+  if (!currentPassword) throw invalidInput('current password required', required);
+  if (!deps.verifyPassword) throw forbidden('the current password cannot be checked here');
+  const [row] = await deps.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId));
+  if (!row?.passwordHash || !(await deps.verifyPassword(row.passwordHash, currentPassword))) {
+    throw invalidInput('current password is not right', { currentPassword: 'not your current password' });
+  }
+}
+
+/** Revokes the user's API tokens and deletes their web sessions (except the one making the change). */
+async function endOtherAccess(tx: Executor, userId: string, keepSessionId: string | undefined): Promise<void> {
+  await tx.update(apiTokens).set({ revokedAt: new Date() }).where(and(eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)));
+  await tx
+    .delete(sessions)
+    .where(and(sql`${sessions.sess}->>'userId' = ${userId}`, keepSessionId === undefined ? undefined : ne(sessions.sid, keepSessionId)));
 }

@@ -6,9 +6,10 @@ import { users } from '../../adapters/db/schema.js';
 import type { Actor } from '../../domain/access.js';
 import { isDomainError } from '../../domain/errors.js';
 import { accountLockedUntil, clearLoginFailures, recordLoginFailure } from '../../app/login_throttle.js';
+import { listApiTokens, type ApiTokenView } from '../../app/api_tokens.js';
 import { updateUser } from '../../app/users.js';
-import { html } from './html.js';
-import { csrfField, inputField, page, formError, type FieldErrors, type Viewer } from './layout.js';
+import { html, type SafeHtml } from './html.js';
+import { csrfField, formatTime, inputField, page, formError, type FieldErrors, type Viewer } from './layout.js';
 import { csrfTokenOf, SESSION_COOKIE } from './session.js';
 import type { WebDeps } from './web_deps.js';
 
@@ -46,13 +47,23 @@ export function safeNext(value: unknown): string {
   return typeof value === 'string' && /^\/(?![/\\])/.test(value) ? value : '/calls';
 }
 
+export const DEFAULT_SESSION_MAX_MS = 7 * 24 * 60 * 60_000;
+
+/** However active, a session ends this long after its login (sessions otherwise roll for ever). */
+export function sessionExpired(deps: Pick<WebDeps, 'sessionMaxMs'>, session: { authenticatedAt?: number | undefined }, now = Date.now()): boolean {
+  return session.authenticatedAt === undefined || now - session.authenticatedAt > (deps.sessionMaxMs ?? DEFAULT_SESSION_MAX_MS);
+}
+
 export function requireViewer(deps: WebDeps): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const userId = req.session.userId;
-    const viewer = userId ? await loadViewer(deps, userId) : null;
+    const viewer = userId && !sessionExpired(deps, req.session) ? await loadViewer(deps, userId) : null;
     if (!viewer) {
-      // A deactivated user's session ends at their next request.
-      if (userId) delete req.session.userId;
+      // A deactivated user's (or an expired) session ends at their next request.
+      if (userId) {
+        delete req.session.userId;
+        delete req.session.authenticatedAt;
+      }
       if (req.method === 'GET' || req.method === 'HEAD') {
         res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
       } else {
@@ -81,8 +92,16 @@ function loginPage(req: Request, errors: FieldErrors, email = '', next = '/calls
   });
 }
 
-function accountPage(req: Request, res: Response, errors: FieldErrors, notice?: string) {
+function tokensSection(tokens: readonly ApiTokenView[]): SafeHtml {
+  if (tokens.length === 0) return html`<p class="muted">No API tokens. Create one with POST /api/tokens or the CLI.</p>`;
+  const state = (t: ApiTokenView) => (t.revokedAt ? 'revoked' : t.expiresAt.getTime() <= Date.now() ? 'expired' : 'active');
+  return html`<div class="table-wrap"><table><thead><tr><th>Name</th><th>Created</th><th>Expires</th><th>Last used</th><th>State</th></tr></thead>
+    <tbody>${tokens.map((t) => html`<tr><td>${t.name}</td><td>${formatTime(t.createdAt)}</td><td>${formatTime(t.expiresAt)}</td><td>${t.lastUsedAt ? formatTime(t.lastUsedAt) : 'never'}</td><td>${state(t)}</td></tr>`)}</tbody></table></div>`;
+}
+
+async function accountPage(deps: WebDeps, req: Request, res: Response, errors: FieldErrors, notice?: string) {
   const viewer = res.locals.viewer!;
+  const tokens = (await listApiTokens(deps.app, res.locals.actor!)).filter((token) => token.userId === viewer.id);
   return page({
     title: 'Account',
     viewer,
@@ -99,7 +118,8 @@ function accountPage(req: Request, res: Response, errors: FieldErrors, notice?: 
         ${inputField({ label: 'New password', name: 'password', type: 'password', required: true, errors, hint: 'At least 12 characters.', attrs: html` autocomplete="new-password"` })}
         ${inputField({ label: 'Repeat new password', name: 'confirm', type: 'password', required: true, errors, attrs: html` autocomplete="new-password"` })}
         <button type="submit">Change password</button>
-      </form>`,
+      </form>
+      <section class="card"><h2>Your API tokens</h2>${tokensSection(tokens)}</section>`,
   });
 }
 
@@ -127,7 +147,7 @@ export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandl
   });
 
   router.get('/login', (req, res) => {
-    if (req.session.userId) return res.redirect(303, safeNext(req.query.next));
+    if (req.session.userId && !sessionExpired(deps, req.session)) return res.redirect(303, safeNext(req.query.next));
     // A Secure cookie is never set over plain http, so logging in here would silently fail.
     const insecure = deps.publicBaseUrl.startsWith('https:') && !req.secure;
     const errors = insecure ? { _form: `Sessions need https: log in at ${deps.publicBaseUrl}/login instead.` } : {};
@@ -153,6 +173,7 @@ export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     req.session.regenerate((error) => {
       if (error) return next(error);
       req.session.userId = viewer.id;
+      req.session.authenticatedAt = Date.now();
       csrfTokenOf(req);
       req.session.save((saveError) => {
         if (saveError) return next(saveError);
@@ -172,25 +193,36 @@ export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     });
   });
 
-  router.get('/account', guard, (req, res) => send(res, accountPage(req, res, {})));
+  router.get('/account', guard, async (req, res) => {
+    const notice = req.session.notice;
+    delete req.session.notice;
+    send(res, await accountPage(deps, req, res, {}, notice));
+  });
 
-  router.post('/account/password', guard, protect, async (req, res) => {
+  router.post('/account/password', guard, protect, async (req, res, next) => {
     const viewer = res.locals.viewer!;
-    const current = field(req, 'current');
     const password = field(req, 'password');
-    const row = await loadViewer(deps, viewer.id);
-    if (!row?.passwordHash || !(await deps.verifyPassword(row.passwordHash, current))) {
-      return send(res, accountPage(req, res, { current: 'Not your current password.' }), 400);
-    }
-    if (password !== field(req, 'confirm')) return send(res, accountPage(req, res, { confirm: 'The two new passwords differ.' }), 400);
+    if (password !== field(req, 'confirm')) return send(res, await accountPage(deps, req, res, { confirm: 'The two new passwords differ.' }), 400);
     try {
-      await updateUser(deps.app, res.locals.actor!, { id: viewer.id, password });
+      // The use case checks the current password, then ends the user's other sessions and API tokens.
+      await updateUser({ ...deps.app, verifyPassword: deps.verifyPassword }, res.locals.actor!, { id: viewer.id, password, currentPassword: field(req, 'current') }, { keepSessionId: req.sessionID });
     } catch (error) {
       if (isDomainError(error) && error.code === 'invalid_input') {
-        return send(res, accountPage(req, res, { password: error.fields.password ?? error.message }), 400);
+        const errors = error.fields.currentPassword
+          ? { current: error.fields.currentPassword === 'not your current password' ? 'Not your current password.' : 'Enter your current password.' }
+          : { password: error.fields.password ?? error.message };
+        return send(res, await accountPage(deps, req, res, errors), 400);
       }
       throw error;
     }
-    send(res, accountPage(req, res, {}, 'Password changed.'));
+    // A new session id too: whoever may have held the old one is out.
+    const { authenticatedAt } = req.session;
+    req.session.regenerate((error) => {
+      if (error) return next(error);
+      req.session.userId = viewer.id;
+      if (authenticatedAt !== undefined) req.session.authenticatedAt = authenticatedAt;
+      req.session.notice = 'Password changed. Your other sessions and your API tokens have been ended.';
+      req.session.save((saveError) => (saveError ? next(saveError) : res.redirect(303, '/account')));
+    });
   });
 }

@@ -9,6 +9,7 @@ import { html, type SafeHtml } from './html.js';
 import { errorsFrom, sendHtml } from './forms.js';
 import { csrfField, formatDuration, formatTime, inputField, page, passBadge, selectField, statusBadge, type FieldErrors } from './layout.js';
 import { latencyChart, latencyParts, otherMs } from './latency_chart.js';
+import { sessionExpired } from './auth.js';
 import { csrfTokenOf } from './session.js';
 import type { WebDeps } from './web_deps.js';
 
@@ -281,11 +282,38 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     res.redirect(303, `/calls/${encodeURIComponent(id)}`);
   });
 
-  // Server-sent events: new turns as they are stored, then `end` once the call is over.
+  // Server-sent events: new turns as they are stored, then `end` once the call is over, or once
+  // the session that opened the stream is logged out or expired (checked at every poll).
+  const openStreams = new Map<string, number>();
+  const maxStreams = deps.maxLiveStreamsPerUser ?? 5;
+  const sessionStillValid = (req: Request) =>
+    new Promise<boolean>((resolve) => {
+      req.session.reload((error) => resolve(!error && req.session.userId !== undefined && !sessionExpired(deps, req.session)));
+    });
   router.get('/calls/:id/events', guard, async (req, res) => {
     const actor = res.locals.actor!;
     const id = String(req.params.id);
-    let call = await getCall(deps.app, actor, id);
+    const call = await getCall(deps.app, actor, id);
+    const userId = res.locals.viewer!.id;
+    const open = openStreams.get(userId) ?? 0;
+    if (open >= maxStreams) {
+      res.status(429).type('text').send('Too many live transcripts open; close one and reload.');
+      return;
+    }
+    openStreams.set(userId, open + 1);
+    try {
+      await streamCall(req, res, call, async () => ((await sessionStillValid(req)) ? getCall(deps.app, actor, id) : null));
+    } finally {
+      const left = (openStreams.get(userId) ?? 1) - 1;
+      if (left > 0) openStreams.set(userId, left);
+      else openStreams.delete(userId);
+    }
+  });
+
+  /** Writes turns as they appear; `poll` returns the call again, or null when the viewer may no longer watch. */
+  async function streamCall(req: Request, res: Response, first: CallDetail, poll: () => Promise<CallDetail | null>): Promise<void> {
+    let call = first;
+    const id = call.id;
     const after = Number.parseInt(String(req.query.after ?? req.get('Last-Event-ID') ?? '-1'), 10);
     let lastSeq = Number.isFinite(after) ? after : -1;
     res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
@@ -321,7 +349,12 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
       await new Promise((resolve) => setTimeout(resolve, pollMs));
       if (closed) break;
       try {
-        call = await getCall(deps.app, actor, id);
+        const next = await poll();
+        if (next === null) {
+          res.write(`event: end\ndata: ${JSON.stringify({ status: 'logged_out' })}\n\n`);
+          break;
+        }
+        call = next;
       } catch (error) {
         if (!isDomainError(error)) deps.logger.warn({ err: error, callId: id }, 'live transcript poll failed');
         break;
@@ -329,5 +362,5 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     }
     streams.delete(stop);
     res.end();
-  });
+  }
 }

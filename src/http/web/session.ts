@@ -9,6 +9,8 @@ import type pg from 'pg';
 declare module 'express-session' {
   interface SessionData {
     userId?: string;
+    /** When the user logged in (ms); the session ends SESSION_ABSOLUTE_MAX_MS later however active it is. */
+    authenticatedAt?: number;
     /** A one-shot message shown on the next page (never a PIN: sessions are stored in plain JSON). */
     notice?: string;
   }

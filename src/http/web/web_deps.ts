@@ -24,6 +24,10 @@ export interface WebDeps {
   loginRateLimit?: { windowMs: number; limit: number };
   /** Failed logins per account, across addresses and replicas (config LOGIN_ACCOUNT_*); default 10 per 15 min. */
   accountLoginLimit?: LoginThrottleRule;
+  /** Absolute session lifetime from login, however active (config WEB_SESSION_MAX_DAYS; default 7 days). */
+  sessionMaxMs?: number;
+  /** Live transcript streams one user may hold open at once (default 5). */
+  maxLiveStreamsPerUser?: number;
   /** How often the live transcript stream looks for new turns. */
   livePollMs?: number;
   /** Off in tests so no timer outlives them. */
