@@ -63,6 +63,11 @@ const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: port(3000),
   PUBLIC_BASE_URL: optionalUrl('an http(s) URL such as https://practice.example.com'),
+  /** The ops listener (/metrics, detailed /readyz): loopback by default, so only a local scraper reaches it. */
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  METRICS_PORT: port(9464),
+  /** When set, /metrics is also served on PORT to `Authorization: Bearer <token>`. */
+  METRICS_TOKEN: optionalString.pipe(z.string().min(24, 'expected at least 24 characters').optional()),
   /** Reverse proxies whose X-Forwarded-For/-Proto are believed; none by default. */
   TRUST_PROXY: trustProxy,
 

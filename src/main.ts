@@ -23,6 +23,7 @@ import { CALL_SWEEP_JOB, sweepOverdueCalls } from './app/sweep_calls.js';
 import type { CallRoutingDeps } from './app/resolve_call.js';
 import { lockoutRuleFromMinutes } from './domain/lockout.js';
 import { createHttpApp } from './http/app.js';
+import { createOpsApp, type OpsDeps } from './http/ops_router.js';
 import { listen, PortInUseError } from './http/server.js';
 import { makeWebRouter } from './http/web/web_router.js';
 
@@ -134,19 +135,21 @@ async function main(): Promise<void> {
     sessionMaxMs: config.WEB_SESSION_MAX_DAYS * 24 * 60 * 60_000,
     accountLoginLimit: { maxFailures: config.LOGIN_ACCOUNT_MAX_FAILURES, lockMs: config.LOGIN_ACCOUNT_LOCK_MINUTES * 60_000 },
   });
+  const ops: OpsDeps = {
+    checks: {
+      database: databaseReadiness(database.ping),
+      livekit: livekitReadiness(livekitKeys),
+      postCallQueue: postCallQueueReadiness(database.pool, () => postCallWorkerRunning),
+    },
+    metrics: createMetricsRegistry({ pool: database.pool }),
+    onMetricsError: (error) => logger.warn({ err: error }, 'metrics scrape failed'),
+  };
   const app = createHttpApp({
     logger,
     trustProxy: config.TRUST_PROXY,
     health: { pingDatabase: database.ping, integrations: config.integrations },
-    ops: {
-      checks: {
-        database: databaseReadiness(database.ping),
-        livekit: livekitReadiness(livekitKeys),
-        postCallQueue: postCallQueueReadiness(database.pool, () => postCallWorkerRunning),
-      },
-      metrics: createMetricsRegistry({ pool: database.pool }),
-      onMetricsError: (error) => logger.warn({ err: error }, 'metrics scrape failed'),
-    },
+    // The public port: readiness without details; metrics only to the METRICS_TOKEN bearer.
+    ops: config.METRICS_TOKEN ? { ...ops, readinessDetail: false, metricsToken: config.METRICS_TOKEN } : { checks: ops.checks, readinessDetail: false },
     managementApi: {
       db: database.db,
       pinSecret: secrets.pinSecret,
@@ -187,7 +190,14 @@ async function main(): Promise<void> {
     await database.shutdown();
     throw error;
   });
+  const opsHttp = await listen(createOpsApp(ops), config.METRICS_PORT, config.METRICS_HOST).catch(async (error: unknown) => {
+    await http.close();
+    await postCallQueue.stop(5_000);
+    await database.shutdown();
+    throw error;
+  });
   logger.info({ port: http.port, publicBaseUrl: config.PUBLIC_BASE_URL, embeddedDatabase: database.embedded }, 'dispatch service listening');
+  logger.info({ host: config.METRICS_HOST, port: opsHttp.port }, 'metrics listening');
   reportMissingKeys(config, logger);
   const agentWorker = startAgentIfWanted(config, logger, http.port);
 
@@ -201,6 +211,7 @@ async function main(): Promise<void> {
     // The worker drains its calls while the dispatch service still answers its PIN look-ups.
     await agentWorker?.stop();
     await http.close();
+    await opsHttp.close();
     // Lets the job in hand finish (or hands it back for a retry) before the pool closes.
     postCallWorkerRunning = false;
     await postCallQueue.stop();

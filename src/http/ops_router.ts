@@ -1,6 +1,9 @@
 // Operational endpoints next to /healthz (liveness): GET /readyz says whether this instance can
 // take calls now (database, LiveKit, post-call queue), GET /metrics is the Prometheus scrape.
-import { Router } from 'express';
+// The scrape reads whole tables, so it is not for anyone who can reach the public port: it lives on
+// a separate listener bound to localhost (createOpsApp), and on the public port only behind a token.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type Express, Router } from 'express';
 
 export type ReadinessState = 'ok' | 'failing' | 'skipped';
 
@@ -20,7 +23,17 @@ export interface OpsDeps {
   /** Per-check limit; a hung dependency must not hang the probe. Default 3000 ms. */
   checkTimeoutMs?: number;
   onMetricsError?: (error: unknown) => void;
+  /** When set, /metrics answers only `Authorization: Bearer <metricsToken>` (config METRICS_TOKEN). */
+  metricsToken?: string;
+  /** Failure details (addresses, messages) in /readyz; off on the public port. Default true. */
+  readinessDetail?: boolean;
 }
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+const bearerMatches = (header: string | undefined, token: string) => {
+  const presented = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
+  return presented !== undefined && timingSafeEqual(digest(presented), digest(token));
+};
 
 async function runCheck(check: ReadinessCheck, timeoutMs: number): Promise<ReadinessResult> {
   const started = performance.now();
@@ -49,12 +62,17 @@ export function makeOpsRouter(deps: OpsDeps): Router {
     const results = await Promise.all(names.map((name) => runCheck(deps.checks[name]!, timeoutMs)));
     const checks = Object.fromEntries(names.map((name, i) => [name, results[i]!]));
     const ready = results.every((r) => r.state !== 'failing');
-    res.status(ready ? 200 : 503).set('cache-control', 'no-store').json({ status: ready ? 'ready' : 'not_ready', checks });
+    const shown = deps.readinessDetail === false ? Object.fromEntries(names.map((name, i) => [name, { state: results[i]!.state }])) : checks;
+    res.status(ready ? 200 : 503).set('cache-control', 'no-store').json({ status: ready ? 'ready' : 'not_ready', checks: shown });
   });
 
   if (deps.metrics) {
     const metrics = deps.metrics;
-    router.get('/metrics', async (_req, res) => {
+    router.get('/metrics', async (req, res) => {
+      if (deps.metricsToken !== undefined && !bearerMatches(req.get('authorization'), deps.metricsToken)) {
+        res.status(401).set('WWW-Authenticate', 'Bearer').type('text/plain').send('send the metrics token as "Authorization: Bearer <token>"\n');
+        return;
+      }
       try {
         const body = await metrics.metrics();
         res.status(200).set('content-type', metrics.contentType).set('cache-control', 'no-store').send(body);
@@ -65,4 +83,12 @@ export function makeOpsRouter(deps: OpsDeps): Router {
     });
   }
   return router;
+}
+
+/** The ops listener (METRICS_HOST:METRICS_PORT, localhost by default): /metrics and a detailed /readyz. */
+export function createOpsApp(deps: OpsDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(makeOpsRouter(deps));
+  return app;
 }

@@ -21,13 +21,15 @@ afterAll(async () => {
 });
 
 describe('dispatch service process', () => {
-  it('serves /readyz (LiveKit skipped without keys) and /metrics, then stops cleanly', async () => {
+  it('serves /readyz (LiveKit skipped without keys) and /metrics on the ops port, then stops cleanly', async () => {
     const port = await freePort();
+    const metricsPort = await freePort();
     const app = startEntry('src/main.ts', {
       DATABASE_URL: database.url,
       DATA_DIR: dataDir,
       PORT: String(port),
       HOST: '127.0.0.1',
+      METRICS_PORT: String(metricsPort),
       LOG_LEVEL: 'info',
       NODE_ENV: 'production',
     });
@@ -37,7 +39,9 @@ describe('dispatch service process', () => {
       const body = (await ready.json()) as { status: string; checks: Record<string, { state: string }> };
       expect(ready.status, JSON.stringify(body)).toBe(200);
       expect(Object.fromEntries(Object.entries(body.checks).map(([k, v]) => [k, v.state]))).toEqual({ database: 'ok', livekit: 'skipped', postCallQueue: 'ok' });
-      const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+      // Not on the public port (no METRICS_TOKEN set): on the loopback ops port.
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+      const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
       expect(metrics.status).toBe(200);
       const text = await metrics.text();
       expect(text).toContain('practice_line_calls{status="completed"} 0');

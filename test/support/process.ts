@@ -17,8 +17,9 @@ export interface RunningProcess {
 export function startEntry(entry: string, env: Record<string, string>, args: string[] = []): RunningProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     cwd: projectRoot,
-    // ENV_FILE= keeps a developer's own .env out of the process under test.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ENV_FILE: '', ...env },
+    // ENV_FILE= keeps a developer's own .env out of the process under test; METRICS_PORT=0 lets
+    // the dispatch service's ops listener take any free port, so parallel runs never collide.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ENV_FILE: '', METRICS_PORT: '0', ...env },
   });
   let out = '';
   let err = '';
