@@ -63,6 +63,8 @@ const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: port(3000),
   PUBLIC_BASE_URL: optionalUrl('an http(s) URL such as https://practice.example.com'),
+  /** On SIGTERM the service stops within this many seconds, whatever hangs (keep it under the orchestrator's kill grace). */
+  SHUTDOWN_TIMEOUT_SECONDS: positiveInt(25),
   /** The ops listener (/metrics, detailed /readyz): loopback by default, so only a local scraper reaches it. */
   METRICS_HOST: z.string().default('127.0.0.1'),
   METRICS_PORT: port(9464),

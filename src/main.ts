@@ -16,6 +16,7 @@ import { createSmtpMailer } from './adapters/mail/mailer.js';
 import { createPostCallQueue } from './adapters/queue/post_call_queue.js';
 import { hashPassword, verifyPassword } from './adapters/password.js';
 import { loadSecrets } from './adapters/secrets.js';
+import { runShutdown } from './adapters/shutdown.js';
 import { createTwilioSignatureVerifier } from './adapters/twilio/signature.js';
 import { makeOnCallEnded } from './app/finalize_call.js';
 import { runPostCall } from './app/post_call.js';
@@ -135,11 +136,14 @@ async function main(): Promise<void> {
     sessionMaxMs: config.WEB_SESSION_MAX_DAYS * 24 * 60 * 60_000,
     accountLoginLimit: { maxFailures: config.LOGIN_ACCOUNT_MAX_FAILURES, lockMs: config.LOGIN_ACCOUNT_LOCK_MINUTES * 60_000 },
   });
+  let acceptingCalls = true;
   const ops: OpsDeps = {
     checks: {
       database: databaseReadiness(database.ping),
       livekit: livekitReadiness(livekitKeys),
       postCallQueue: postCallQueueReadiness(database.pool, () => postCallWorkerRunning),
+      // Not ready once shutdown begins, so a load balancer sends new calls elsewhere.
+      callIntake: async () => (acceptingCalls ? { state: 'ok' } : { state: 'failing', detail: 'shutting down' }),
     },
     metrics: createMetricsRegistry({ pool: database.pool }),
     onMetricsError: (error) => logger.warn({ err: error }, 'metrics scrape failed'),
@@ -159,6 +163,7 @@ async function main(): Promise<void> {
     },
     scorecardApi: { db: database.db, scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, logger },
     twilio: {
+      acceptingCalls: () => acceptingCalls,
       publicBaseUrl: config.PUBLIC_BASE_URL,
       verifySignature: config.TWILIO_AUTH_TOKEN ? createTwilioSignatureVerifier(config.TWILIO_AUTH_TOKEN) : null,
       routing,
@@ -205,20 +210,30 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    // Live transcript streams never end by themselves: close them first so the server can stop.
-    await web.close();
-    // The worker drains its calls while the dispatch service still answers its PIN look-ups.
-    await agentWorker?.stop();
-    await http.close();
-    await opsHttp.close();
-    // Lets the job in hand finish (or hands it back for a retry) before the pool closes.
-    postCallWorkerRunning = false;
-    await postCallQueue.stop();
-    mailer?.close?.();
-    await database.shutdown();
-    logger.info('stopped');
-    process.exit(0);
+    logger.info({ signal, deadlineSeconds: config.SHUTDOWN_TIMEOUT_SECONDS }, 'shutting down');
+    const report = await runShutdown(
+      [
+        // First: no new calls (Twilio callers hear "call again in a minute"; another instance takes them).
+        { name: 'call intake', run: async () => void (acceptingCalls = false) },
+        // Live transcript streams never end by themselves: close them so the server can stop.
+        { name: 'live transcript streams', run: () => web.close() },
+        // The worker drains its calls while the dispatch service still answers its PIN look-ups.
+        { name: 'agent worker', run: async () => agentWorker?.stop() },
+        { name: 'http server', run: () => http.close() },
+        { name: 'ops listener', run: () => opsHttp.close() },
+        // Lets the job in hand finish (or hands it back for a retry) before the pool closes.
+        { name: 'post-call worker', run: async () => {
+          postCallWorkerRunning = false;
+          await postCallQueue.stop(10_000);
+        } },
+        { name: 'mailer', run: async () => mailer?.close?.() },
+        { name: 'database', run: () => database.shutdown() },
+      ],
+      config.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+      logger,
+    );
+    logger.info({ completed: report.completed, failed: report.failed, ...(report.hung ? { hung: report.hung } : {}) }, 'stopped');
+    process.exit(report.completed && report.failed.length === 0 ? 0 : 1);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -10,6 +10,8 @@ export const prompts = {
   enterAgain: 'Please enter your PIN or extension, then press pound.',
   tooManyTries: 'Sorry, we could not find your practice call. Please check your PIN with your manager and call again. Goodbye.',
   unavailable: 'Sorry, the practice line is having trouble connecting your call. Please try again in a few minutes. Goodbye.',
+  /** The service is restarting (a deploy): new calls are turned away until it is back. */
+  restarting: 'Sorry, the practice line is restarting. Please call again in a minute. Goodbye.',
   notConfigured: 'Thanks for calling Practice Line. The practice line is not configured yet, so we cannot take your call. Goodbye.',
 } as const;
 

@@ -32,6 +32,8 @@ export interface TwilioRouterDeps {
   routing: CallRoutingDeps | null;
   sip: TwilioSipTarget | null;
   logger: Logger;
+  /** False once shutdown has begun: new calls hear "call again in a minute" instead of being dispatched. */
+  acceptingCalls?: () => boolean;
 }
 
 const sendTwiml = (res: Response, xml: string) => res.status(200).type('text/xml').send(xml);
@@ -143,6 +145,10 @@ export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
   };
 
   const route = async (req: Request, res: Response, digits: string, tryNumber: number, firstContact: boolean) => {
+    if (deps.acceptingCalls && !deps.acceptingCalls()) {
+      sendTwiml(res, sayAndHangUpTwiml([prompts.restarting]));
+      return;
+    }
     const callSid = field(req, 'CallSid');
     if (!callSid) {
       res.status(400).type('text/plain').send('CallSid is required');
