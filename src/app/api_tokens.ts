@@ -8,7 +8,7 @@ import { apiTokens, users } from '../adapters/db/schema.js';
 import { assertStaff, canIssueTokenFor, isAdmin, type Actor } from '../domain/access.js';
 import { forbidden, notFound } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
-import { type AppDeps, nowOf, parseId, parseInput } from './use_case.js';
+import { type AppDeps, nowOf, parseId, parseInput, type PageRequest, withPage } from './use_case.js';
 import { idSchema, loadVisibleUser } from './users.js';
 
 const TOKEN_PREFIX = 'pl_';
@@ -58,14 +58,15 @@ export async function createApiToken(deps: Pick<AppDeps, 'db' | 'now'>, actor: A
   });
 }
 
-export async function listApiTokens(deps: Pick<AppDeps, 'db'>, actor: Actor): Promise<ApiTokenView[]> {
+export async function listApiTokens(deps: Pick<AppDeps, 'db'>, actor: Actor, paging?: PageRequest): Promise<ApiTokenView[]> {
   assertStaff(actor);
-  const rows = await deps.db
+  const query = deps.db
     .select()
     .from(apiTokens)
     .where(isAdmin(actor) ? undefined : eq(apiTokens.userId, actor.userId ?? ''))
-    .orderBy(desc(apiTokens.createdAt));
-  return rows.map(toView);
+    .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id))
+    .$dynamic();
+  return (await withPage(query, paging)).map(toView);
 }
 
 export async function revokeApiToken(deps: Pick<AppDeps, 'db' | 'now'>, actor: Actor, id: string): Promise<ApiTokenView> {

@@ -8,7 +8,7 @@ import { canAssignTo, repManagerScope, type Actor } from '../domain/access.js';
 import { conflict, invalidInput, notFound } from '../domain/errors.js';
 import { generatePin, hashPin } from '../domain/pin.js';
 import { recordAudit } from './audit.js';
-import { type AppDeps, type Executor, nowOf, parseId, parseInput, type Tx, uniqueViolation } from './use_case.js';
+import { type AppDeps, type Executor, nowOf, parseId, parseInput, type Tx, uniqueViolation, type PageRequest, withPage } from './use_case.js';
 import { idSchema, loadVisibleUser } from './users.js';
 
 const assignmentInsertSchema = createInsertSchema(assignments, {
@@ -89,14 +89,16 @@ function toView(row: JoinedRow, now: Date): AssignmentView {
   };
 }
 
-async function loadJoined(db: Executor, where: SQL): Promise<JoinedRow[]> {
-  return db
+async function loadJoined(db: Executor, where: SQL, paging?: PageRequest): Promise<JoinedRow[]> {
+  const query = db
     .select(joinedColumns)
     .from(assignments)
     .innerJoin(users, eq(users.id, assignments.repId))
     .innerJoin(scenarios, eq(scenarios.id, assignments.scenarioId))
     .where(where)
-    .orderBy(desc(assignments.createdAt));
+    .orderBy(desc(assignments.createdAt), desc(assignments.id))
+    .$dynamic();
+  return withPage(query, paging);
 }
 
 /** An assignment of a rep the actor manages; anything else is "not found" (no leaking across teams). */
@@ -210,7 +212,7 @@ export async function getAssignment(deps: Pick<AppDeps, 'db' | 'now'>, actor: Ac
   return toView(await loadVisible(deps.db, actor, parseId(id, 'assignment')), nowOf(deps));
 }
 
-export async function listAssignments(deps: Pick<AppDeps, 'db' | 'now'>, actor: Actor, raw: ListAssignmentsInput = {}): Promise<AssignmentView[]> {
+export async function listAssignments(deps: Pick<AppDeps, 'db' | 'now'>, actor: Actor, raw: ListAssignmentsInput = {}, paging?: PageRequest): Promise<AssignmentView[]> {
   const scope = repManagerScope(actor);
   const input = parseInput(listAssignmentsInput, raw);
   const where: (SQL | undefined)[] = [
@@ -220,5 +222,5 @@ export async function listAssignments(deps: Pick<AppDeps, 'db' | 'now'>, actor: 
     input.includeRevoked ? undefined : isNull(assignments.revokedAt),
   ];
   const now = nowOf(deps);
-  return (await loadJoined(deps.db, and(...where) ?? eq(assignments.id, assignments.id))).map((row) => toView(row, now));
+  return (await loadJoined(deps.db, and(...where) ?? eq(assignments.id, assignments.id), paging)).map((row) => toView(row, now));
 }

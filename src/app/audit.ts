@@ -4,7 +4,7 @@ import { and, desc, eq, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { auditLog } from '../adapters/db/schema.js';
 import { assertAdmin, type Actor } from '../domain/access.js';
-import { parseInput, type AppDeps, type Executor } from './use_case.js';
+import { parseInput, type AppDeps, type Executor, type PageRequest, withPage } from './use_case.js';
 
 export interface AuditEntry {
   action: string;
@@ -34,16 +34,18 @@ export const listAuditInput = z.object({
 export type ListAuditInput = z.input<typeof listAuditInput>;
 
 /** The audit trail is for admins; newest first. */
-export async function listAudit(deps: Pick<AppDeps, 'db'>, actor: Actor, raw: ListAuditInput = {}): Promise<AuditRow[]> {
+export async function listAudit(deps: Pick<AppDeps, 'db'>, actor: Actor, raw: ListAuditInput = {}, paging?: PageRequest): Promise<AuditRow[]> {
   assertAdmin(actor);
   const filter = parseInput(listAuditInput, raw);
   const where: SQL[] = [];
   if (filter.entityType) where.push(eq(auditLog.entityType, filter.entityType));
   if (filter.entityId) where.push(eq(auditLog.entityId, filter.entityId));
-  return deps.db
+  const query = deps.db
     .select()
     .from(auditLog)
     .where(and(...where))
     .orderBy(desc(auditLog.id))
-    .limit(filter.limit);
+    .$dynamic();
+  // A page when the API asks for one; `limit` (the CLI's) otherwise.
+  return paging ? withPage(query, paging) : query.limit(filter.limit);
 }

@@ -6,7 +6,7 @@ import { personas } from '../adapters/db/schema.js';
 import { assertStaff, type Actor } from '../domain/access.js';
 import { invalidInput, notFound } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
-import { type AppDeps, parseId, parseInput } from './use_case.js';
+import { type AppDeps, parseId, parseInput, type PageRequest, withPage } from './use_case.js';
 import { idSchema } from './users.js';
 
 const text = (max: number) => (schema: z.ZodString) => schema.trim().min(1, 'required').max(max);
@@ -85,13 +85,16 @@ export async function listPersonas(
   deps: Pick<AppDeps, 'db'>,
   actor: Actor,
   options: { includeArchived?: boolean } = {},
+  paging?: PageRequest,
 ): Promise<Persona[]> {
   assertStaff(actor);
-  return deps.db
+  const query = deps.db
     .select()
     .from(personas)
     .where(options.includeArchived ? undefined : isNull(personas.archivedAt))
-    .orderBy(asc(personas.name));
+    .orderBy(asc(personas.name), asc(personas.id))
+    .$dynamic();
+  return withPage(query, paging);
 }
 
 export async function getPersona(deps: Pick<AppDeps, 'db'>, actor: Actor, id: string): Promise<Persona> {

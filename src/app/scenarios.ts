@@ -6,7 +6,7 @@ import { personas, scenarios, type RubricCriterion } from '../adapters/db/schema
 import { assertStaff, type Actor } from '../domain/access.js';
 import { conflict, invalidInput, notFound } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
-import { type AppDeps, E164, type Executor, parseId, parseInput, uniqueViolation } from './use_case.js';
+import { type AppDeps, E164, type Executor, parseId, parseInput, uniqueViolation, type PageRequest, withPage } from './use_case.js';
 import { idSchema } from './users.js';
 
 export const rubricCriterionSchema = z.object({
@@ -120,13 +120,16 @@ export async function listScenarios(
   deps: Pick<AppDeps, 'db'>,
   actor: Actor,
   options: { includeArchived?: boolean } = {},
+  paging?: PageRequest,
 ): Promise<Scenario[]> {
   assertStaff(actor);
-  return deps.db
+  const query = deps.db
     .select()
     .from(scenarios)
     .where(options.includeArchived ? undefined : isNull(scenarios.archivedAt))
-    .orderBy(asc(scenarios.title));
+    .orderBy(asc(scenarios.title), asc(scenarios.id))
+    .$dynamic();
+  return withPage(query, paging);
 }
 
 export async function getScenario(deps: Pick<AppDeps, 'db'>, actor: Actor, id: string): Promise<Scenario> {

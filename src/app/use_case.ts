@@ -1,6 +1,7 @@
 // What every management use case shares: its dependencies, input parsing into domain errors, and
 // the translation of the database's unique violations into `conflict`.
-import type { z } from 'zod';
+import { z } from 'zod';
+import type { PgSelect } from 'drizzle-orm/pg-core';
 import type { Database } from '../adapters/db/client.js';
 import { invalidInput, notFound } from '../domain/errors.js';
 
@@ -59,3 +60,34 @@ export function parseId(value: unknown, what: string): string {
 }
 
 export const E164 = /^\+[1-9]\d{6,14}$/;
+
+/** `?page=&pageSize=` of a list endpoint (pageSize at most 200, default 50). */
+export const pageInput = z.object({
+  page: z.coerce.number({ message: 'expected a page number' }).int('expected a whole number').min(1, 'pages start at 1').max(100_000, 'too far').default(1),
+  pageSize: z.coerce.number({ message: 'expected a number' }).int('expected a whole number').min(1, 'at least 1').max(200, 'at most 200').default(50),
+});
+export type PageRequest = z.output<typeof pageInput>;
+
+export function parsePage(query: Record<string, unknown>): PageRequest {
+  return parseInput(pageInput, { page: query.page, pageSize: query.pageSize });
+}
+
+/**
+ * One page of a list query: one row more than the page is read, so the answer says whether
+ * another page follows without counting the whole table. Without `paging` every row is returned
+ * (the web view and the CLI).
+ */
+export function withPage<Q extends PgSelect>(query: Q, paging: PageRequest | undefined): Q {
+  return paging ? query.limit(paging.pageSize + 1).offset((paging.page - 1) * paging.pageSize) : query;
+}
+
+export interface Page<T> {
+  items: T[];
+  page: number;
+  pageSize: number;
+  hasMore: boolean;
+}
+
+export function pageOf<T>(rows: T[], paging: PageRequest): Page<T> {
+  return { items: rows.slice(0, paging.pageSize), page: paging.page, pageSize: paging.pageSize, hasMore: rows.length > paging.pageSize };
+}

@@ -14,7 +14,7 @@ import {
 } from '../domain/access.js';
 import { conflict, forbidden, invalidInput, notFound } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
-import { type AppDeps, E164, type Executor, parseId, parseInput, uniqueViolation } from './use_case.js';
+import { type AppDeps, E164, type Executor, parseId, parseInput, uniqueViolation, type PageRequest, withPage } from './use_case.js';
 
 export const idSchema = z.guid({ message: 'expected an id' });
 
@@ -165,7 +165,7 @@ export async function createUser(deps: AppDeps, actor: Actor, raw: CreateUserInp
     .catch(emailConflict);
 }
 
-export async function listUsers(deps: Pick<AppDeps, 'db'>, actor: Actor, raw: ListUsersInput = {}): Promise<PublicUser[]> {
+export async function listUsers(deps: Pick<AppDeps, 'db'>, actor: Actor, raw: ListUsersInput = {}, paging?: PageRequest): Promise<PublicUser[]> {
   const scope = repManagerScope(actor);
   const input = parseInput(listUsersInput, raw);
   const where: (SQL | undefined)[] = [];
@@ -173,12 +173,13 @@ export async function listUsers(deps: Pick<AppDeps, 'db'>, actor: Actor, raw: Li
   if (input.role) where.push(eq(users.role, input.role));
   if (input.managerId) where.push(eq(users.managerId, input.managerId));
   if (!input.includeInactive) where.push(eq(users.active, true));
-  const rows = await deps.db
+  const query = deps.db
     .select()
     .from(users)
     .where(and(...where))
-    .orderBy(sql`case ${users.role} when 'admin' then 0 when 'manager' then 1 else 2 end`, asc(users.name));
-  return rows.map(toPublicUser);
+    .orderBy(sql`case ${users.role} when 'admin' then 0 when 'manager' then 1 else 2 end`, asc(users.name), asc(users.id))
+    .$dynamic();
+  return (await withPage(query, paging)).map(toPublicUser);
 }
 
 export async function getUser(deps: Pick<AppDeps, 'db'>, actor: Actor, id: string): Promise<PublicUser> {

@@ -131,3 +131,33 @@ describe('POST /api/scorecards/preview', () => {
     expect(limited.body.error.code).toBe('rate_limited');
   });
 });
+
+describe('list endpoints', () => {
+  it('are paginated (page, pageSize up to 200, hasMore), in a stable order', async () => {
+    for (let i = 0; i < 5; i += 1) expect((await api('POST', '/api/personas', { ...persona, name: `Paged Persona ${i}` })).status).toBe(201);
+    const all = (await api('GET', '/api/personas?pageSize=200')).body;
+    expect(all.hasMore).toBe(false);
+    expect(all.items.length).toBeGreaterThanOrEqual(5);
+
+    const seen: string[] = [];
+    for (let page = 1; ; page += 1) {
+      const { status, body } = await api('GET', `/api/personas?pageSize=2&page=${page}`);
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ page, pageSize: 2 });
+      expect(body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...body.items.map((p: Json) => p.id));
+      if (!body.hasMore) break;
+    }
+    expect(seen).toEqual(all.items.map((p: Json) => p.id));
+
+    const tooBig = await api('GET', '/api/personas?pageSize=5000');
+    expect(tooBig.status).toBe(400);
+    expect(tooBig.body.error.fields).toHaveProperty('pageSize');
+    for (const path of ['/api/users', '/api/scenarios', '/api/assignments', '/api/tokens']) {
+      const { status, body } = await api('GET', `${path}?pageSize=1`);
+      expect(status, path).toBe(200);
+      expect(body, path).toMatchObject({ page: 1, pageSize: 1, hasMore: expect.any(Boolean) });
+      expect(body.items.length, path).toBeLessThanOrEqual(1);
+    }
+  });
+});

@@ -7,14 +7,15 @@ import {
   rotateAssignmentPin,
   updateAssignment,
 } from '../../app/assignments.js';
-import type { AppDeps } from '../../app/use_case.js';
+import { type AppDeps, pageOf, parsePage } from '../../app/use_case.js';
 import { actorOf } from './auth.js';
 import { bodyObject } from './users_router.js';
 
 export function makeAssignmentsRouter(deps: AppDeps): Router {
   const router = Router();
   router.get('/', async (req, res) => {
-    res.json({ items: await listAssignments(deps, actorOf(res), req.query) });
+    const paging = parsePage(req.query);
+    res.json(pageOf(await listAssignments(deps, actorOf(res), req.query, paging), paging));
   });
   // The PIN is in this response and nowhere else, ever: keep it out of every cache.
   router.post('/', async (req, res) => {

@@ -1,12 +1,13 @@
 import { Router } from 'express';
 import { createApiToken, listApiTokens, revokeApiToken } from '../../app/api_tokens.js';
-import type { AppDeps } from '../../app/use_case.js';
+import { type AppDeps, pageOf, parsePage } from '../../app/use_case.js';
 import { actorOf } from './auth.js';
 
 export function makeTokensRouter(deps: AppDeps): Router {
   const router = Router();
-  router.get('/', async (_req, res) => {
-    res.json({ items: await listApiTokens(deps, actorOf(res)) });
+  router.get('/', async (req, res) => {
+    const paging = parsePage(req.query);
+    res.json(pageOf(await listApiTokens(deps, actorOf(res), paging), paging));
   });
   router.post('/', async (req, res) => {
     res.status(201).set('Cache-Control', 'no-store').json(await createApiToken(deps, actorOf(res), req.body));

@@ -1,12 +1,13 @@
 import { Router } from 'express';
 import { createUser, getUser, listUsers, updateUser } from '../../app/users.js';
-import type { AppDeps } from '../../app/use_case.js';
+import { type AppDeps, pageOf, parsePage } from '../../app/use_case.js';
 import { actorOf } from './auth.js';
 
 export function makeUsersRouter(deps: AppDeps): Router {
   const router = Router();
   router.get('/', async (req, res) => {
-    res.json({ items: await listUsers(deps, actorOf(res), req.query) });
+    const paging = parsePage(req.query);
+    res.json(pageOf(await listUsers(deps, actorOf(res), req.query, paging), paging));
   });
   router.post('/', async (req, res) => {
     res.status(201).json(await createUser(deps, actorOf(res), req.body));
