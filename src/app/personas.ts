@@ -3,8 +3,8 @@ import { asc, eq, isNull } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { personas } from '../adapters/db/schema.js';
-import { assertStaff, type Actor } from '../domain/access.js';
-import { invalidInput, notFound } from '../domain/errors.js';
+import { assertStaff, canEditTeamContent, teamOfNewContent, type Actor } from '../domain/access.js';
+import { forbidden, invalidInput, notFound } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
 import { type AppDeps, parseId, parseInput, type PageRequest, withPage } from './use_case.js';
 import { idSchema } from './users.js';
@@ -73,7 +73,7 @@ export async function createPersona(deps: PersonaDeps, actor: Actor, raw: Create
   return deps.db.transaction(async (tx) => {
     const [row] = await tx
       .insert(personas)
-      .values({ ...input, llmModel, voiceId, createdBy: actor.userId })
+      .values({ ...input, llmModel, voiceId, createdBy: actor.userId, teamManagerId: teamOfNewContent(actor) })
       .returning();
     if (!row) throw new Error('insert returned no row');
     await recordAudit(tx, actor, { action: 'persona.created', entityType: 'persona', entityId: row.id, details: { name: row.name } });
@@ -111,6 +111,9 @@ export async function updatePersona(deps: Pick<AppDeps, 'db' | 'now'>, actor: Ac
   if (archived !== undefined) changed.push('archived');
   if (changed.length === 0) throw invalidInput('nothing to change', { '(body)': 'name at least one field to change' });
   return deps.db.transaction(async (tx) => {
+    const [current] = await tx.select({ teamManagerId: personas.teamManagerId }).from(personas).where(eq(personas.id, id)).for('update');
+    if (!current) throw notFound('persona');
+    if (!canEditTeamContent(actor, current.teamManagerId)) throw forbidden('this persona belongs to another team: you may use it but not change it');
     const [row] = await tx
       .update(personas)
       .set({ ...patch, ...(archived === undefined ? {} : { archivedAt: archived ? (deps.now?.() ?? new Date()) : null }) })

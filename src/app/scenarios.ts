@@ -3,8 +3,8 @@ import { asc, eq, isNull } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { personas, scenarios, type RubricCriterion } from '../adapters/db/schema.js';
-import { assertStaff, type Actor } from '../domain/access.js';
-import { conflict, invalidInput, notFound } from '../domain/errors.js';
+import { assertStaff, canEditTeamContent, teamOfNewContent, type Actor } from '../domain/access.js';
+import { conflict, forbidden, invalidInput, notFound } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
 import { type AppDeps, E164, type Executor, parseId, parseInput, uniqueViolation, type PageRequest, withPage } from './use_case.js';
 import { idSchema } from './users.js';
@@ -102,7 +102,7 @@ export async function createScenario(deps: Pick<AppDeps, 'db'>, actor: Actor, ra
     .transaction(async (tx) => {
       const [row] = await tx
         .insert(scenarios)
-        .values({ ...input, createdBy: actor.userId })
+        .values({ ...input, createdBy: actor.userId, teamManagerId: teamOfNewContent(actor) })
         .returning();
       if (!row) throw new Error('insert returned no row');
       await recordAudit(tx, actor, {
@@ -148,6 +148,9 @@ export async function updateScenario(deps: Pick<AppDeps, 'db' | 'now'>, actor: A
   if (patch.personaId !== undefined) await assertPersona(deps.db, patch.personaId);
   return deps.db
     .transaction(async (tx) => {
+      const [current] = await tx.select({ teamManagerId: scenarios.teamManagerId }).from(scenarios).where(eq(scenarios.id, id)).for('update');
+      if (!current) throw notFound('scenario');
+      if (!canEditTeamContent(actor, current.teamManagerId)) throw forbidden('this scenario belongs to another team: you may use it but not change it');
       const [row] = await tx
         .update(scenarios)
         .set({ ...patch, ...(archived === undefined ? {} : { archivedAt: archived ? (deps.now?.() ?? new Date()) : null }) })

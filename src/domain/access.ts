@@ -90,3 +90,15 @@ export function canIssueTokenFor(actor: Actor, user: UserRef): boolean {
   if (user.role === 'rep') return false;
   return isAdmin(actor) || (actor.role === 'manager' && user.id === actor.userId);
 }
+
+/**
+ * Personas and scenarios belong to a team (its manager's id) or to the whole organisation (null).
+ * Every staff member sees and may use them; only the owning manager edits or archives their
+ * team's, and admins everything.
+ */
+export function canEditTeamContent(actor: Actor, teamManagerId: string | null): boolean {
+  return isAdmin(actor) || (actor.role === 'manager' && teamManagerId !== null && teamManagerId === actor.userId);
+}
+
+/** The team new content belongs to: the creating manager's; an admin's is the organisation's. */
+export const teamOfNewContent = (actor: Actor): string | null => (actor.role === 'manager' ? actor.userId : null);

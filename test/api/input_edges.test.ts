@@ -1,6 +1,7 @@
 // Input edges of the JSON API and the web forms: a NUL character (which PostgreSQL cannot store)
 // is refused with a 400 naming the field instead of reaching the database as a 500; the scorecard
-// preview (a paid LLM call each) has a body size limit and a per-user rate limit.
+// preview (a paid LLM call each) has a body size limit and a per-user rate limit; lists are
+// paginated; personas and scenarios are edited only by their owning team's manager or an admin.
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword, verifyPassword } from '../../src/adapters/password.js';
@@ -159,5 +160,47 @@ describe('list endpoints', () => {
       expect(body, path).toMatchObject({ page: 1, pageSize: 1, hasMore: expect.any(Boolean) });
       expect(body.items.length, path).toBeLessThanOrEqual(1);
     }
+  });
+});
+
+describe('team ownership of personas and scenarios', () => {
+  it('lets the owning manager and admins edit; other managers may read and use them but not change them', async () => {
+    const deps = { db: database.db, pinSecret: PIN_SECRET, hashPassword };
+    const other = await createUser(deps, systemActor, { role: 'manager', name: 'Quinn Team', email: 'quinn.team@example.test' });
+    const otherToken = (await createApiToken(deps, systemActor, { name: 'other', userId: other.id })).token;
+    const admin = await createUser(deps, systemActor, { role: 'admin', name: 'Ada Team', email: 'ada.team@example.test' });
+    const adminToken = (await createApiToken(deps, systemActor, { name: 'admin', userId: admin.id })).token;
+    const as = (who: string) => async (method: string, path: string, body?: unknown) => {
+      const saved = token;
+      token = who;
+      try {
+        return await api(method, path, body);
+      } finally {
+        token = saved;
+      }
+    };
+    const mine = await api('POST', '/api/personas', { ...persona, name: 'Team Persona' });
+    expect(mine.status).toBe(201);
+    expect(mine.body.teamManagerId).not.toBeNull();
+    const scenario = await api('POST', '/api/scenarios', { title: 'Team scenario', objective: 'Book a demo', context: 'Cold call', difficulty: 'easy', personaId: mine.body.id, rubric: [{ id: 'open', name: 'Opening', description: 'Says why', weight: 1 }], timeLimitSeconds: 300 });
+    expect(scenario.status).toBe(201);
+
+    const quinn = as(otherToken);
+    expect((await quinn('GET', `/api/personas/${mine.body.id}`)).status).toBe(200);
+    const refused = await quinn('PATCH', `/api/personas/${mine.body.id}`, { name: 'Hijacked' });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toMatch(/another team/);
+    expect((await quinn('PATCH', `/api/scenarios/${scenario.body.id}`, { archived: true })).status).toBe(403);
+    // Using another team's persona in one's own scenario is fine (shared, read-only).
+    const borrowed = await quinn('POST', '/api/scenarios', { title: 'Borrowed', objective: 'Book a demo', context: 'Cold call', difficulty: 'easy', personaId: mine.body.id, rubric: [{ id: 'open', name: 'Opening', description: 'Says why', weight: 1 }], timeLimitSeconds: 300 });
+    expect(borrowed.status).toBe(201);
+
+    expect((await api('PATCH', `/api/personas/${mine.body.id}`, { name: 'Renamed by owner' })).status).toBe(200);
+    expect((await as(adminToken)('PATCH', `/api/scenarios/${scenario.body.id}`, { archived: true })).status).toBe(200);
+    // An admin's persona is the organisation's: managers use it, only admins change it.
+    const shared = await as(adminToken)('POST', '/api/personas', { ...persona, name: 'Org Persona' });
+    expect(shared.body.teamManagerId).toBeNull();
+    expect((await api('PATCH', `/api/personas/${shared.body.id}`, { name: 'Nope' })).status).toBe(403);
+    expect((await api('GET', `/api/personas/${mine.body.id}`)).body.name).toBe('Renamed by owner');
   });
 });

@@ -52,6 +52,7 @@ describe('schema from the real migrations', () => {
       'audit_log',
       'calls',
       'email_deliveries',
+      'login_throttle',
       'personas',
       'pin_attempts',
       'scenarios',

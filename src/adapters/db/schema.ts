@@ -104,6 +104,8 @@ export const personas = pgTable('personas', {
   llmModel: text('llm_model').notNull(),
   temperature: real('temperature').notNull().default(0.7),
   createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+  /** The owning team (its manager), who may edit it; null: the organisation's, edited by admins. */
+  teamManagerId: uuid('team_manager_id').references(() => users.id, { onDelete: 'set null' }),
   archivedAt: timestamp('archived_at', { withTimezone: true }),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
@@ -135,6 +137,8 @@ export const scenarios = pgTable('scenarios', {
   /** A called number that leads straight to this scenario, skipping the PIN. */
   directLineNumber: text('direct_line_number').unique(),
   createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+  /** The owning team (its manager), who may edit it; null: the organisation's, edited by admins. */
+  teamManagerId: uuid('team_manager_id').references(() => users.id, { onDelete: 'set null' }),
   archivedAt: timestamp('archived_at', { withTimezone: true }),
   createdAt: createdAt(),
   updatedAt: updatedAt(),

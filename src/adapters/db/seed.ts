@@ -59,6 +59,7 @@ export async function seedDemoData(deps: SeedDeps): Promise<DemoCredentials | nu
           objections: [...objections],
           llmModel: deps.llmModel,
           createdBy: manager.id,
+          teamManagerId: manager.id,
         })),
       )
       .returning();
@@ -71,6 +72,7 @@ export async function seedDemoData(deps: SeedDeps): Promise<DemoCredentials | nu
           ...scenario,
           personaId: personaIdByKey.get(personaKey)!,
           createdBy: manager.id,
+          teamManagerId: manager.id,
         })),
       )
       .returning();
