@@ -202,5 +202,21 @@ describe('team ownership of personas and scenarios', () => {
     expect(shared.body.teamManagerId).toBeNull();
     expect((await api('PATCH', `/api/personas/${shared.body.id}`, { name: 'Nope' })).status).toBe(403);
     expect((await api('GET', `/api/personas/${mine.body.id}`)).body.name).toBe('Renamed by owner');
+
+    // The web view shows the organisation's persona to this manager read-only, their own editable.
+    const form = await fetch(`${base}/login`);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
+    const login = await fetch(`${base}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: (form.headers.get('set-cookie') ?? '').split(';')[0]!, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, email, password }).toString(),
+    });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const sharedPage = await (await fetch(`${base}/personas/${shared.body.id}`, { headers: { cookie } })).text();
+    expect(sharedPage).toContain('Read-only: this persona belongs to the whole organisation');
+    expect(sharedPage).toContain('<fieldset disabled');
+    const ownPage = await (await fetch(`${base}/personas/${mine.body.id}`, { headers: { cookie } })).text();
+    expect(ownPage).not.toContain('Read-only');
   });
 });

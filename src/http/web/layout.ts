@@ -1,5 +1,7 @@
 // The page shell and small form helpers shared by every page of the web view.
+import type { Response } from 'express';
 import type { z } from 'zod';
+import { canEditTeamContent } from '../../domain/access.js';
 import { html, type HtmlValue, type SafeHtml } from './html.js';
 
 export interface Viewer {
@@ -172,4 +174,10 @@ export function passBadge(passed: boolean | null | undefined): SafeHtml {
   if (passed === true) return html`<span class="badge pass">pass</span>`;
   if (passed === false) return html`<span class="badge fail">fail</span>`;
   return html`<span class="muted">—</span>`;
+}
+
+/** Another team's persona or scenario: shown, but every field and the save button disabled. */
+export function readOnlyUnlessOwned(res: Response, teamManagerId: string | null, what: string, form: SafeHtml): SafeHtml {
+  if (canEditTeamContent(res.locals.actor!, teamManagerId)) return form;
+  return html`<p class="muted" id="read-only">Read-only: this ${what} belongs to ${teamManagerId === null ? 'the whole organisation (admins edit it)' : 'another team'}. You can still use it.</p><fieldset disabled class="read-only">${form}</fieldset>`;
 }

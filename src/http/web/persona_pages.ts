@@ -12,7 +12,7 @@ import {
 } from '../../app/personas.js';
 import { html, type SafeHtml } from './html.js';
 import { checked, errorsFrom, redirectWithNotice, formOf, lines, numeric, optional, sendHtml, str, type FormBody } from './forms.js';
-import { checkboxField, csrfField, formError, inputField, page, selectField, textareaField, type FieldErrors } from './layout.js';
+import { checkboxField, csrfField, formError, inputField, page, readOnlyUnlessOwned, selectField, textareaField, type FieldErrors } from './layout.js';
 import { csrfTokenOf } from './session.js';
 import type { WebDeps } from './web_deps.js';
 
@@ -125,7 +125,7 @@ export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHa
   const editPage = async (req: Request, res: Response, persona: Persona, values: PersonaForm, errors: FieldErrors, status = 200) => {
     sendHtml(
       res,
-      shell(req, res, persona.name, html`<p><a href="/personas">← Personas</a></p><h1>${persona.name}</h1>${await personaForm(req, deps, `/personas/${persona.id}`, values, errors, true)}`),
+      shell(req, res, persona.name, html`<p><a href="/personas">← Personas</a></p><h1>${persona.name}</h1>${readOnlyUnlessOwned(res, persona.teamManagerId, 'persona', await personaForm(req, deps, `/personas/${persona.id}`, values, errors, true))}`),
       status,
     );
   };

@@ -13,7 +13,7 @@ import {
 } from '../../app/scenarios.js';
 import { html, type SafeHtml } from './html.js';
 import { checked, errorsFrom, redirectWithNotice, formOf, nullable, numeric, sendHtml, str, type FormBody } from './forms.js';
-import { checkboxField, csrfField, formatDuration, formError, inputField, page, selectField, textareaField, type FieldErrors } from './layout.js';
+import { checkboxField, csrfField, formatDuration, formError, inputField, page, readOnlyUnlessOwned, selectField, textareaField, type FieldErrors } from './layout.js';
 import { csrfTokenOf } from './session.js';
 import type { WebDeps } from './web_deps.js';
 
@@ -174,7 +174,7 @@ export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestH
         req,
         res,
         scenario.title,
-        html`<p><a href="/scenarios">← Scenarios</a></p><h1>${scenario.title}</h1>${await scenarioForm(req, res, `/scenarios/${scenario.id}`, values, errors, true)}`,
+        html`<p><a href="/scenarios">← Scenarios</a></p><h1>${scenario.title}</h1>${readOnlyUnlessOwned(res, scenario.teamManagerId, 'scenario', await scenarioForm(req, res, `/scenarios/${scenario.id}`, values, errors, true))}`,
       ),
       status,
     );
