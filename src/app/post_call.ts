@@ -99,6 +99,23 @@ export class EmailRetryNeeded extends Error {
   }
 }
 
+/**
+ * Whether turns may be missing. An answered call's transcript is final once the agent says its last
+ * turn is written; until then (up to agentWaitMs after finalisation) the job is retried. An agent
+ * that never says so (it died, or lost the database) leaves the transcript marked incomplete.
+ */
+async function transcriptIncomplete(deps: PostCallDeps, call: typeof calls.$inferSelect, job: PostCallJob, now: Date): Promise<boolean> {
+  if (call.answeredAt === null || call.agentFinishedAt !== null || call.transcriptIncomplete) return call.transcriptIncomplete;
+  const waited = now.getTime() - (call.finalizedAt ?? call.createdAt).getTime();
+  if (waited < (deps.agentWaitMs ?? DEFAULT_AGENT_WAIT_MS) && !job.finalAttempt) {
+    deps.logger.info({ callId: call.id, waitedMs: waited }, 'waiting for the agent to report its last turn');
+    throw new AgentNotFinished();
+  }
+  await deps.db.update(calls).set({ transcriptIncomplete: true }).where(eq(calls.id, call.id));
+  deps.logger.warn({ callId: call.id }, 'the agent never reported its last turn; transcript marked incomplete');
+  return true;
+}
+
 /** `<call-ID.HASH@domain>`: the same for every attempt at the same (call, recipient). */
 export function emailMessageId(callId: string, recipient: string, from: string): string {
   const domain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'practice-line.local';
@@ -114,17 +131,7 @@ export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise
     logger.warn({ callId: job.callId }, 'post-call job for a call that no longer exists');
     return { callId: job.callId, analytics: null, scorecard: 'none', emails: [] };
   }
-  if (call.answeredAt !== null && call.agentFinishedAt === null && !call.transcriptIncomplete) {
-    const waited = now().getTime() - (call.finalizedAt ?? call.createdAt).getTime();
-    if (waited < (deps.agentWaitMs ?? DEFAULT_AGENT_WAIT_MS) && !job.finalAttempt) {
-      logger.info({ callId: call.id, waitedMs: waited }, 'waiting for the agent to report its last turn');
-      throw new AgentNotFinished();
-    }
-    // The agent never said it was done (it died, or lost the database): turns may be missing.
-    await db.update(calls).set({ transcriptIncomplete: true }).where(eq(calls.id, call.id));
-    call.transcriptIncomplete = true;
-    logger.warn({ callId: call.id }, 'the agent never reported its last turn; transcript marked incomplete');
-  }
+  call.transcriptIncomplete = await transcriptIncomplete(deps, call, job, now());
 
   const turnRows = await db.select().from(turns).where(eq(turns.callId, call.id)).orderBy(asc(turns.seq));
   const conversation: AnalyticsTurn[] = turnRows.map((turn) => ({
