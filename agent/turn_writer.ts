@@ -67,8 +67,7 @@ export function createTurnWriter(options: TurnWriterOptions): TurnWriter {
   let loop: Promise<void> | undefined;
   let idleWaiters: (() => void)[] = [];
 
-  // One statement, so a connection dying mid-write leaves nothing half-done and no client checked
-  // out (drizzle's db.transaction() leaks its pool client when BEGIN itself fails).
+  // One statement, so a connection dying mid-write leaves nothing half-done.
   async function write(callIdNow: string, { seq, turn }: Queued): Promise<void> {
     const insertTurn = sql`insert into ${turns} (${sql.identifier(turns.callId.name)}, ${sql.identifier(turns.seq.name)}, ${sql.identifier(turns.speaker.name)}, ${sql.identifier(turns.text.name)}, ${sql.identifier(turns.startedAt.name)}, ${sql.identifier(turns.endedAt.name)}, ${sql.identifier(turns.interrupted.name)})
       values (${callIdNow}, ${seq}, ${turn.speaker}, ${turn.text}, ${turn.startedAt.toISOString()}::timestamptz, ${turn.endedAt.toISOString()}::timestamptz, ${turn.interrupted})

@@ -8,7 +8,7 @@ import { seedDemoData, type DemoCredentials } from './adapters/db/seed.js';
 import { scorecardModelFromConfig } from './adapters/groq/scorecard_model.js';
 import { createLivekitRoomService } from './adapters/livekit/room_service.js';
 import { createLivekitTokenVerifier, createLivekitWebhookVerifier } from './adapters/livekit/webhooks.js';
-import { createLogger } from './adapters/logger.js';
+import { createLogger, safeStack } from './adapters/logger.js';
 import { createMetricsRegistry } from './adapters/metrics.js';
 import { databaseReadiness, livekitReadiness, postCallQueueReadiness } from './adapters/readiness.js';
 import { createElevenLabsVoiceCatalog } from './adapters/elevenlabs/voice_catalog.js';
@@ -246,7 +246,7 @@ main().catch((error: unknown) => {
   if (expected.some((kind) => error instanceof kind)) {
     process.stderr.write(`practice-line: ${(error as Error).message}\n`);
   } else {
-    process.stderr.write(`practice-line: unexpected error during start-up\n${error instanceof Error ? error.stack : String(error)}\n`);
+    process.stderr.write(`practice-line: unexpected error during start-up\n${safeStack(error)}\n`);
   }
   process.exit(1);
 });

@@ -45,6 +45,12 @@ export function serializeError(value: unknown, depth = 0): SerializedError | unk
 }
 
 const errorSerializer = (value: unknown) => serializeError(value);
+
+/** An error's stack for a terminal, through the same filter (start-up failures print one). */
+export function safeStack(error: unknown): string {
+  const serialized = serializeError(error) as SerializedError | null | undefined;
+  return serialized?.stack ?? serialized?.message ?? String(error);
+}
 /** For loggers built elsewhere (pino-http's child logger replaces the parent's `err` serializer). */
 export const errorSerializers = Object.freeze({ err: errorSerializer, error: errorSerializer });
 

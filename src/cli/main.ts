@@ -5,7 +5,7 @@ import { ConfigError, databaseTimeouts, loadConfig } from '../config.js';
 import { DatabaseUnavailableError } from '../adapters/db/bootstrap.js';
 import { EmbeddedPostgresError } from '../adapters/db/embedded.js';
 import { scorecardModelFromConfig } from '../adapters/groq/scorecard_model.js';
-import { createLogger } from '../adapters/logger.js';
+import { createLogger, safeStack } from '../adapters/logger.js';
 import { hashPassword } from '../adapters/password.js';
 import { loadSecrets } from '../adapters/secrets.js';
 import { openCliDatabase, type CliDatabase } from './database.js';
@@ -72,7 +72,7 @@ main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     if (expected.some((kind) => error instanceof kind)) process.stderr.write(`practice-line: ${(error as Error).message}\n`);
-    else process.stderr.write(`practice-line: unexpected error\n${error instanceof Error ? error.stack : String(error)}\n`);
+    else process.stderr.write(`practice-line: unexpected error\n${safeStack(error)}\n`);
     process.exit(1);
   },
 );
