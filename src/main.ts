@@ -19,6 +19,7 @@ import { loadSecrets } from './adapters/secrets.js';
 import { runShutdown } from './adapters/shutdown.js';
 import { createTwilioSignatureVerifier } from './adapters/twilio/signature.js';
 import { makeOnCallEnded } from './app/finalize_call.js';
+import { LOGIN_THROTTLE_PRUNE_JOB, pruneLoginThrottle } from './app/login_throttle.js';
 import { runPostCall } from './app/post_call.js';
 import { CALL_SWEEP_JOB, sweepOverdueCalls } from './app/sweep_calls.js';
 import type { CallRoutingDeps } from './app/resolve_call.js';
@@ -116,6 +117,11 @@ async function main(): Promise<void> {
     await sweepOverdueCalls({ db: database.db, onCallEnded, logger, graceSeconds: config.CALL_SWEEP_GRACE_SECONDS, rooms: routing?.rooms ?? null });
   });
 
+  const accountLoginLimit = { maxFailures: config.LOGIN_ACCOUNT_MAX_FAILURES, lockMs: config.LOGIN_ACCOUNT_LOCK_MINUTES * 60_000 };
+  await postCallQueue.every(LOGIN_THROTTLE_PRUNE_JOB, '17 * * * *', async () => {
+    await pruneLoginThrottle(database.db, accountLoginLimit, new Date());
+  });
+
   const web = makeWebRouter({
     app: { db: database.db, pinSecret: secrets.pinSecret, hashPassword, verifyPassword },
     pool: database.pool,
@@ -134,7 +140,7 @@ async function main(): Promise<void> {
     defaultLlmModel: config.GROQ_LLM_MODEL,
     scoring: { scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, logger },
     sessionMaxMs: config.WEB_SESSION_MAX_DAYS * 24 * 60 * 60_000,
-    accountLoginLimit: { maxFailures: config.LOGIN_ACCOUNT_MAX_FAILURES, lockMs: config.LOGIN_ACCOUNT_LOCK_MINUTES * 60_000 },
+    accountLoginLimit,
   });
   let acceptingCalls = true;
   const ops: OpsDeps = {

@@ -7,6 +7,9 @@ import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../adapters/db/client.js';
 import { loginThrottle } from '../adapters/db/schema.js';
 
+/** The pg-boss schedule that prunes finished windows (hourly). */
+export const LOGIN_THROTTLE_PRUNE_JOB = 'login-throttle-prune';
+
 export interface LoginThrottleRule {
   maxFailures: number;
   /** Failures count within this window; the lock lasts as long. */
@@ -41,4 +44,14 @@ export async function recordLoginFailure(db: Database, email: string, rule: Logi
 
 export async function clearLoginFailures(db: Database, email: string): Promise<void> {
   await db.delete(loginThrottle).where(eq(loginThrottle.accountKey, accountKey(email)));
+}
+
+/** Drops rows whose window and lock are over; failed logins with made-up emails would otherwise pile up. */
+export async function pruneLoginThrottle(db: Database, rule: LoginThrottleRule, now: Date): Promise<number> {
+  const cutoff = new Date(now.getTime() - rule.lockMs).toISOString();
+  const deleted = await db
+    .delete(loginThrottle)
+    .where(sql`${loginThrottle.windowStartedAt} < ${cutoff}::timestamptz and (${loginThrottle.lockedUntil} is null or ${loginThrottle.lockedUntil} < ${now.toISOString()}::timestamptz)`)
+    .returning({ key: loginThrottle.accountKey });
+  return deleted.length;
 }

@@ -41,6 +41,7 @@ beforeAll(async () => {
     defaultVoiceId: 'v',
     defaultLlmModel: 'm',
     pruneExpiredSessions: false,
+    rescoreRateLimit: 3,
     scoring: { scorecardModel: createGroqScorecardModel({ apiKey: groq.apiKey, baseUrl: groq.url, model: 'openai/gpt-oss-120b' }), scorecardRetryDelayMs: 10 },
   });
   closeWeb = web.close;
@@ -131,5 +132,18 @@ describe('re-run scoring from the call page', () => {
     });
     expect(res.status).toBe(404);
     expect(await database.db.select().from(scorecards).where(eq(scorecards.callId, callId))).toEqual([]);
+  });
+
+  it('limits re-scoring to a few requests a minute per user', async () => {
+    const password = 'admin-password-0123';
+    const admin = await createUser({ db: database.db, pinSecret: PIN_SECRET, hashPassword }, systemActor, { role: 'admin', name: 'Ada Limit', email: 'ada.limit.rescore@example.test', password });
+    const callId = await createCall(database.db, world);
+    await database.db.update(calls).set({ status: 'completed', endedAt: new Date() }).where(eq(calls.id, callId));
+    const cookie = await logIn(admin.email, password);
+    const token = /name="_csrf" value="([^"]+)"/.exec(await (await fetch(`${base}/calls/${callId}`, { headers: { cookie } })).text())?.[1] ?? '';
+    const rescore = () =>
+      fetch(`${base}/calls/${callId}/rescore`, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: token }).toString() });
+    expect([(await rescore()).status, (await rescore()).status, (await rescore()).status]).toEqual([303, 303, 303]);
+    expect((await rescore()).status).toBe(429);
   });
 });

@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config.js';
 import { createHttpApp } from '../../src/http/app.js';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import { makeWebRouter } from '../../src/http/web/web_router.js';
+import { pruneLoginThrottle } from '../../src/app/login_throttle.js';
 import { createUser } from '../../src/app/users.js';
 import { systemActor } from '../../src/domain/access.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -167,6 +168,13 @@ describe('web session security', () => {
     expect((await postLogin(replicaA, a, credentials.admin.email, credentials.admin.password)).status).toBe(303);
     const stored = await database.pool.query('select account_key from login_throttle');
     expect(JSON.stringify(stored.rows)).not.toContain('locked.out');
+
+    // Pruning keeps a running lock and drops what has run out.
+    const now = new Date();
+    await pruneLoginThrottle(database.db, rule, now);
+    expect((await database.pool.query('select 1 from login_throttle where locked_until > now()')).rowCount).toBe(1);
+    await pruneLoginThrottle(database.db, rule, new Date(now.getTime() + 2 * rule.lockMs));
+    expect((await database.pool.query('select 1 from login_throttle')).rowCount).toBe(0);
   });
 
   it('does not log in reps or unknown emails, and ignores off-site next= targets', async () => {

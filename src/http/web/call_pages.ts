@@ -1,5 +1,6 @@
 // Calls: the filtered list, one call in full, the live list and the live transcript stream.
 import type { Request, RequestHandler, Response, Router } from 'express';
+import { rateLimit } from 'express-rate-limit';
 import { rescoreCall } from '../../app/rescore_call.js';
 import { getCall, listCalls, type CallDetail, type CallListItem, type ListCallsInput } from '../../app/calls.js';
 import { listScenarios } from '../../app/scenarios.js';
@@ -275,7 +276,16 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     sendHtml(res, shell(req, res, live ? 'live' : 'calls', call.scenario?.title ?? 'Call', body, head));
   });
 
-  router.post('/calls/:id/rescore', guard, protect, async (req, res) => {
+  // Each re-run is a paid LLM call: a few a minute per user is plenty.
+  const rescoreLimit = rateLimit({
+    windowMs: 60_000,
+    limit: deps.rescoreRateLimit ?? 5,
+    keyGenerator: (_req, res) => `user:${res.locals.viewer?.id ?? 'none'}`,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, res) => res.status(429).type('text').send('Too many re-scoring requests; wait a minute and try again.'),
+  });
+  router.post('/calls/:id/rescore', guard, rescoreLimit, protect, async (req, res) => {
     if (!deps.scoring) return res.status(404).type('text').send('Not found');
     const id = String(req.params.id);
     await rescoreCall({ db: deps.app.db, ...deps.scoring }, res.locals.actor!, id);

@@ -21,6 +21,8 @@ export interface WebDeps {
   defaultLlmModel: string;
   /** The scorecard model, for "Re-run scoring" on a call page; absent, the button is not offered. */
   scoring?: ScoringDeps;
+  /** Re-scoring requests per user and minute (default 5): each is a paid LLM call. */
+  rescoreRateLimit?: number;
   loginRateLimit?: { windowMs: number; limit: number };
   /** Failed logins per account, across addresses and replicas (config LOGIN_ACCOUNT_*); default 10 per 15 min. */
   accountLoginLimit?: LoginThrottleRule;
