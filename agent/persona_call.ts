@@ -69,7 +69,6 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
     return;
   }
 
-  const stt = createStt(deps.providers, parsed.metadata.stage === 'ready' ? parsed.metadata.persona.language : 'en');
   const defaultTts = createTts(deps.providers, deps.defaultVoiceId, 'en');
   let callId = parsed.metadata.callId;
   const writer = deps.createTurnWriter(callId);
@@ -83,6 +82,8 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
   }
 
   const bargeIn = createBargeIn(deps.vad, { minSpeechMs: deps.turns.interruptionMinDurationMs, onInterrupt: () => logger.info('caller interrupted the persona') });
+  const segmentVad = deps.turns.pipeline === 'overlapped' ? bargeIn.vad : undefined;
+  const stt = createStt(deps.providers, parsed.metadata.stage === 'ready' ? parsed.metadata.persona.language : 'en', segmentVad);
   const session = createPersonaSession({ vad: bargeIn.vad, stt, tts: personaTts ?? defaultTts }, deps.turns);
   const state = createCallState();
   let ending: Promise<void> | undefined;

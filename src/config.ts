@@ -64,8 +64,14 @@ const envSchema = z.object({
   DISPATCH_SHARED_SECRET: optionalString.pipe(z.string().min(16, 'expected at least 16 characters').optional()),
   /** Where the agent worker reaches the dispatch service (direct-trunk PIN resolution); defaults to http://127.0.0.1:PORT. */
   DISPATCH_INTERNAL_URL: optionalUrl('an http(s) URL of the dispatch service'),
-  /** Silence (ms) after the caller stops before the persona answers. */
+  /** How a turn's stages run: 'overlapped' transcribes during the silence and prepares the reply speculatively; 'serial' is the first wave's pipeline (decision 011). */
+  AGENT_TURN_PIPELINE: z.enum(['overlapped', 'serial'], { message: "expected 'overlapped' or 'serial'" }).default('overlapped'),
+  /** Silence (ms) after the caller stops before the persona answers (the rep's turn commits). */
   AGENT_ENDPOINTING_MIN_DELAY_MS: positiveInt(500),
+  /** Overlapped pipeline: silence (ms) that closes a speech segment and sends it to Whisper while the turn is still open. */
+  AGENT_STT_SEGMENT_SILENCE_MS: positiveInt(200),
+  /** Overlapped pipeline: speculative replies started at most per rep turn (each costs an LLM request and some TTS). */
+  AGENT_PREEMPTIVE_MAX_RETRIES: positiveInt(5),
   /** Voiced caller speech over the persona must last this long (ms) to cut it off; shorter is a backchannel. */
   AGENT_INTERRUPTION_MIN_DURATION_MS: positiveInt(600),
   /** A transcript heard over the persona needs this many words to cut it off ("yeah", "mm-hm" do not). */
