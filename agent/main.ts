@@ -23,7 +23,9 @@ interface ProcessData extends Record<string, unknown> {
 function turnSettings(config: Readonly<Config>): TurnSettings {
   return {
     pipeline: config.AGENT_TURN_PIPELINE,
+    turnDetector: config.AGENT_TURN_DETECTOR,
     endpointingMinDelayMs: config.AGENT_ENDPOINTING_MIN_DELAY_MS,
+    endpointingMaxDelayMs: config.AGENT_ENDPOINTING_MAX_DELAY_MS,
     sttSegmentSilenceMs: config.AGENT_STT_SEGMENT_SILENCE_MS,
     preemptiveMaxRetries: config.AGENT_PREEMPTIVE_MAX_RETRIES,
     interruptionMinDurationMs: config.AGENT_INTERRUPTION_MIN_DURATION_MS,

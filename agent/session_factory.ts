@@ -9,7 +9,7 @@
 //    are ready when the turn commits. A caller who resumes speaking discards the speculation.
 //  - 'serial' (the first wave's): the segment ends only after the full endpointing silence, and
 //    the LLM and TTS start after the turn commits. Kept for comparison (npm run bench:turn).
-import { llm, stt as sttNs, type tts as ttsNs, type VAD, voice } from '@livekit/agents';
+import { inference, llm, stt as sttNs, type tts as ttsNs, type VAD, voice } from '@livekit/agents';
 import * as elevenlabs from '@livekit/agents-plugin-elevenlabs';
 import * as openai from '@livekit/agents-plugin-openai';
 
@@ -25,11 +25,16 @@ export interface ProviderSettings {
 }
 
 export type TurnPipeline = 'overlapped' | 'serial';
+/** 'vad': the turn ends after a fixed silence. 'model': LiveKit's local end-of-turn model stretches it when the caller sounds unfinished. */
+export type TurnDetectorChoice = 'vad' | 'model';
 
 export interface TurnSettings {
   pipeline: TurnPipeline;
+  turnDetector: TurnDetectorChoice;
   /** Silence after the caller stops before the persona answers (the turn commits). */
   endpointingMinDelayMs: number;
+  /** Turn detector 'model': the longest silence waited when the model says the caller is not done. */
+  endpointingMaxDelayMs: number;
   /** Overlapped pipeline: silence that closes a speech segment and sends it to Whisper. */
   sttSegmentSilenceMs: number;
   /** Overlapped pipeline: speculative replies started per rep turn at most. */
@@ -100,15 +105,29 @@ export interface SessionParts {
   tts: ttsNs.TTS;
 }
 
+/**
+ * Leaving turnDetection unset would build the cloud turn detector. 'vad' is local and model-free;
+ * 'model' pins the in-process `turn-detector-v1-mini` (its weights ship in @livekit/local-inference
+ * and run in the worker's inference process), so LIVEKIT_DEV_MODE cannot switch it to the cloud.
+ */
+function turnDetection(turns: TurnSettings): { turnDetection: 'vad' | inference.TurnDetector; endpointing: voice.EndpointingOptions } {
+  const minDelay = turns.endpointingMinDelayMs;
+  if (turns.turnDetector === 'model') {
+    return {
+      turnDetection: new inference.TurnDetector({ version: 'v1-mini' }),
+      endpointing: { mode: 'dynamic', minDelay, maxDelay: Math.max(turns.endpointingMaxDelayMs, minDelay), alpha: 0.9 },
+    };
+  }
+  return { turnDetection: 'vad', endpointing: { mode: 'fixed', minDelay, maxDelay: Math.max(3000, minDelay), alpha: 0.9 } };
+}
+
 const PHONE_RETRY = { maxRetry: 2, retryIntervalMs: 300, timeoutMs: 6000 } as const;
 
 export function createPersonaSession(parts: SessionParts, turns: TurnSettings): voice.AgentSession {
   return new voice.AgentSession({
     ...parts,
     turnHandling: {
-      // VAD end-of-turn: local and model-free. Leaving this unset would build the cloud turn detector.
-      turnDetection: 'vad',
-      endpointing: { mode: 'fixed', minDelay: turns.endpointingMinDelayMs, maxDelay: Math.max(3000, turns.endpointingMinDelayMs) },
+      ...turnDetection(turns),
       interruption: {
         enabled: true,
         // 'vad', not the adaptive (cloud) detector.
@@ -136,6 +155,24 @@ export function createPersonaSession(parts: SessionParts, turns: TurnSettings): 
       maxUnrecoverableErrors: 10,
     },
   });
+}
+
+/**
+ * The persona. It reports when each reply generation starts, speculative or not, so a stored turn
+ * can say whether its reply was prepared before the rep's turn committed (turn_metrics).
+ */
+export class PersonaAgent extends voice.Agent {
+  constructor(
+    options: ConstructorParameters<typeof voice.Agent>[0],
+    private readonly onGenerationStart: () => void,
+  ) {
+    super(options);
+  }
+
+  override async llmNode(...args: Parameters<voice.Agent['llmNode']>): ReturnType<voice.Agent['llmNode']> {
+    this.onGenerationStart();
+    return super.llmNode(...args);
+  }
 }
 
 export function createPersonaAgent(instructions: string, tools?: llm.ToolContextLike): voice.Agent {

@@ -66,8 +66,12 @@ const envSchema = z.object({
   DISPATCH_INTERNAL_URL: optionalUrl('an http(s) URL of the dispatch service'),
   /** How a turn's stages run: 'overlapped' transcribes during the silence and prepares the reply speculatively; 'serial' is the first wave's pipeline (decision 011). */
   AGENT_TURN_PIPELINE: z.enum(['overlapped', 'serial'], { message: "expected 'overlapped' or 'serial'" }).default('overlapped'),
+  /** 'vad': a fixed silence ends the rep's turn; 'model': LiveKit's local end-of-turn model waits longer when the rep sounds unfinished. */
+  AGENT_TURN_DETECTOR: z.enum(['vad', 'model'], { message: "expected 'vad' or 'model'" }).default('vad'),
   /** Silence (ms) after the caller stops before the persona answers (the rep's turn commits). */
   AGENT_ENDPOINTING_MIN_DELAY_MS: positiveInt(500),
+  /** Turn detector 'model': the longest silence (ms) waited when the rep sounds unfinished. */
+  AGENT_ENDPOINTING_MAX_DELAY_MS: positiveInt(2000),
   /** Overlapped pipeline: silence (ms) that closes a speech segment and sends it to Whisper while the turn is still open. */
   AGENT_STT_SEGMENT_SILENCE_MS: positiveInt(200),
   /** Overlapped pipeline: speculative replies started at most per rep turn (each costs an LLM request and some TTS). */

@@ -237,6 +237,8 @@ export const turnMetrics = pgTable('turn_metrics', {
   llmTtftMs: real('llm_ttft_ms'),
   ttsTtfbMs: real('tts_ttfb_ms'),
   endToEndMs: real('end_to_end_ms'),
+  /** The reply was prepared speculatively, starting this long before the rep's turn committed (null: after). */
+  speculativeLeadMs: real('speculative_lead_ms'),
   createdAt: createdAt(),
 });
 
