@@ -277,25 +277,24 @@ async function loadFailures(tx: Executor, deps: CallRoutingDeps, keys: GuardKeys
   const guess = and(eq(pinAttempts.success, false), inArray(pinAttempts.reason, [...GUESS_REASONS]));
   const since = (ms: number) => gt(pinAttempts.createdAt, new Date(now.getTime() - ms));
   const times = (rows: { createdAt: Date }[]) => rows.map((row) => row.createdAt);
-  const [caller, called, all] = await Promise.all([
-    tx
-      .select({ createdAt: pinAttempts.createdAt })
-      .from(pinAttempts)
-      .where(
-        and(
-          guess,
-          eq(pinAttempts.callerNumber, keys.caller),
-          eq(pinAttempts.callerVerified, keys.verified),
-          inArray(pinAttempts.channel, keys.channels),
-          since(lockoutLookbackMs(deps.lockout)),
-        ),
+  // One after another: the transaction holds a single connection.
+  const caller = await tx
+    .select({ createdAt: pinAttempts.createdAt })
+    .from(pinAttempts)
+    .where(
+      and(
+        guess,
+        eq(pinAttempts.callerNumber, keys.caller),
+        eq(pinAttempts.callerVerified, keys.verified),
+        inArray(pinAttempts.channel, keys.channels),
+        since(lockoutLookbackMs(deps.lockout)),
       ),
-    tx
-      .select({ createdAt: pinAttempts.createdAt })
-      .from(pinAttempts)
-      .where(and(guess, keys.called === null ? isNull(pinAttempts.calledNumber) : eq(pinAttempts.calledNumber, keys.called), since(line.windowMs))),
-    tx.select({ createdAt: pinAttempts.createdAt }).from(pinAttempts).where(and(guess, since(global.windowMs))),
-  ]);
+    );
+  const called = await tx
+    .select({ createdAt: pinAttempts.createdAt })
+    .from(pinAttempts)
+    .where(and(guess, keys.called === null ? isNull(pinAttempts.calledNumber) : eq(pinAttempts.calledNumber, keys.called), since(line.windowMs)));
+  const all = await tx.select({ createdAt: pinAttempts.createdAt }).from(pinAttempts).where(and(guess, since(global.windowMs)));
   return { caller: times(caller), line: times(called), global: times(all) };
 }
 
