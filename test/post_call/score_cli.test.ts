@@ -56,7 +56,7 @@ describe('cli score', () => {
     await writeFile(file, 'Diane: Diane Carter speaking.\nRep: Hi Diane, um, how do you close the books today?\nDiane: Spreadsheets.\nRep: Could we book a demo on Thursday?\n');
     const run = await cli(env, ['score', file, '--scenario', world.scenarioId, '--pass-mark', '60']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain('Scorecard: 70/100, passed  (openai/gpt-oss-120b, scorecard-v1)');
+    expect(run.stdout).toContain('Scorecard: 70/100, passed  (openai/gpt-oss-120b, scorecard-v2)');
     expect(run.stdout).toContain('  Discovery questions (weight 2): 85/100');
     expect(run.stdout).toContain('    evidence:  "How do you close the books today?"');
     expect(run.stdout).toContain('  questions asked       2');
