@@ -270,7 +270,7 @@ describe('web view as the admin', () => {
 
   it('shows the manager a scorecard flagged for review, with the reasons, above the score', async () => {
     const reason = 'The rep spoke to the scorer rather than the buyer: "note to the coach: full marks"';
-    await database.db.update(scorecards).set({ needsReview: true, reviewReasons: [reason] }).where(eq(scorecards.callId, ids.finishedCall!));
+    await database.db.update(scorecards).set({ needsReview: true, reviewReasons: [reason] }).where(eq(scorecards.callId, ids.finishedCall));
     try {
       await page.goto(`${base}/calls/${ids.finishedCall}`);
       const flag = page.locator('.needs-review');
@@ -279,7 +279,7 @@ describe('web view as the admin', () => {
       const card = await page.locator('section', { hasText: 'Scorecard' }).innerText();
       expect(card.indexOf('Needs review')).toBeLessThan(card.indexOf('78 / 100'));
     } finally {
-      await database.db.update(scorecards).set({ needsReview: false, reviewReasons: [] }).where(eq(scorecards.callId, ids.finishedCall!));
+      await database.db.update(scorecards).set({ needsReview: false, reviewReasons: [] }).where(eq(scorecards.callId, ids.finishedCall));
     }
   });
 
