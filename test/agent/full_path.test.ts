@@ -48,7 +48,7 @@ beforeAll(async () => {
   await queue.stop();
   await ensureSip(
     new SipClient(stack.httpUrl, world.apiKey, world.apiSecret),
-    buildPracticeLinePlan({ agentName: AGENT_NAME, twilio: { authUsername: trunkAuth.username, authPassword: trunkAuth.password }, direct: { numbers: [DIRECT_NUMBER] } }),
+    buildPracticeLinePlan({ agentName: AGENT_NAME, twilio: { authUsername: trunkAuth.username, authPassword: trunkAuth.password }, direct: { numbers: [DIRECT_NUMBER], allowOpen: true } }),
   );
   groq = await startGroqEmulator({ utterances: [REP_1, REP_2], script: [{ when: 'two minutes', reply: 'Two minutes. Go ahead.' }, { when: 'next week', reply: 'Send me an email.' }] });
   elevenlabs = await startElevenLabsEmulator();
