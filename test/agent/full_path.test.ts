@@ -167,7 +167,16 @@ describe('the persona agent on both call paths', () => {
       return row?.id;
     });
     await waitForTurn(callId, 'persona', /Diane Carter\. You have two minutes/);
+    // The spoken PIN was a PIN, not the rep's first words: it must not be stored as a turn (the
+    // transcript goes to the scorer and into emails) nor answered by the persona.
+    await sleep(2500);
+    await speak(call, REP_1);
+    await waitForTurn(callId, 'persona', /Go ahead/);
     await call.hangup();
+    const stored = await turnsOf(callId);
+    expect(stored.map((turn) => turn.speaker)).toEqual(['persona', 'rep', 'persona']);
+    expect(stored[1]!.text).toMatch(/two minutes/i);
+    expect(stored.map((turn) => turn.text).join(' ')).not.toMatch(/\bPIN\b/i);
   });
 
   it('a job process killed mid-call: the dispatch service hangs up (BYE), the call is failed with agent_lost and its turns are kept', async () => {
