@@ -5,7 +5,7 @@ import {
   checkScorecardAnswer,
   findScorerAddress,
   overallScore,
-  quoteIsInTranscript,
+  evidenceProblem,
   scorecardJsonSchema,
   UNEVIDENCED_SCORE_CAP,
   type Criterion,
@@ -148,8 +148,9 @@ describe('a scorer the rep cannot talk round', () => {
 
 describe('helpers', () => {
   it('matches quotes regardless of case, punctuation and elisions, but only whole words', () => {
-    expect(quoteIsInTranscript("it's a PAIN... right", turns)).toBe(true);
-    expect(quoteIsInTranscript('close the book', turns)).toBe(false);
+    expect(evidenceProblem("it's a PAIN... right", turns)).toBeNull();
+    expect(evidenceProblem('How do you CLOSE the books, today?', turns)).toBeNull();
+    expect(evidenceProblem('close the book', turns)).not.toBeNull();
   });
 
   it('weights scores and falls back to equal weights', () => {

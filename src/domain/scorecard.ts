@@ -219,16 +219,6 @@ export function normaliseForQuote(text: string): string {
     .replace(/\s+/g, ' ');
 }
 
-/** A quote with "..." elisions is found when each fragment is in the transcript. */
-export function quoteIsInTranscript(quote: string, turns: readonly AnalyticsTurn[]): boolean {
-  const haystack = ` ${normaliseForQuote(turns.map((turn) => turn.text).join(' '))} `;
-  const fragments = quote
-    .split(/\.{3,}|…/)
-    .map(normaliseForQuote)
-    .filter((fragment) => fragment !== '');
-  return fragments.every((fragment) => haystack.includes(` ${fragment} `));
-}
-
 const wordsOf = (text: string): string[] => normaliseForQuote(text).split(' ').filter((word) => word !== '');
 
 /**
