@@ -8,7 +8,7 @@
  * What the persona said is saved to --wav-out (default practice-call-<time>.wav) in both modes.
  *
  * Needs: the stack (`npm run stack:up`, or LIVEKIT_* in the environment), the direct trunk
- * (`npm run sip:provision -- --no-twilio --direct-number +15550009999`), the dispatch service and
+ * (`npm run sip:provision -- --no-twilio --direct-number +15550009999 --allow-open-trunk`), the dispatch service and
  * the agent worker running with real keys. The trunk's number and credentials are read from
  * LiveKit (trunk `practice-line-direct`); the caller ID defaults to the demo rep Riley.
  *
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
   const sip = new SipClient(server.url.replace(/^ws(s?):\/\//, 'http$1://'), server.apiKey, server.apiSecret);
   const trunk = (await sip.listSipInboundTrunk()).find((t) => t.name === values.trunk);
   if (trunk === undefined) {
-    throw new Error(`no inbound trunk "${values.trunk}" on ${server.url}: run npm run sip:provision -- --no-twilio --direct-number +15550009999`);
+    throw new Error(`no inbound trunk "${values.trunk}" on ${server.url}: run npm run sip:provision -- --no-twilio --direct-number +15550009999 --allow-open-trunk`);
   }
   const number = values.number ?? trunk.numbers[0];
   if (number === undefined) throw new Error(`trunk "${values.trunk}" has no numbers; pass --number`);

@@ -9,7 +9,12 @@
  *   --twilio-address CIDR                    (repeatable) Twilio's signalling addresses
  *   --no-twilio                              skip the Twilio path
  *   --direct-number +1555…                   (repeatable) numbers of the direct SIP trunk
- *   --direct-user U --direct-password P --direct-address CIDR
+ *   --direct-user U --direct-password P --direct-address CIDR (repeatable)
+ *                                           who may call the direct trunk: your carrier's signalling
+ *                                           addresses and/or digest credentials. With --twilio-path
+ *                                           trunk the addresses default to Twilio's documented ranges.
+ *   --allow-open-trunk                       create the direct trunk with neither (refused otherwise;
+ *                                           any SIP client could then call with any caller number)
  *
  * The Twilio side (with TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_PHONE_NUMBER set, via the
  * `twilio` SDK, see sip/twilio.ts):
@@ -26,7 +31,7 @@
 import { parseArgs } from 'node:util';
 import { SipClient } from 'livekit-server-sdk';
 import { loadConfig } from '../src/config.js';
-import { buildPracticeLinePlan, ensureSip, formatActions, type PracticeLinePlanInput } from './ensure.js';
+import { buildPracticeLinePlan, ensureSip, formatActions, isOpenTrunk, TWILIO_SIGNALLING_RANGES, type PracticeLinePlanInput } from './ensure.js';
 import { readStackState } from './stack/stack.js';
 import { createTwilioRestClient, ensureTwilio, formatTwilioActions, type TwilioPlan } from './twilio.js';
 
@@ -43,6 +48,7 @@ async function main(): Promise<void> {
       'direct-user': { type: 'string' },
       'direct-password': { type: 'string' },
       'direct-address': { type: 'string', multiple: true },
+      'allow-open-trunk': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'twilio-path': { type: 'string', default: 'voice' },
       'skip-twilio-account': { type: 'boolean', default: false },
@@ -95,12 +101,22 @@ async function main(): Promise<void> {
     if (values['direct-user'] !== undefined) input.direct.authUsername = values['direct-user'];
     if (values['direct-password'] !== undefined) input.direct.authPassword = values['direct-password'];
     if (values['direct-address'] !== undefined) input.direct.allowedAddresses = values['direct-address'];
+    // On the trunk path the carrier is Twilio: only its signalling addresses may reach the trunk.
+    else if (twilioPath === 'trunk') input.direct.allowedAddresses = [...TWILIO_SIGNALLING_RANGES];
+    if (values['allow-open-trunk']) input.direct.allowOpen = true;
   }
 
   // The SDK wants an http(s) origin; LIVEKIT_URL is often the ws(s) one.
   const host = server.url.replace(/^ws(s?):\/\//, 'http$1://');
   step(`livekit: provisioning SIP trunks and dispatch rules on ${host}`);
-  const result = await ensureSip(new SipClient(host, server.apiKey, server.apiSecret), buildPracticeLinePlan(input), {
+  const plan = buildPracticeLinePlan(input);
+  for (const trunk of plan.trunks.filter(isOpenTrunk)) {
+    step(
+      `warning: trunk ${trunk.name} is OPEN (--allow-open-trunk): any SIP client can call it and claim any caller number. ` +
+        'Keep CALLER_ID_TRUST_SIP=none so every caller keys a PIN, and restrict it (--direct-address / --direct-user) as soon as you can.',
+    );
+  }
+  const result = await ensureSip(new SipClient(host, server.apiKey, server.apiSecret), plan, {
     dryRun: values['dry-run'],
   });
   if (!values.json) console.log(formatActions(result));

@@ -1,6 +1,7 @@
 // The one reader of process.env. Everything else receives the frozen Config built here.
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_CALLER_ID_TRUST, DEFAULT_GLOBAL_LIMIT, DEFAULT_LINE_LIMIT } from './domain/lockout.js';
 
 const optionalString = z
   .string()
@@ -52,6 +53,16 @@ const envSchema = z.object({
   PIN_LOCKOUT_MAX_FAILURES: positiveInt(5),
   PIN_LOCKOUT_WINDOW_MINUTES: positiveInt(15),
   PIN_LOCKOUT_MINUTES: positiveInt(15),
+  /** Wrong PINs (any callers) on one called number within the window before PIN entry on it pauses. */
+  PIN_LINE_MAX_FAILURES: positiveInt(DEFAULT_LINE_LIMIT.maxFailures),
+  PIN_LINE_WINDOW_MINUTES: positiveInt(DEFAULT_LINE_LIMIT.windowMinutes),
+  /** Wrong PINs on the whole service within the window before PIN entry pauses everywhere. */
+  PIN_GLOBAL_MAX_FAILURES: positiveInt(DEFAULT_GLOBAL_LIMIT.maxFailures),
+  PIN_GLOBAL_WINDOW_MINUTES: positiveInt(DEFAULT_GLOBAL_LIMIT.windowMinutes),
+  /** When caller ID alone may name the rep (extensions, direct lines) on the Twilio path: attested (STIR/SHAKEN A), any, none. */
+  CALLER_ID_TRUST_TWILIO: z.enum(['attested', 'any', 'none'], { message: 'expected attested, any or none' }).default(DEFAULT_CALLER_ID_TRUST.twilio),
+  /** On the direct trunk: carrier (the trunk takes only the carrier's addresses) or none (always a PIN). */
+  CALLER_ID_TRUST_SIP: z.enum(['carrier', 'none'], { message: 'expected carrier or none' }).default(DEFAULT_CALLER_ID_TRUST.sip),
 
   LIVEKIT_URL: optionalUrl('a ws(s):// or http(s):// LiveKit server URL'),
   LIVEKIT_API_KEY: optionalString,

@@ -20,7 +20,7 @@ import { createTwilioSignatureVerifier } from './adapters/twilio/signature.js';
 import { makeOnCallEnded } from './app/finalize_call.js';
 import { runPostCall } from './app/post_call.js';
 import type { CallRoutingDeps } from './app/resolve_call.js';
-import { lockoutRuleFromMinutes } from './domain/lockout.js';
+import { lockoutRuleFromMinutes, windowRuleFromMinutes } from './domain/lockout.js';
 import { createHttpApp } from './http/app.js';
 import { listen, PortInUseError } from './http/server.js';
 import { makeWebRouter } from './http/web/web_router.js';
@@ -100,6 +100,11 @@ async function main(): Promise<void> {
         db: database.db,
         pinSecret: secrets.pinSecret,
         lockout: lockoutRuleFromMinutes(config.PIN_LOCKOUT_MAX_FAILURES, config.PIN_LOCKOUT_WINDOW_MINUTES, config.PIN_LOCKOUT_MINUTES),
+        limits: {
+          line: windowRuleFromMinutes(config.PIN_LINE_MAX_FAILURES, config.PIN_LINE_WINDOW_MINUTES),
+          global: windowRuleFromMinutes(config.PIN_GLOBAL_MAX_FAILURES, config.PIN_GLOBAL_WINDOW_MINUTES),
+        },
+        callerIdTrust: { twilio: config.CALLER_ID_TRUST_TWILIO, sip: config.CALLER_ID_TRUST_SIP },
         rooms: createLivekitRoomService(livekitKeys),
         agentName: config.LIVEKIT_AGENT_NAME,
         onCallEnded,

@@ -20,10 +20,13 @@ export function refusalLine(failure: ResolveFailure): string {
       return 'I did not catch any digits.';
     case 'wrong_pin':
       return 'Sorry, that PIN or extension was not recognised.';
+    // One line whether the number is unknown or merely unverified: a refusal never tells a caller
+    // whether a number is registered (decision 012).
     case 'unknown_caller':
+    case 'caller_unverified':
       return failure.via === 'extension'
-        ? 'That extension only works from the phone number on your profile. You can enter your personal PIN instead.'
-        : 'We do not recognise the number you are calling from. Please enter your personal PIN instead.';
+        ? 'That extension needs your personal PIN on this call. Please enter your PIN instead.'
+        : 'Please enter your personal practice PIN, then press the pound key.';
     case 'expired':
       return 'That practice assignment is past its due date. Please ask your manager for a new one.';
     case 'exhausted':
@@ -33,7 +36,11 @@ export function refusalLine(failure: ResolveFailure): string {
   }
 }
 
+/**
+ * The same calm line for every limit (this caller, this line, the whole service), so it never
+ * says which one tripped (decision 012).
+ */
 export function lockedOutLine(until: Date, now: Date): string {
   const minutes = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 60_000));
-  return `For security, this number is paused after too many wrong PINs. Please try again in ${minutes} ${minutes === 1 ? 'minute' : 'minutes'}. Goodbye.`;
+  return `For security, PIN entry is paused after too many wrong PINs. Please try again in ${minutes} ${minutes === 1 ? 'minute' : 'minutes'}. Goodbye.`;
 }

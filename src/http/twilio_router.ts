@@ -8,6 +8,7 @@ import { recordCallEvent } from '../app/record_call_event.js';
 import { routeTwilioCall, type CallRoutingDeps, type RouteOutcome } from '../app/resolve_call.js';
 import { lockedOutLine, MAX_PIN_TRIES, prompts, refusalLine } from '../domain/call_prompts.js';
 import type { CallEvent } from '../domain/call_state.js';
+import { isFullAttestation } from '../domain/lockout.js';
 import {
   dialRoomTwiml,
   gatherPinTwiml,
@@ -107,7 +108,7 @@ export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
 
   const verify = verifyTwilioSignature(deps, deps.verifySignature);
 
-  const answer = (res: Response, outcome: RouteOutcome, tryNumber: number, firstContact: boolean) => {
+  const answer = (res: Response, outcome: RouteOutcome, tryNumber: number, firstContact: boolean, attested: boolean) => {
     const routing = deps.routing!;
     switch (outcome.kind) {
       case 'connected':
@@ -128,10 +129,16 @@ export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
         return sendTwiml(res, sayAndHangUpTwiml([prompts.unavailable]));
       case 'refused':
         if (firstContact) {
-          const lead = outcome.failure.kind === 'no_digits' ? [prompts.greeting] : [refusalLine(outcome.failure), prompts.enterAgain];
-          return sendTwiml(res, gatherPinTwiml(urls, { lead, tryNumber: 1 }));
+          const failure = outcome.failure;
+          const lead =
+            failure.kind === 'no_digits'
+              ? [prompts.greeting]
+              : 'via' in failure && failure.via === 'direct_line'
+                ? [refusalLine(failure)]
+                : [refusalLine(failure), prompts.enterAgain];
+          return sendTwiml(res, gatherPinTwiml(urls, { lead, tryNumber: 1, attested }));
         }
-        return sendTwiml(res, retryOrGoodbyeTwiml(urls, { reason: refusalLine(outcome.failure), tryNumber }));
+        return sendTwiml(res, retryOrGoodbyeTwiml(urls, { reason: refusalLine(outcome.failure), tryNumber, attested }));
     }
   };
 
@@ -148,15 +155,18 @@ export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
       res.status(400).type('text/plain').send('CallSid is required');
       return;
     }
+    // StirVerstat comes with the voice webhook; the Gather action URL carries it on (signed) to /twilio/pin.
+    const attested = isFullAttestation(field(req, 'StirVerstat')) || req.query.attested === '1';
     try {
       const outcome = await routeTwilioCall(deps.routing!, {
         twilioCallSid: callSid,
         callerNumber: field(req, 'From'),
         calledNumber: field(req, 'To'),
         digits,
+        callerAttested: attested,
       });
-      req.log?.info({ callSid, outcome: outcome.kind, tryNumber, ...(outcome.kind === 'refused' ? { reason: outcome.failure.kind } : {}), pii: { from: field(req, 'From') } }, 'twilio call routed');
-      answer(res, outcome, tryNumber, firstContact);
+      req.log?.info({ callSid, outcome: outcome.kind, tryNumber, attested, ...(outcome.kind === 'refused' ? { reason: outcome.failure.kind } : {}), pii: { from: field(req, 'From') } }, 'twilio call routed');
+      answer(res, outcome, tryNumber, firstContact, attested);
     } catch (error) {
       deps.logger.error({ err: error, callSid }, 'routing a twilio call failed');
       sendTwiml(res, sayAndHangUpTwiml([prompts.unavailable]));

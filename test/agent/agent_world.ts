@@ -108,7 +108,7 @@ export async function startAgentWorld(options: AgentWorldOptions): Promise<Agent
   const stack = await startStack();
   const cleanups: (() => Promise<unknown>)[] = [() => stack.stop()];
   try {
-    await ensureSip(new SipClient(stack.httpUrl, stack.apiKey, stack.apiSecret), buildPracticeLinePlan({ agentName, twilio: { authUsername: trunkAuth.username, authPassword: trunkAuth.password }, direct: { numbers: [directNumber] } }));
+    await ensureSip(new SipClient(stack.httpUrl, stack.apiKey, stack.apiSecret), buildPracticeLinePlan({ agentName, twilio: { authUsername: trunkAuth.username, authPassword: trunkAuth.password }, direct: { numbers: [directNumber], allowOpen: true } }));
     const groq = await startGroqEmulator({ utterances: options.utterances, script: options.script ?? [] });
     cleanups.push(() => groq.stop());
     const elevenlabs = await startElevenLabsEmulator();

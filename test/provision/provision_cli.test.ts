@@ -2,6 +2,7 @@
 // livekit-server (startStack) and an emulation of the Twilio REST endpoints the SDK calls.
 import { SipClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TWILIO_SIGNALLING_RANGES } from '../../sip/ensure.js';
 import { startStack, type Stack } from '../../sip/stack/stack.js';
 import { startEntry } from '../support/process.js';
 import { startTwilioRestEmulator, type TwilioRestEmulator } from '../support/twilio_rest.js';
@@ -98,7 +99,7 @@ describe('npm run sip:provision with Twilio', () => {
     expect(dry.stdout).toContain('[dry-run] twilio sip-trunk practice-line: create');
     expect(dry.stdout).toContain('[dry-run] twilio origination-uri practice-line-livekit: create');
     expect(dry.stdout).toContain(`[dry-run] twilio trunk-number ${phone}: create (trunkSid: (none) -> (new trunk practice-line))`);
-    expect(dry.stdout).toContain('[dry-run] trunk practice-line-direct: create');
+    expect(dry.stdout).toContain(`[dry-run] trunk practice-line-direct: create [addresses ${TWILIO_SIGNALLING_RANGES.join(', ')}; no auth]`);
     const writesBefore = twilioApi.writes().length;
     expect(twilioApi.trunks).toEqual([]);
 
@@ -122,6 +123,8 @@ describe('npm run sip:provision with Twilio', () => {
     expect(numberRow().trunk_sid).toBe(twilioApi.trunks[0]!.sid);
     const direct = (await sip.listSipInboundTrunk()).find((t) => t.name === 'practice-line-direct');
     expect(direct?.numbers).toEqual([phone]);
+    // Only Twilio's signalling addresses may reach the trunk Twilio sends the calls to.
+    expect([...(direct?.allowedAddresses ?? [])].sort()).toEqual([...TWILIO_SIGNALLING_RANGES].sort());
     const rule = (await sip.listSipDispatchRule()).find((r) => r.name === 'practice-line-direct');
     expect(rule?.roomConfig?.agents.map((a) => a.agentName)).toEqual(['practice-line-persona']);
 
@@ -151,5 +154,30 @@ describe('npm run sip:provision with Twilio', () => {
     const run = await provision([], { TWILIO_AUTH_TOKEN: 'wrong-token' });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/Authenticate/);
+  });
+
+  it('refuses to create an open direct trunk and says why; --direct-address restricts it; --allow-open-trunk creates it open with a warning', async () => {
+    const direct = ['--no-twilio', '--skip-twilio-account', '--direct-number', '+15550007000'];
+    const trunksBefore = JSON.stringify(await sip.listSipInboundTrunk());
+    for (const args of [direct, [...direct, '--dry-run']]) {
+      const refused = await provision(args);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('refusing to create an open direct trunk');
+      expect(refused.stderr).toContain('--direct-address CIDR');
+      expect(refused.stderr).toContain('--allow-open-trunk');
+    }
+    expect(JSON.stringify(await sip.listSipInboundTrunk())).toBe(trunksBefore);
+
+    const planned = await provision([...direct, '--direct-address', '203.0.113.0/24', '--dry-run']);
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(planned.stdout).toMatch(/\[dry-run\] trunk practice-line-direct: (create|update \([^)]*\)).* \[addresses 203\.0\.113\.0\/24; no auth\]/);
+    expect(JSON.stringify(await sip.listSipInboundTrunk())).toBe(trunksBefore);
+
+    const open = await provision([...direct, '--allow-open-trunk']);
+    expect(open.code, open.stderr).toBe(0);
+    expect(open.stderr).toMatch(/warning: trunk practice-line-direct is OPEN \(--allow-open-trunk\)/);
+    expect(open.stdout).toMatch(/trunk practice-line-direct: .*\[any address, no auth: OPEN to any SIP client\]/);
+    const trunk = (await sip.listSipInboundTrunk()).find((t) => t.name === 'practice-line-direct');
+    expect(trunk).toMatchObject({ numbers: ['+15550007000'], allowedAddresses: [], authUsername: '' });
   });
 });

@@ -55,6 +55,11 @@ export interface WorldOptions {
   /** Start livekit-server (and the rest of the stack); without it the app runs unconfigured for LiveKit. */
   livekit: boolean;
   lockout?: { maxFailures: number; windowMinutes: number; lockoutMinutes: number };
+  /** Per-line and global limits; the product defaults (src/domain/lockout.ts) when left out. */
+  limits?: CallRoutingDeps['limits'];
+  callerIdTrust?: CallRoutingDeps['callerIdTrust'];
+  /** Route calls even without the stack (room creation then fails): for refusals and lock-outs only. */
+  routeWithoutLivekit?: boolean;
 }
 
 export async function createCallRoutingWorld(options: WorldOptions): Promise<CallRoutingWorld> {
@@ -83,6 +88,8 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
     db: database.db,
     pinSecret,
     lockout: lockoutRuleFromMinutes(lockout.maxFailures, lockout.windowMinutes, lockout.lockoutMinutes),
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.callerIdTrust ? { callerIdTrust: options.callerIdTrust } : {}),
     rooms,
     agentName: AGENT_NAME,
     onCallEnded: async (callId, trigger) => {
@@ -92,13 +99,14 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
     now: () => clock.now,
   };
   const livekitKeys = options.livekit ? { apiKey, apiSecret } : null;
+  const routed = options.livekit || (options.routeWithoutLivekit ?? false);
   // Points at the stack's livekit-sip once it runs, so the dialled URI in the TwiML really connects.
   const sipTarget: TwilioSipTarget = { host: SIP_HOST, username: 'twilio-trunk', password: randomBytes(9).toString('hex') };
   const app = createHttpApp({
     logger,
     health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations },
-    twilio: { publicBaseUrl: PUBLIC_BASE_URL, verifySignature: createTwilioSignatureVerifier(authToken), routing: options.livekit ? routing : null, sip: options.livekit ? sipTarget : null, logger },
-    dispatch: { sharedSecret, verifyLivekitToken: livekitKeys ? createLivekitTokenVerifier(livekitKeys) : null, routing: options.livekit ? routing : null, logger },
+    twilio: { publicBaseUrl: PUBLIC_BASE_URL, verifySignature: createTwilioSignatureVerifier(authToken), routing: routed ? routing : null, sip: routed ? sipTarget : null, logger },
+    dispatch: { sharedSecret, verifyLivekitToken: livekitKeys ? createLivekitTokenVerifier(livekitKeys) : null, routing: routed ? routing : null, logger },
     livekitWebhook: { verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null, calls: routing, rooms: options.livekit ? rooms : null, logger },
   });
   const server = await listen(app, 0, '127.0.0.1');

@@ -27,7 +27,8 @@ beforeAll(async () => {
   const plan = buildPracticeLinePlan({
     agentName,
     twilio: { authUsername: auth.username, authPassword: auth.password },
-    direct: { numbers: [directNumber] },
+    // The test phone dials from loopback with no credentials; the trust tests cover restricted trunks.
+    direct: { numbers: [directNumber], allowOpen: true },
   });
   provisioned = await ensureSip(new SipClient(stack.httpUrl, stack.apiKey, stack.apiSecret), plan);
 }, 120_000);
