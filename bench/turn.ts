@@ -19,9 +19,9 @@ import { loadConfig } from '../src/config.js';
 import { renderSpeechAt } from '../test/emulators/audio.js';
 import { PRESETS } from '../test/emulators/knobs.js';
 import { startAgentWorld } from '../test/agent/agent_world.js';
-import { rmsDbfs } from '../test/support/audio.js';
+import { rmsDbfs } from '../sip/phone/audio.js';
 import { freePort } from '../test/support/ports.js';
-import { phoneSampleRate, type PhoneCall } from '../test/support/sip_phone/phone.js';
+import { phoneSampleRate, type PhoneCall } from '../sip/phone/phone.js';
 
 const args = process.argv.slice(2);
 const argNumber = (name: string, fallback: number) => {
