@@ -74,6 +74,11 @@ const envSchema = z.object({
   AGENT_WRAP_UP_WARNING_SECONDS: positiveInt(30),
   /** Port of the agent worker's health endpoint (0 is not allowed by the agents framework in production). */
   AGENT_HTTP_PORT: port(8081),
+  /**
+   * The agent worker's health endpoint (http://HOST:AGENT_HTTP_PORT). When set, the dispatch service asks it before a
+   * caller keys a PIN and /readyz reports it; `npm start --with-agent` sets it for its own worker.
+   */
+  AGENT_HEALTH_URL: optionalUrl('an http(s) URL of the agent worker health endpoint'),
   /** Warm job processes the worker keeps ready, so a call never waits for a cold start. */
   AGENT_IDLE_PROCESSES: positiveInt(1),
   /** CPU load (0-1) above which the worker stops accepting new calls. */

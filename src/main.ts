@@ -10,7 +10,8 @@ import { createLivekitRoomService } from './adapters/livekit/room_service.js';
 import { createLivekitTokenVerifier, createLivekitWebhookVerifier } from './adapters/livekit/webhooks.js';
 import { createLogger } from './adapters/logger.js';
 import { createMetricsRegistry } from './adapters/metrics.js';
-import { databaseReadiness, livekitReadiness, postCallQueueReadiness } from './adapters/readiness.js';
+import { createAgentAvailability } from './adapters/agent_availability.js';
+import { agentReadiness, databaseReadiness, livekitReadiness, postCallQueueReadiness } from './adapters/readiness.js';
 import { createElevenLabsVoiceCatalog } from './adapters/elevenlabs/voice_catalog.js';
 import { createSmtpMailer } from './adapters/mail/mailer.js';
 import { createPostCallQueue } from './adapters/queue/post_call_queue.js';
@@ -44,6 +45,13 @@ function reportMissingKeys(config: Config, logger: ReturnType<typeof createLogge
   for (const [name, status] of Object.entries(config.integrations)) {
     if (!status.configured) logger.warn({ integration: name, missing: status.missing }, 'integration not configured');
   }
+}
+
+/** Where the agent worker's health endpoint is: configured, or the worker `--with-agent` starts beside us. */
+function agentHealthUrl(config: Config): string | undefined {
+  if (config.AGENT_HEALTH_URL) return config.AGENT_HEALTH_URL;
+  const withAgent = process.argv.includes('--with-agent') && missingAgentKeys(config).length === 0;
+  return withAgent ? `http://127.0.0.1:${config.AGENT_HTTP_PORT}` : undefined;
 }
 
 /** `npm start` (--with-agent) runs the persona worker too, once its keys are set; production runs it separately. */
@@ -107,6 +115,9 @@ async function main(): Promise<void> {
       }
     : null;
 
+  const healthUrl = agentHealthUrl(config);
+  const agentAvailability = healthUrl ? createAgentAvailability(healthUrl) : null;
+
   const web = makeWebRouter({
     app: { db: database.db, pinSecret: secrets.pinSecret, hashPassword },
     pool: database.pool,
@@ -132,6 +143,7 @@ async function main(): Promise<void> {
         database: databaseReadiness(database.ping),
         livekit: livekitReadiness(livekitKeys),
         postCallQueue: postCallQueueReadiness(database.pool, () => postCallWorkerRunning),
+        agent: agentReadiness(agentAvailability),
       },
       metrics: createMetricsRegistry({ pool: database.pool }),
       onMetricsError: (error) => logger.warn({ err: error }, 'metrics scrape failed'),
@@ -154,6 +166,7 @@ async function main(): Promise<void> {
             ...(config.LIVEKIT_SIP_PASSWORD ? { password: config.LIVEKIT_SIP_PASSWORD } : {}),
           }
         : null,
+      agentAvailability,
       logger,
     },
     dispatch: {

@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/adapters/db/client.js';
 import { pino } from 'pino';
 import { assignments, personas, scenarios, users } from '../../src/adapters/db/schema.js';
+import { createAgentAvailability } from '../../src/adapters/agent_availability.js';
 import { createLivekitRoomService } from '../../src/adapters/livekit/room_service.js';
 import { createLivekitTokenVerifier, createLivekitWebhookVerifier } from '../../src/adapters/livekit/webhooks.js';
 import { createTwilioSignatureVerifier } from '../../src/adapters/twilio/signature.js';
@@ -55,6 +56,8 @@ export interface WorldOptions {
   /** Start livekit-server (and the rest of the stack); without it the app runs unconfigured for LiveKit. */
   livekit: boolean;
   lockout?: { maxFailures: number; windowMinutes: number; lockoutMinutes: number };
+  /** The agent worker's health URL the Twilio path asks before taking a PIN (AGENT_HEALTH_URL); unset: not asked. */
+  agentHealthUrl?: string;
 }
 
 export async function createCallRoutingWorld(options: WorldOptions): Promise<CallRoutingWorld> {
@@ -97,7 +100,7 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
   const app = createHttpApp({
     logger,
     health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations },
-    twilio: { publicBaseUrl: PUBLIC_BASE_URL, verifySignature: createTwilioSignatureVerifier(authToken), routing: options.livekit ? routing : null, sip: options.livekit ? sipTarget : null, logger },
+    twilio: { publicBaseUrl: PUBLIC_BASE_URL, verifySignature: createTwilioSignatureVerifier(authToken), routing: options.livekit ? routing : null, sip: options.livekit ? sipTarget : null, agentAvailability: options.agentHealthUrl ? createAgentAvailability(options.agentHealthUrl) : null, logger },
     dispatch: { sharedSecret, verifyLivekitToken: livekitKeys ? createLivekitTokenVerifier(livekitKeys) : null, routing: options.livekit ? routing : null, logger },
     livekitWebhook: { verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null, calls: routing, rooms: options.livekit ? rooms : null, logger },
   });
