@@ -100,6 +100,26 @@ describe('docker-compose.yml', () => {
     expect(() => renderCompose({ ...dotEnv, LIVEKIT_API_KEY: '' })).toThrow(/LIVEKIT_API_KEY/);
   });
 
+  it('sets, or leaves documented as optional, every environment key the code reads', () => {
+    // Product code reads the environment in src/config.ts only (plus the child-process hand-off in
+    // agent_process.ts); collect every key it names there and in the schema.
+    const readers = ['src/config.ts', 'src/adapters/agent_process.ts'].map((file) => readFileSync(join(projectRoot, file), 'utf8'));
+    const named = readers.flatMap((text) => [...text.matchAll(/process\.env\.([A-Z0-9_]+)/g)].map((m) => m[1]!));
+    const setByCompose = new Set(['dispatch', 'agent'].flatMap((name) => Object.keys(services[name]!.environment ?? {})));
+    const envExample = readFileSync(join(projectRoot, '.env.example'), 'utf8');
+    const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
+    for (const key of new Set([...configKeys, ...named])) {
+      if (setByCompose.has(key)) continue;
+      // Not set by compose: .env.example (the file compose's env_file copies) must list it under a
+      // comment (a few related keys may share one), or — for the loader's own ENV_FILE — the README must explain it.
+      const documented = envExampleKeys.includes(key) ? new RegExp(`#[^\\n]*\\n([A-Z0-9_]+=[^\\n]*\\n){0,3}${key}=`).test(envExample) : readme.includes(`\`${key}`);
+      expect(documented, key).toBe(true);
+    }
+    // What the safety nets need inside compose is set there, not left to chance.
+    expect(services.dispatch!.environment).toMatchObject({ AGENT_HEALTH_URL: `http://127.0.0.1:${services.agent!.environment!.AGENT_HTTP_PORT}` });
+    expect(services.agent!.environment).toMatchObject({ DISPATCH_INTERNAL_URL: `http://127.0.0.1:${services.dispatch!.environment!.PORT}` });
+  });
+
   it('keeps secrets out of the file: no literal key, token or password values', () => {
     for (const service of Object.values(composeRaw.services)) {
       for (const [key, value] of Object.entries(service.environment ?? {})) {
