@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   try {
     await pg.createDatabase('bench');
     const database = createDatabase(pg.url('bench'));
-    await applyMigrations(database.db);
+    await applyMigrations(database.pool);
     const queue = createPostCallQueue({ pool: database.pool, logger });
     await queue.start();
     await queue.stop();

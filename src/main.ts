@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, missingAgentKeys, type Config } from './config
 import { startAgentWorkerProcess, type AgentWorkerProcess } from './adapters/agent_process.js';
 import { bootstrapDatabase, DatabaseUnavailableError } from './adapters/db/bootstrap.js';
 import { EmbeddedPostgresError } from './adapters/db/embedded.js';
-import { seedDemoData, type DemoCredentials } from './adapters/db/seed.js';
+import { hasAdmin, seedDemoData, type DemoCredentials } from './adapters/db/seed.js';
 import { scorecardModelFromConfig } from './adapters/groq/scorecard_model.js';
 import { createLivekitRoomService } from './adapters/livekit/room_service.js';
 import { createLivekitTokenVerifier, createLivekitWebhookVerifier } from './adapters/livekit/webhooks.js';
@@ -78,8 +78,13 @@ async function main(): Promise<void> {
     logger,
   });
 
-  const credentials = await seedDemoData({ db: database.db, pinSecret: secrets.pinSecret, hashPassword, llmModel: config.GROQ_LLM_MODEL });
-  if (credentials) printDemoCredentials(credentials, config);
+  // Demo data carries live PINs and passwords: never in production, where init-admin makes the first account.
+  if (config.NODE_ENV === 'production') {
+    if (!(await hasAdmin(database.db))) logger.warn({ command: 'npm run cli -- init-admin' }, 'no admin yet: create the first one with the admin CLI');
+  } else {
+    const credentials = await seedDemoData({ db: database.db, pinSecret: secrets.pinSecret, hashPassword, llmModel: config.GROQ_LLM_MODEL });
+    if (credentials) printDemoCredentials(credentials, config);
+  }
 
   // Post-call: the pg-boss queue lives in the same database; its worker runs in this process.
   const scorecardModel = scorecardModelFromConfig(config);
