@@ -197,3 +197,14 @@ export function loadConfig(env: Record<string, string | undefined> = processEnvi
 export function missingAgentKeys(config: Readonly<Config>): string[] {
   return [...config.integrations.livekit.missing, ...config.integrations.groq.missing, ...config.integrations.elevenlabs.missing];
 }
+
+/**
+ * Why Twilio could not use PUBLIC_BASE_URL (loopback, or plain http), or undefined when it can.
+ * Printed by `npm run sip:provision` and at start-up as a plain warning, not only a log line.
+ */
+export function publicUrlProblem(publicBaseUrl: string): string | undefined {
+  const { protocol, hostname } = new URL(publicBaseUrl);
+  const local = ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
+  if (!local && protocol === 'https:') return undefined;
+  return `WARNING: PUBLIC_BASE_URL is ${publicBaseUrl}. Twilio will call that URL and cannot reach ${local ? "this machine's loopback" : 'a plain http address safely'}: set PUBLIC_BASE_URL to the public https address of the dispatch service (e.g. https://DOMAIN) and run \`npm run sip:provision\` again.`;
+}

@@ -1,6 +1,6 @@
 // Composition root of the dispatch service: reads config, wires adapters into the HTTP app.
 // It holds no logic of its own.
-import { ConfigError, loadConfig, missingAgentKeys, type Config } from './config.js';
+import { ConfigError, loadConfig, missingAgentKeys, publicUrlProblem, type Config } from './config.js';
 import { startAgentWorkerProcess, type AgentWorkerProcess } from './adapters/agent_process.js';
 import { bootstrapDatabase, DatabaseUnavailableError } from './adapters/db/bootstrap.js';
 import { EmbeddedPostgresError } from './adapters/db/embedded.js';
@@ -195,6 +195,12 @@ async function main(): Promise<void> {
   });
   logger.info({ port: http.port, publicBaseUrl: config.PUBLIC_BASE_URL, embeddedDatabase: database.embedded }, 'dispatch service listening');
   reportMissingKeys(config, logger);
+  const urlProblem = config.TWILIO_AUTH_TOKEN ? publicUrlProblem(config.PUBLIC_BASE_URL) : undefined;
+  // Printed on its own as well as logged: an operator watching the start must not miss it.
+  if (urlProblem !== undefined) {
+    logger.warn({ publicBaseUrl: config.PUBLIC_BASE_URL }, 'PUBLIC_BASE_URL cannot be reached by Twilio');
+    process.stderr.write(`\n${urlProblem}\n\n`);
+  }
   const agentWorker = startAgentIfWanted(config, logger, http.port);
 
   let stopping = false;

@@ -29,11 +29,13 @@ describe('production data', () => {
   it('seeds nothing in production; init-admin creates the first admin once and shows the password only on stdout', async () => {
     const env = { DATABASE_URL: database.url, DATA_DIR: dataDir, NODE_ENV: 'production', LOG_LEVEL: 'info' };
     const port = await freePort();
-    const app = startEntry('src/main.ts', { ...env, PORT: String(port), HOST: '127.0.0.1' });
+    // Twilio configured but PUBLIC_BASE_URL left at its localhost default: the start says so plainly.
+    const app = startEntry('src/main.ts', { ...env, PORT: String(port), HOST: '127.0.0.1', TWILIO_AUTH_TOKEN: 'a-token-for-signatures' });
     try {
       await app.waitForOutput(/dispatch service listening/, 120_000);
       expect(app.stdout()).toMatch(/"msg":"no admin yet: create the first one with the admin CLI"/);
       expect(app.stdout()).not.toMatch(/demo data|PIN \d/);
+      expect(app.stderr()).toMatch(/^WARNING: PUBLIC_BASE_URL is http:\/\/localhost:\d+\. Twilio will call that URL/m);
       expect(await database.db.select().from(users)).toEqual([]);
       expect(await database.db.select().from(personas)).toEqual([]);
       expect(await database.db.select().from(assignments)).toEqual([]);
