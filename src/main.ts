@@ -184,6 +184,7 @@ async function main(): Promise<void> {
       verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null,
       calls: { db: database.db, onCallEnded, logger },
       rooms: routing?.rooms ?? null,
+      agentAvailability,
       logger,
     },
     web: web.router,

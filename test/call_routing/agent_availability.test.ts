@@ -1,9 +1,13 @@
 // Before a caller keys a PIN, the dispatch service asks the real agent worker's health endpoint
 // (agents-js, AGENT_HTTP_PORT) whether a persona can take the call. With no worker registered
 // the caller hears "no practice partner is free" and no attempt, PIN check or call row is spent;
-// /readyz says the same. Real livekit-server, real agent worker process, real Postgres.
+// /readyz says the same. On the direct trunk, where nobody asks first, the call is refused (486)
+// as soon as the caller's leg joins. Real livekit-server, real agent worker process, real Postgres.
 import { eq } from 'drizzle-orm';
+import { SipClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPracticeLinePlan, ensureSip } from '../../sip/ensure.js';
+import { createSipPhone } from '../../sip/phone/phone.js';
 import { createAgentAvailability } from '../../src/adapters/agent_availability.js';
 import { assignments, calls, pinAttempts } from '../../src/adapters/db/schema.js';
 import { createLogger } from '../../src/adapters/logger.js';
@@ -99,5 +103,25 @@ describe('agent availability before the PIN', () => {
     const late = await world.twilio.call({ from: seeded.repPhone, to: LINE }).start();
     expect(spoken(late)).toBe(prompts.noPartnerFree);
     expect(await attemptsUsed()).toBe(1);
+  });
+
+  it('refuses a direct-trunk call at once when no agent worker is registered, instead of letting it ring', async () => {
+    const number = '+15550008888';
+    const stack = world.stack!;
+    await ensureSip(
+      new SipClient(stack.httpUrl, world.apiKey, world.apiSecret),
+      buildPracticeLinePlan({ agentName: AGENT_NAME, twilio: false, direct: { numbers: [number] } }),
+    );
+    const phone = await createSipPhone({ from: '+15550100001' });
+    try {
+      const started = performance.now();
+      const dialled = phone.dial(`sip:${number}@${stack.sipAddress}`, { answerTimeoutMs: 25_000 });
+      await expect(dialled).rejects.toThrow(/INVITE .* failed: [4-6]\d\d /);
+      // Without the check nobody would speak, so livekit-sip would ring until the 25 s timeout.
+      expect(performance.now() - started).toBeLessThan(15_000);
+      expect(world.logs.join('\n')).toMatch(/caller joined but no agent worker is available; refusing the call/);
+    } finally {
+      await phone.close();
+    }
   });
 });

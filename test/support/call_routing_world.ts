@@ -102,7 +102,7 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
     health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations },
     twilio: { publicBaseUrl: PUBLIC_BASE_URL, verifySignature: createTwilioSignatureVerifier(authToken), routing: options.livekit ? routing : null, sip: options.livekit ? sipTarget : null, agentAvailability: options.agentHealthUrl ? createAgentAvailability(options.agentHealthUrl) : null, logger },
     dispatch: { sharedSecret, verifyLivekitToken: livekitKeys ? createLivekitTokenVerifier(livekitKeys) : null, routing: options.livekit ? routing : null, logger },
-    livekitWebhook: { verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null, calls: routing, rooms: options.livekit ? rooms : null, logger },
+    livekitWebhook: { verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null, calls: routing, rooms: options.livekit ? rooms : null, agentAvailability: options.agentHealthUrl ? createAgentAvailability(options.agentHealthUrl) : null, logger },
   });
   const server = await listen(app, 0, '127.0.0.1');
   const appUrl = `http://127.0.0.1:${server.port}`;
