@@ -34,10 +34,10 @@ import { renderSpeechAt } from '../test/emulators/audio.js';
 import { espeakVoiceFor } from '../test/emulators/elevenlabs_emulator.js';
 import { PRESETS } from '../test/emulators/knobs.js';
 import { type AgentWorld, startAgentWorld } from '../test/agent/agent_world.js';
-import { rmsDbfs } from '../test/support/audio.js';
+import { rmsDbfs } from '../sip/phone/audio.js';
 import { freePort } from '../test/support/ports.js';
 import { createProbe, type Probe } from '../test/support/probe.js';
-import { phoneSampleRate, type PhoneCall } from '../test/support/sip_phone/phone.js';
+import { phoneSampleRate, type PhoneCall } from '../sip/phone/phone.js';
 
 const args = process.argv.slice(2);
 const argValue = (name: string) => {
@@ -376,7 +376,7 @@ async function main(): Promise<void> {
     await pg.createDatabase('bench');
     const database = createDatabase(pg.url('bench'));
     try {
-      await applyMigrations(database.db);
+      await applyMigrations(database.pool);
       const queue = createPostCallQueue({ pool: database.pool, logger: pino({ level: 'silent' }) });
       await queue.start();
       await queue.stop();

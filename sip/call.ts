@@ -25,7 +25,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { SipClient } from 'livekit-server-sdk';
 import { loadConfig } from '../src/config.js';
-import { createTestPhone, phoneSampleRate, type PhoneCall } from '../test/support/sip_phone/phone.js';
+import { createSipPhone, phoneSampleRate, type PhoneCall } from './phone/phone.js';
 import { readStackState } from './stack/stack.js';
 
 const say = (message: string): void => {
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
   const useSox = values['wav-in'] === undefined && onPath('rec') && onPath('play');
   if (!useSox && values['wav-in'] === undefined) say('sox (rec/play) not found and no --wav-in: the persona will hear silence');
 
-  const phone = await createTestPhone({ from: values.from });
+  const phone = await createSipPhone({ from: values.from });
   const uri = `sip:${number}@${sipHost}`;
   say(`dialling ${uri} from ${values.from}`);
   const call = await phone.dial(uri, {

@@ -25,12 +25,15 @@
  *   --twilio-path trunk   Elastic SIP trunk "practice-line" with origination URI
  *                         sip:LIVEKIT_SIP_HOST;transport=tcp holding the number; LiveKit gets the
  *                         direct trunk for that number (the agent asks for the PIN).
+ *   --voice-fallback-url URL  where Twilio goes when the voice URL fails or times out (voice path):
+ *                         a second instance's /twilio/voice, or by default Twilio's own "message"
+ *                         Twimlet saying sorry (TwiML Bins cannot be created through the API).
  *   --skip-twilio-account leave the Twilio account alone (LiveKit side only)
  * Every step is printed as it happens; --dry-run prints what would change and writes nothing.
  */
 import { parseArgs } from 'node:util';
 import { SipClient } from 'livekit-server-sdk';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, publicUrlProblem } from '../src/config.js';
 import { buildPracticeLinePlan, ensureSip, formatActions, isOpenTrunk, TWILIO_SIGNALLING_RANGES, type PracticeLinePlanInput } from './ensure.js';
 import { readStackState } from './stack/stack.js';
 import { createTwilioRestClient, ensureTwilio, formatTwilioActions, type TwilioPlan } from './twilio.js';
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       'twilio-path': { type: 'string', default: 'voice' },
       'skip-twilio-account': { type: 'boolean', default: false },
+      'voice-fallback-url': { type: 'string' },
     },
   });
   const twilioPath = values['twilio-path'];
@@ -121,11 +125,30 @@ async function main(): Promise<void> {
   });
   if (!values.json) console.log(formatActions(result));
 
-  const twilioResult = await provisionTwilio(config, twilioPath, values['dry-run'], values['skip-twilio-account'], step, state?.sipAddress);
+  step(webhookNote(host, config.PUBLIC_BASE_URL));
+
+  const fallbackUrl = values['voice-fallback-url'] ?? apologyTwimlet;
+  const twilioResult = await provisionTwilio(config, twilioPath, values['dry-run'], values['skip-twilio-account'], step, state?.sipAddress, fallbackUrl);
   if (values.json) console.log(JSON.stringify({ livekit: result, twilio: twilioResult ?? null }, null, 2));
   else if (twilioResult !== undefined) console.log(formatTwilioActions(twilioResult));
   const changed = [...result.actions, ...(twilioResult?.actions ?? [])].filter((a) => a.action !== 'keep').length;
   step(changed === 0 ? 'done: nothing to change' : `done: ${changed} change(s)${values['dry-run'] ? ' planned, nothing written' : ''}`);
+}
+
+/** Twilio's hosted "message" Twimlet: answers any request with this <Say>, independent of us. */
+const apologyTwimlet = `https://twimlets.com/message?${new URLSearchParams({
+  'Message[0]': 'Sorry, Practice Line cannot take your call right now. Please try again in a few minutes. Goodbye.',
+})}`;
+
+/**
+ * LiveKit's server API has no call to read or set a project's webhooks, so this cannot be checked:
+ * say where the setting lives. Self-hosted, docker-compose.yml turns the webhook on itself.
+ */
+function webhookNote(livekitHost: string, publicBaseUrl: string): string {
+  const url = `${publicBaseUrl}/livekit/webhook`;
+  return /\.livekit\.cloud(:\d+)?$/.test(new URL(livekitHost).host)
+    ? `livekit: webhooks cannot be read through the API; check that ${url} is listed in your LiveKit Cloud project (Settings > Webhooks), signed with the API key in .env`
+    : `livekit: self-hosted; the webhook to the dispatch service is set in livekit-server's config (docker-compose.yml LIVEKIT_CONFIG), not through the API`;
 }
 
 async function provisionTwilio(
@@ -135,6 +158,7 @@ async function provisionTwilio(
   skip: boolean,
   step: (message: string) => void,
   stackSipAddress: string | undefined,
+  voiceFallbackUrl: string,
 ) {
   if (skip) {
     step('twilio: skipped (--skip-twilio-account)');
@@ -147,12 +171,17 @@ async function provisionTwilio(
   }
   let plan: TwilioPlan;
   if (path === 'voice') {
-    if (!/^https:\/\//.test(config.PUBLIC_BASE_URL) && !config.PUBLIC_BASE_URL.startsWith('http://127.0.0.1')) {
-      step(`twilio: warning: PUBLIC_BASE_URL is ${config.PUBLIC_BASE_URL}; Twilio needs a public https URL that reaches this service`);
-    }
+    const warning = publicUrlProblem(config.PUBLIC_BASE_URL);
+    // Not a log line: printed on its own, where the operator running this reads it.
+    if (warning !== undefined) console.error(`\n${warning}\n`);
     plan = {
       phoneNumber: config.TWILIO_PHONE_NUMBER!,
-      path: { type: 'voice', voiceUrl: `${config.PUBLIC_BASE_URL}/twilio/voice`, statusCallback: `${config.PUBLIC_BASE_URL}/twilio/status` },
+      path: {
+        type: 'voice',
+        voiceUrl: `${config.PUBLIC_BASE_URL}/twilio/voice`,
+        statusCallback: `${config.PUBLIC_BASE_URL}/twilio/status`,
+        voiceFallbackUrl,
+      },
     };
   } else {
     const sipHost = config.LIVEKIT_SIP_HOST ?? stackSipAddress;

@@ -95,6 +95,11 @@ const envSchema = z.object({
   AGENT_WRAP_UP_WARNING_SECONDS: positiveInt(30),
   /** Port of the agent worker's health endpoint (0 is not allowed by the agents framework in production). */
   AGENT_HTTP_PORT: port(8081),
+  /**
+   * The agent worker's health endpoint (http://HOST:AGENT_HTTP_PORT). When set, the dispatch service asks it before a
+   * caller keys a PIN and /readyz reports it; `npm start --with-agent` sets it for its own worker.
+   */
+  AGENT_HEALTH_URL: optionalUrl('an http(s) URL of the agent worker health endpoint'),
   /** Warm job processes the worker keeps ready, so a call never waits for a cold start. */
   AGENT_IDLE_PROCESSES: positiveInt(1),
   /** CPU load (0-1) above which the worker stops accepting new calls. */
@@ -212,4 +217,15 @@ export function loadConfig(env: Record<string, string | undefined> = processEnvi
 /** What the persona agent worker needs before it can take a call; reported all at once. */
 export function missingAgentKeys(config: Readonly<Config>): string[] {
   return [...config.integrations.livekit.missing, ...config.integrations.groq.missing, ...config.integrations.elevenlabs.missing];
+}
+
+/**
+ * Why Twilio could not use PUBLIC_BASE_URL (loopback, or plain http), or undefined when it can.
+ * Printed by `npm run sip:provision` and at start-up as a plain warning, not only a log line.
+ */
+export function publicUrlProblem(publicBaseUrl: string): string | undefined {
+  const { protocol, hostname } = new URL(publicBaseUrl);
+  const local = ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
+  if (!local && protocol === 'https:') return undefined;
+  return `WARNING: PUBLIC_BASE_URL is ${publicBaseUrl}. Twilio will call that URL and cannot reach ${local ? "this machine's loopback" : 'a plain http address safely'}: set PUBLIC_BASE_URL to the public https address of the dispatch service (e.g. https://DOMAIN) and run \`npm run sip:provision\` again.`;
 }

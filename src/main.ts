@@ -1,16 +1,17 @@
 // Composition root of the dispatch service: reads config, wires adapters into the HTTP app.
 // It holds no logic of its own.
-import { ConfigError, loadConfig, missingAgentKeys, type Config } from './config.js';
+import { ConfigError, loadConfig, missingAgentKeys, publicUrlProblem, type Config } from './config.js';
 import { startAgentWorkerProcess, type AgentWorkerProcess } from './adapters/agent_process.js';
 import { bootstrapDatabase, DatabaseUnavailableError } from './adapters/db/bootstrap.js';
 import { EmbeddedPostgresError } from './adapters/db/embedded.js';
-import { seedDemoData, type DemoCredentials } from './adapters/db/seed.js';
+import { hasAdmin, seedDemoData, type DemoCredentials } from './adapters/db/seed.js';
 import { scorecardModelFromConfig } from './adapters/groq/scorecard_model.js';
 import { createLivekitRoomService } from './adapters/livekit/room_service.js';
 import { createLivekitTokenVerifier, createLivekitWebhookVerifier } from './adapters/livekit/webhooks.js';
 import { createLogger } from './adapters/logger.js';
 import { createMetricsRegistry } from './adapters/metrics.js';
-import { databaseReadiness, livekitReadiness, postCallQueueReadiness } from './adapters/readiness.js';
+import { createAgentAvailability } from './adapters/agent_availability.js';
+import { agentReadiness, databaseReadiness, livekitReadiness, postCallQueueReadiness } from './adapters/readiness.js';
 import { createElevenLabsVoiceCatalog } from './adapters/elevenlabs/voice_catalog.js';
 import { createSmtpMailer } from './adapters/mail/mailer.js';
 import { createPostCallQueue } from './adapters/queue/post_call_queue.js';
@@ -46,6 +47,13 @@ function reportMissingKeys(config: Config, logger: ReturnType<typeof createLogge
   }
 }
 
+/** Where the agent worker's health endpoint is: configured, or the worker `--with-agent` starts beside us. */
+function agentHealthUrl(config: Config): string | undefined {
+  if (config.AGENT_HEALTH_URL) return config.AGENT_HEALTH_URL;
+  const withAgent = process.argv.includes('--with-agent') && missingAgentKeys(config).length === 0;
+  return withAgent ? `http://127.0.0.1:${config.AGENT_HTTP_PORT}` : undefined;
+}
+
 /** `npm start` (--with-agent) runs the persona worker too, once its keys are set; production runs it separately. */
 function startAgentIfWanted(config: Config, logger: ReturnType<typeof createLogger>, port: number): AgentWorkerProcess | undefined {
   if (!process.argv.includes('--with-agent')) return undefined;
@@ -70,8 +78,13 @@ async function main(): Promise<void> {
     logger,
   });
 
-  const credentials = await seedDemoData({ db: database.db, pinSecret: secrets.pinSecret, hashPassword, llmModel: config.GROQ_LLM_MODEL });
-  if (credentials) printDemoCredentials(credentials, config);
+  // Demo data carries live PINs and passwords: never in production, where init-admin makes the first account.
+  if (config.NODE_ENV === 'production') {
+    if (!(await hasAdmin(database.db))) logger.warn({ command: 'npm run cli -- init-admin' }, 'no admin yet: create the first one with the admin CLI');
+  } else {
+    const credentials = await seedDemoData({ db: database.db, pinSecret: secrets.pinSecret, hashPassword, llmModel: config.GROQ_LLM_MODEL });
+    if (credentials) printDemoCredentials(credentials, config);
+  }
 
   // Post-call: the pg-boss queue lives in the same database; its worker runs in this process.
   const scorecardModel = scorecardModelFromConfig(config);
@@ -112,6 +125,9 @@ async function main(): Promise<void> {
       }
     : null;
 
+  const healthUrl = agentHealthUrl(config);
+  const agentAvailability = healthUrl ? createAgentAvailability(healthUrl) : null;
+
   const web = makeWebRouter({
     app: { db: database.db, pinSecret: secrets.pinSecret, hashPassword },
     pool: database.pool,
@@ -137,6 +153,7 @@ async function main(): Promise<void> {
         database: databaseReadiness(database.ping),
         livekit: livekitReadiness(livekitKeys),
         postCallQueue: postCallQueueReadiness(database.pool, () => postCallWorkerRunning),
+        agent: agentReadiness(agentAvailability),
       },
       metrics: createMetricsRegistry({ pool: database.pool }),
       onMetricsError: (error) => logger.warn({ err: error }, 'metrics scrape failed'),
@@ -159,6 +176,7 @@ async function main(): Promise<void> {
             ...(config.LIVEKIT_SIP_PASSWORD ? { password: config.LIVEKIT_SIP_PASSWORD } : {}),
           }
         : null,
+      agentAvailability,
       logger,
     },
     dispatch: {
@@ -171,6 +189,7 @@ async function main(): Promise<void> {
       verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null,
       calls: { db: database.db, onCallEnded, logger },
       rooms: routing?.rooms ?? null,
+      agentAvailability,
       logger,
     },
     web: web.router,
@@ -182,6 +201,12 @@ async function main(): Promise<void> {
   });
   logger.info({ port: http.port, publicBaseUrl: config.PUBLIC_BASE_URL, embeddedDatabase: database.embedded }, 'dispatch service listening');
   reportMissingKeys(config, logger);
+  const urlProblem = config.TWILIO_AUTH_TOKEN ? publicUrlProblem(config.PUBLIC_BASE_URL) : undefined;
+  // Printed on its own as well as logged: an operator watching the start must not miss it.
+  if (urlProblem !== undefined) {
+    logger.warn({ publicBaseUrl: config.PUBLIC_BASE_URL }, 'PUBLIC_BASE_URL cannot be reached by Twilio');
+    process.stderr.write(`\n${urlProblem}\n\n`);
+  }
   const agentWorker = startAgentIfWanted(config, logger, http.port);
 
   let stopping = false;

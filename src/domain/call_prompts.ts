@@ -6,10 +6,11 @@ import type { ResolveFailure } from './resolver.js';
 export const MAX_PIN_TRIES = 3;
 
 export const prompts = {
-  greeting: 'Welcome to Practice Line. Please enter your practice PIN or scenario extension, then press the pound key.',
-  enterAgain: 'Please enter your PIN or extension, then press pound.',
+  greeting: 'Welcome to Practice Line. Please enter your practice PIN, or a scenario extension followed by the pound key.',
+  enterAgain: 'Please enter your PIN, or an extension followed by pound.',
   tooManyTries: 'Sorry, we could not find your practice call. Please check your PIN with your manager and call again. Goodbye.',
   unavailable: 'Sorry, the practice line is having trouble connecting your call. Please try again in a few minutes. Goodbye.',
+  noPartnerFree: 'Thanks for calling Practice Line. No practice partner is free right now, please try again in a minute. Goodbye.',
   notConfigured: 'Thanks for calling Practice Line. The practice line is not configured yet, so we cannot take your call. Goodbye.',
 } as const;
 

@@ -4,6 +4,7 @@
 // spoken line and a hang-up rather than an HTTP error Twilio would read out as "an application error".
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../adapters/logger.js';
+import type { AgentAvailability } from '../app/ports.js';
 import { recordCallEvent } from '../app/record_call_event.js';
 import { routeTwilioCall, type CallRoutingDeps, type RouteOutcome } from '../app/resolve_call.js';
 import { lockedOutLine, MAX_PIN_TRIES, prompts, refusalLine } from '../domain/call_prompts.js';
@@ -32,6 +33,8 @@ export interface TwilioRouterDeps {
   /** Null when LiveKit (or its SIP host) is not configured. */
   routing: CallRoutingDeps | null;
   sip: TwilioSipTarget | null;
+  /** Asked before a caller keys a PIN; null when not configured (then every call is routed). */
+  agentAvailability?: AgentAvailability | null;
   logger: Logger;
 }
 
@@ -149,12 +152,23 @@ export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
     return true;
   };
 
+  /** No persona can answer: say so before any PIN is taken or checked, so no attempt is used up. */
+  const noPartnerFree = async (req: Request, res: Response): Promise<boolean> => {
+    if (!deps.agentAvailability) return false;
+    const { available, detail } = await deps.agentAvailability();
+    if (available) return false;
+    deps.logger.warn({ path: req.path, callSid: field(req, 'CallSid'), detail }, 'twilio call refused: no agent worker available');
+    sendTwiml(res, sayAndHangUpTwiml([prompts.noPartnerFree]));
+    return true;
+  };
+
   const route = async (req: Request, res: Response, digits: string, tryNumber: number, firstContact: boolean) => {
     const callSid = field(req, 'CallSid');
     if (!callSid) {
       res.status(400).type('text/plain').send('CallSid is required');
       return;
     }
+    if (await noPartnerFree(req, res)) return;
     // StirVerstat comes with the voice webhook; the Gather action URL carries it on (signed) to /twilio/pin.
     const attested = isFullAttestation(field(req, 'StirVerstat')) || req.query.attested === '1';
     try {

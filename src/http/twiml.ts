@@ -2,6 +2,7 @@
 // XML out; the router only pulls fields from the request. Tests parse the XML.
 import twilio from 'twilio';
 import { MAX_PIN_TRIES, prompts } from '../domain/call_prompts.js';
+import { PIN_LENGTH } from '../domain/pin.js';
 
 const { VoiceResponse } = twilio.twiml;
 
@@ -29,6 +30,8 @@ export function gatherPinTwiml(urls: TwimlUrls, input: { lead: string[]; tryNumb
   const response = new VoiceResponse();
   const gather = response.gather({
     input: ['dtmf'],
+    // A full PIN submits itself; a shorter extension ends with # (or the timeout).
+    numDigits: PIN_LENGTH,
     finishOnKey: '#',
     timeout: GATHER_TIMEOUT_SECONDS,
     action: pinActionUrl(urls, input.tryNumber, input.attested ?? false),

@@ -15,7 +15,7 @@ import { renderSpeechAt } from '../emulators/audio.js';
 import { startElevenLabsEmulator, type ElevenLabsEmulator } from '../emulators/elevenlabs_emulator.js';
 import { startGroqEmulator, type GroqEmulator } from '../emulators/groq_emulator.js';
 import { AGENT_NAME, createCallRoutingWorld, seedPracticeCall, type CallRoutingWorld } from '../support/call_routing_world.js';
-import { createTestPhone, phoneSampleRate, type PhoneCall, type TestPhone } from '../support/sip_phone/phone.js';
+import { createSipPhone, phoneSampleRate, type PhoneCall, type SipPhone } from '../../sip/phone/phone.js';
 import { findVerb } from '../support/twilio_caller.js';
 import { startAgentWorker } from './agent_world.js';
 import { sleep, waitFor } from '../support/wait.js';
@@ -30,7 +30,7 @@ let world: CallRoutingWorld;
 let groq: GroqEmulator;
 let elevenlabs: ElevenLabsEmulator;
 let worker: Awaited<ReturnType<typeof startAgentWorker>>;
-const phones: TestPhone[] = [];
+const phones: SipPhone[] = [];
 
 /** A seeded practice call whose persona uses a model the Groq emulator serves. */
 async function seed() {
@@ -86,8 +86,8 @@ async function speak(call: PhoneCall, text: string): Promise<void> {
   const pcm = await renderSpeechAt(text, phoneSampleRate);
   await call.playPcm(pcm.samples, text);
 }
-async function newPhone(from: string): Promise<TestPhone> {
-  const phone = await createTestPhone({ from });
+async function newPhone(from: string): Promise<SipPhone> {
+  const phone = await createSipPhone({ from });
   phones.push(phone);
   return phone;
 }

@@ -57,8 +57,11 @@ describe('npm run sip:provision with Twilio', () => {
     expect(dry.stdout).toContain('[dry-run] rule practice-line-twilio: create');
     expect(dry.stdout).toContain(
       `[dry-run] twilio phone-number ${phone}: update (voiceUrl: https://demo.twilio.com/welcome/voice/ -> https://practice.example.com/twilio/voice; ` +
-        'statusCallback: (none) -> https://practice.example.com/twilio/status)',
+        'statusCallback: (none) -> https://practice.example.com/twilio/status; voiceFallbackUrl: (none) -> https://twimlets.com/message?',
     );
+    // LiveKit's API cannot show project webhooks; provisioning says so instead of pretending.
+    expect(dry.stderr).toMatch(/livekit: self-hosted; the webhook to the dispatch service is set in livekit-server's config/);
+    expect(dry.stderr).not.toMatch(/WARNING: PUBLIC_BASE_URL/);
     expect(dry.stderr).toMatch(/\[dry-run\] twilio: looking up \+15550001000/);
     expect(dry.stderr).toMatch(/done: 3 change\(s\) planned, nothing written/);
     expect(twilioApi.writes()).toEqual([]);
@@ -76,9 +79,14 @@ describe('npm run sip:provision with Twilio', () => {
         VoiceMethod: 'POST',
         StatusCallback: 'https://practice.example.com/twilio/status',
         StatusCallbackMethod: 'POST',
+        VoiceFallbackMethod: 'POST',
         VoiceApplicationSid: '',
       },
     });
+    // The fallback (Twilio's own hosted <Say>) answers when the dispatch service cannot.
+    const fallback = new URL(writes[0]!.form.VoiceFallbackUrl!);
+    expect(fallback.origin + fallback.pathname).toBe('https://twimlets.com/message');
+    expect(fallback.searchParams.get('Message[0]')).toMatch(/^Sorry, Practice Line cannot take your call right now/);
     expect(writes[0]!.path).toBe(`/2010-04-01/Accounts/${twilioApi.accountSid}/IncomingPhoneNumbers/${numberRow().sid}.json`);
     const lookups = twilioApi.requests.filter((r) => r.method === 'GET');
     expect(lookups.every((r) => r.path.includes(`PhoneNumber=${encodeURIComponent(phone)}`))).toBe(true);
@@ -179,5 +187,15 @@ describe('npm run sip:provision with Twilio', () => {
     expect(open.stdout).toMatch(/trunk practice-line-direct: .*\[any address, no auth: OPEN to any SIP client\]/);
     const trunk = (await sip.listSipInboundTrunk()).find((t) => t.name === 'practice-line-direct');
     expect(trunk).toMatchObject({ numbers: ['+15550007000'], allowedAddresses: [], authUsername: '' });
+  });
+});
+
+describe('npm run sip:provision warnings and fallback', () => {
+  it('points the fallback at a second instance when asked, and warns on its own line when PUBLIC_BASE_URL is still localhost', async () => {
+    const run = await provision(['--voice-fallback-url', 'https://standby.example.com/twilio/voice'], { PUBLIC_BASE_URL: 'http://localhost:3000' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/\nWARNING: PUBLIC_BASE_URL is http:\/\/localhost:3000\. Twilio will call that URL and cannot reach this machine's loopback/);
+    expect(numberRow().voice_fallback_url).toBe('https://standby.example.com/twilio/voice');
+    expect(numberRow().voice_url).toBe('http://localhost:3000/twilio/voice');
   });
 });

@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/adapters/db/client.js';
 import { pino } from 'pino';
 import { assignments, personas, scenarios, users } from '../../src/adapters/db/schema.js';
+import { createAgentAvailability } from '../../src/adapters/agent_availability.js';
 import { createLivekitRoomService } from '../../src/adapters/livekit/room_service.js';
 import { createLivekitTokenVerifier, createLivekitWebhookVerifier } from '../../src/adapters/livekit/webhooks.js';
 import { createTwilioSignatureVerifier } from '../../src/adapters/twilio/signature.js';
@@ -60,6 +61,8 @@ export interface WorldOptions {
   callerIdTrust?: CallRoutingDeps['callerIdTrust'];
   /** Route calls even without the stack (room creation then fails): for refusals and lock-outs only. */
   routeWithoutLivekit?: boolean;
+  /** The agent worker's health URL the Twilio path asks before taking a PIN (AGENT_HEALTH_URL); unset: not asked. */
+  agentHealthUrl?: string;
 }
 
 export async function createCallRoutingWorld(options: WorldOptions): Promise<CallRoutingWorld> {
@@ -105,9 +108,9 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
   const app = createHttpApp({
     logger,
     health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations },
-    twilio: { publicBaseUrl: PUBLIC_BASE_URL, verifySignature: createTwilioSignatureVerifier(authToken), routing: routed ? routing : null, sip: routed ? sipTarget : null, logger },
+    twilio: { publicBaseUrl: PUBLIC_BASE_URL, verifySignature: createTwilioSignatureVerifier(authToken), routing: routed ? routing : null, sip: routed ? sipTarget : null, agentAvailability: options.agentHealthUrl ? createAgentAvailability(options.agentHealthUrl) : null, logger },
     dispatch: { sharedSecret, verifyLivekitToken: livekitKeys ? createLivekitTokenVerifier(livekitKeys) : null, routing: routed ? routing : null, logger },
-    livekitWebhook: { verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null, calls: routing, rooms: options.livekit ? rooms : null, logger },
+    livekitWebhook: { verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null, calls: routing, rooms: options.livekit ? rooms : null, agentAvailability: options.agentHealthUrl ? createAgentAvailability(options.agentHealthUrl) : null, logger },
   });
   const server = await listen(app, 0, '127.0.0.1');
   const appUrl = `http://127.0.0.1:${server.port}`;
