@@ -110,7 +110,7 @@ describe('agent availability before the PIN', () => {
     const stack = world.stack!;
     await ensureSip(
       new SipClient(stack.httpUrl, world.apiKey, world.apiSecret),
-      buildPracticeLinePlan({ agentName: AGENT_NAME, twilio: false, direct: { numbers: [number] } }),
+      buildPracticeLinePlan({ agentName: AGENT_NAME, twilio: false, direct: { numbers: [number], allowOpen: true } }),
     );
     const phone = await createSipPhone({ from: '+15550100001' });
     try {
