@@ -56,7 +56,7 @@ const start = () => startEmbeddedPostgres({ dataDir, port, password, persistent:
 let pg: EmbeddedPostgresHandle = await start();
 await pg.createDatabase('fault');
 const database = createDatabase(pg.url('fault'), { max: 10, ...timeouts });
-await applyMigrations(database.db);
+await applyMigrations(database.pool);
 
 const deps = { db: database.db, pinSecret: PIN_SECRET, hashPassword };
 const admin = await createUser(deps, systemActor, { role: 'admin', name: 'Fault Admin', email: 'fault@example.test' });

@@ -40,3 +40,9 @@ export interface AppLogger {
   error(fields: object, message: string): void;
   debug(fields: object, message: string): void;
 }
+
+/**
+ * Can a persona take a call right now? Asked before a caller keys a PIN, so a call that no agent
+ * would answer costs no attempt. `detail` says why not (for /readyz and the logs), never a secret.
+ */
+export type AgentAvailability = () => Promise<{ available: boolean; detail?: string }>;

@@ -193,8 +193,8 @@ export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise
   const emailScorecard: EmailScorecard | null = !scorecard
     ? null
     : scorecard.status === 'scored'
-      ? { status: 'scored', overallScore: scorecard.overallScore ?? 0, passed: scorecard.passed, summary: scorecard.summary ?? '', criteria: scorecard.criteria }
-      : { status: 'unavailable', reason: scorecard.reason ?? 'unknown' };
+      ? { status: 'scored', overallScore: scorecard.overallScore ?? 0, passed: scorecard.passed, summary: scorecard.summary ?? '', criteria: scorecard.criteria, reviewReasons: scorecard.reviewReasons }
+      : { status: 'unavailable', reason: scorecard.reason ?? 'unknown', reviewReasons: scorecard.reviewReasons };
 
   const pending: string[] = [];
   for (const { user, role } of recipients) {

@@ -38,7 +38,7 @@ describe('dispatch service process', () => {
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       const body = (await ready.json()) as { status: string; checks: Record<string, { state: string }> };
       expect(ready.status, JSON.stringify(body)).toBe(200);
-      expect(Object.fromEntries(Object.entries(body.checks).map(([k, v]) => [k, v.state]))).toEqual({ database: 'ok', livekit: 'skipped', postCallQueue: 'ok', callIntake: 'ok' });
+      expect(Object.fromEntries(Object.entries(body.checks).map(([k, v]) => [k, v.state]))).toEqual({ database: 'ok', livekit: 'skipped', postCallQueue: 'ok', agent: 'skipped', callIntake: 'ok' });
       // Not on the public port (no METRICS_TOKEN set): on the loopback ops port.
       expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
       const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);

@@ -14,7 +14,7 @@ import { renderSpeechAt } from '../emulators/audio.js';
 import { type AgentWorld, startAgentWorld } from '../agent/agent_world.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault_proxy.js';
-import { phoneSampleRate, type PhoneCall } from '../support/sip_phone/phone.js';
+import { phoneSampleRate, type PhoneCall } from '../../sip/phone/phone.js';
 import { sleep, waitFor } from '../support/wait.js';
 import { RUBRIC } from '../post_call/fixtures.js';
 
