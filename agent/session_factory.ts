@@ -64,10 +64,16 @@ export interface VadSettings {
  * Its padding is short too: segments now follow each other after pauses of ~300 ms, and Silero's
  * default 500 ms reaches back into the previous segment, so its last word would go to Whisper twice.
  */
-export function vadSettings(turns: Pick<TurnSettings, 'pipeline' | 'endpointingMinDelayMs' | 'sttSegmentSilenceMs'>): VadSettings {
+export function vadSettings(turns: Pick<TurnSettings, 'pipeline' | 'turnDetector' | 'endpointingMinDelayMs' | 'sttSegmentSilenceMs'>): VadSettings {
   if (turns.pipeline === 'serial') return { minSilenceDuration: turns.endpointingMinDelayMs };
-  return { minSilenceDuration: Math.min(turns.sttSegmentSilenceMs, turns.endpointingMinDelayMs), prefixPaddingDuration: 200 };
+  const segment = Math.min(turns.sttSegmentSilenceMs, turns.endpointingMinDelayMs);
+  // The end-of-turn model refuses to start (and the call with it) on a VAD silence under 250 ms.
+  const minSilenceDuration = turns.turnDetector === 'model' ? Math.max(segment, MODEL_MIN_VAD_SILENCE_MS) : segment;
+  return { minSilenceDuration, prefixPaddingDuration: 200 };
 }
+
+/** @livekit/agents' TurnDetector needs at least this much VAD silence (checked when the session starts). */
+const MODEL_MIN_VAD_SILENCE_MS = 250;
 
 /** Groq Whisper (batch). Overlapped: segmented by the session's own VAD, so it is a stream. */
 export function createStt(settings: ProviderSettings, language: string, segmentVad?: VAD): sttNs.STT {

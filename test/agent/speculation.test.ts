@@ -1,0 +1,108 @@
+// The overlapped turn pipeline end to end: a reply prepared speculatively from the first half of a
+// hesitant sentence is thrown away when the rep carries on, so it is never heard and never stored;
+// the reply to the whole sentence is. Its own worker waits 1.5 s of silence before a turn commits,
+// so the 500 ms pause can only ever produce a speculation, never a cut-in: the test is about what
+// happens to a superseded speculation, deterministically.
+import { asc, eq } from 'drizzle-orm';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { phoneSampleRate } from '../../sip/phone/phone.js';
+import { turnMetrics, turns } from '../../src/adapters/db/schema.js';
+import { createPostCallQueue } from '../../src/adapters/queue/post_call_queue.js';
+import type { ReadyRoomMetadata } from '../../src/domain/room_metadata.js';
+import { renderSpeechAt } from '../emulators/audio.js';
+import { espeakVoiceFor } from '../emulators/elevenlabs_emulator.js';
+import { messageText } from '../emulators/persona_script.js';
+import { createUtteranceMatcher } from '../emulators/utterance_matcher.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { sleep, waitFor } from '../support/wait.js';
+import { type AgentWorld, startAgentWorld } from './agent_world.js';
+
+const VOICE_ID = 'EXAVITQu4vr4xnYQH9Pm';
+const FIRST_HALF = 'So about the budget,';
+const SECOND_HALF = 'could we start with one route next quarter and grow from there?';
+const SPECULATIVE = 'What budget? Nobody told me about a budget.';
+const REPLY = 'One route is fine, send me the details.';
+
+const metadata: Omit<ReadyRoomMetadata, 'callId'> = {
+  v: 1,
+  stage: 'ready',
+  persona: {
+    name: 'Diane Carter', role: 'Chief Financial Officer', company: 'Northwind Logistics', personality: 'Blunt.', objections: [],
+    openingLine: 'Diane Carter speaking.', voiceId: VOICE_ID, language: 'en', llmModel: 'llama-3.3-70b-versatile', temperature: 0.7,
+  },
+  scenario: { title: 'Pilot', objective: 'Agree a pilot.', context: '', difficulty: 'easy', rubric: [], timeLimitSeconds: 300 },
+  rep: { id: '0d6f3a52-8a4e-4f8a-a0f5-0f6c1b7d9e21', firstName: 'Riley' },
+};
+
+let database: TestDatabase;
+let world: AgentWorld;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const queue = createPostCallQueue({ pool: database.pool, logger: pino({ level: 'silent' }) });
+  await queue.start();
+  await queue.stop();
+  world = await startAgentWorld({
+    databaseUrl: database.url,
+    db: database.db,
+    utterances: [FIRST_HALF, SECOND_HALF],
+    script: [
+      // Only the first half alone draws the speculative line; the whole sentence draws the reply.
+      { when: (_request, lastUser) => /budget/i.test(lastUser) && !/route/i.test(lastUser), reply: SPECULATIVE },
+      { when: 'one route', reply: REPLY },
+    ],
+    workerEnv: { AGENT_TURN_PIPELINE: 'overlapped', AGENT_ENDPOINTING_MIN_DELAY_MS: '1500' },
+  });
+}, 240_000);
+
+afterAll(async () => {
+  await world?.stop();
+  await database?.close();
+});
+
+describe('the overlapped turn pipeline', () => {
+  it('never speaks or stores a speculative reply that the rep talks over; the reply to the whole turn is used', async () => {
+    const { callId, room } = await world.createCall(metadata);
+    const { call } = await world.dialRoom(room);
+    await waitFor('greeting stored', async () => ((await database.db.select().from(turns).where(eq(turns.callId, callId))).length > 0 ? true : undefined), 30_000);
+    await sleep(1500);
+
+    // "So about the budget," — 500 ms — "could we start with one route ...": the first half is a
+    // segment of its own (Whisper hears it during the pause), the turn is not over.
+    const first = await renderSpeechAt(FIRST_HALF, phoneSampleRate);
+    const second = await renderSpeechAt(SECOND_HALF, phoneSampleRate);
+    const pause = new Int16Array(Math.round(0.5 * phoneSampleRate));
+    const utterance = new Int16Array(first.samples.length + pause.length + second.samples.length);
+    utterance.set(first.samples, 0);
+    utterance.set(second.samples, first.samples.length + pause.length);
+    await call.playPcm(utterance, 'hesitant');
+
+    await waitFor('reply stored', async () => (await database.db.select().from(turns).where(eq(turns.callId, callId))).find((t) => t.speaker === 'persona' && t.text === REPLY), 30_000);
+    await sleep(2500);
+
+    // The speculation really happened: the LLM was asked about the first half alone, and its line
+    // was synthesised ahead of time (preemptive TTS).
+    const chats = world.groq.requests.filter((r) => r.endpoint === 'chat').map((r) => (r.body as { messages: { role: string; content: unknown }[] }).messages);
+    const lastUser = (messages: { role: string; content: unknown }[]) => messageText(messages.filter((m) => m.role === 'user').at(-1)?.content);
+    expect(chats.some((messages) => lastUser(messages).trim() === FIRST_HALF), 'a reply was prepared from the first half').toBe(true);
+    expect(world.elevenlabs.synthesized.some((s) => s.text.includes('Nobody told me')), 'its audio was synthesised ahead').toBe(true);
+
+    // Stored: the whole rep turn and the reply to it, nothing of the speculation.
+    const stored = await database.db.select().from(turns).where(eq(turns.callId, callId)).orderBy(asc(turns.seq));
+    expect(stored.map((t) => [t.speaker, t.text])).toEqual([
+      ['persona', 'Diane Carter speaking.'],
+      ['rep', `${FIRST_HALF} ${SECOND_HALF}`],
+      ['persona', REPLY],
+    ]);
+    const [metrics] = await database.db.select().from(turnMetrics).where(eq(turnMetrics.turnId, stored[2]!.id));
+    expect(metrics?.speculativeLeadMs, 'the used reply was itself prepared before the 1.5 s silence ran out').toBeGreaterThan(0);
+
+    // Heard: the reply, and never the speculative line.
+    const matcher = createUtteranceMatcher({ speech: { voice: espeakVoiceFor(VOICE_ID) } });
+    const recording = { samples: call.recording(), sampleRate: phoneSampleRate };
+    expect(await matcher.locate(REPLY, recording), 'the reply is heard').toBeDefined();
+    expect(await matcher.locate(SPECULATIVE, recording), 'the speculative line is never heard').toBeUndefined();
+    await call.hangup();
+  });
+});
