@@ -15,19 +15,31 @@ root=$(cd "$here/../.." && pwd)
 source "$here/versions.env"
 
 stack_dir="${STACK_DIR:-$root/.stack}"
-bin_dir="$stack_dir/bin"
-build_dir="$stack_dir/build"
-stamp="$bin_dir/versions.stamp"
 want="livekit-server=$LIVEKIT_SERVER_VERSION livekit-sip=$LIVEKIT_SIP_VERSION"
+# The binaries live outside the clone, one folder per pinned pair, so every clone on this machine
+# (a CI run's fresh clone included) reuses one build; .stack/bin is a link to the folder in use.
+# PRACTICE_LINE_CACHE_DIR moves the cache; STACK_DIR=/tmp/x with an empty cache times a cold build.
+cache_dir="${PRACTICE_LINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/practice-line}"
+bin_dir="$cache_dir/stack/livekit-server-${LIVEKIT_SERVER_VERSION}_livekit-sip-${LIVEKIT_SIP_VERSION}"
+build_dir="$cache_dir/stack/build"
+stamp="$bin_dir/versions.stamp"
 started=$(date +%s)
 
 log() { printf '[stack:install] %s\n' "$*" >&2; }
 die() { printf '[stack:install] ERROR: %s\n' "$*" >&2; exit 1; }
 
-mkdir -p "$bin_dir" "$build_dir"
-# Two installs at once (e.g. a developer and a hook) would race on the same output files.
-exec 9>"$stack_dir/install.lock"
+mkdir -p "$stack_dir" "$bin_dir" "$build_dir"
+# Two installs at once (two clones, or a developer and a hook) would race on the same files.
+exec 9>"$cache_dir/stack/install.lock"
 flock 9
+
+# .stack/bin -> the cached folder. A real folder left by an older install is moved aside once.
+link_bin() {
+  if [[ -d $stack_dir/bin && ! -L $stack_dir/bin ]]; then
+    rm -rf "$stack_dir/bin.old" && mv "$stack_dir/bin" "$stack_dir/bin.old"
+  fi
+  ln -sfn "$bin_dir" "$stack_dir/bin"
+}
 
 # --- Debian packages -------------------------------------------------------------------
 # gcc/libc6-dev: livekit-sip is cgo (opus, soxr); util-linux provides setpriv, which the
@@ -52,7 +64,8 @@ fi
 
 # --- Fast path ------------------------------------------------------------------------
 if [[ -z ${STACK_FORCE_REBUILD:-} && -x $bin_dir/livekit-server && -x $bin_dir/livekit-sip && -f $stamp && $(cat "$stamp") == "$want" ]]; then
-  log "up to date ($want) in $(( $(date +%s) - started ))s"
+  link_bin
+  log "up to date ($want, cached in $bin_dir) in $(( $(date +%s) - started ))s"
   exit 0
 fi
 
@@ -71,13 +84,13 @@ if [[ -z $go_bin && -x /usr/local/go/bin/go ]] && go_ok /usr/local/go/bin/go; th
 if [[ -z $go_bin ]]; then
   case $(uname -m) in x86_64) arch=amd64 ;; aarch64 | arm64) arch=arm64 ;; *) die "unsupported CPU $(uname -m)" ;; esac
   toolchain="v0.0.1-$GO_TOOLCHAIN.linux-$arch"
-  toolchain_dir="$stack_dir/go/golang.org/toolchain@$toolchain"
+  toolchain_dir="$cache_dir/go/golang.org/toolchain@$toolchain"
   if [[ ! -x $toolchain_dir/bin/go ]]; then
     command -v curl >/dev/null && command -v unzip >/dev/null || die "need curl and unzip to fetch Go"
     log "fetching Go $GO_TOOLCHAIN from the module proxy"
-    mkdir -p "$stack_dir/go"
-    curl -sSfL -o "$stack_dir/go/toolchain.zip" "${GOPROXY_URL:-https://proxy.golang.org}/golang.org/toolchain/@v/$toolchain.zip"
-    (cd "$stack_dir/go" && unzip -q -o toolchain.zip && rm -f toolchain.zip)
+    mkdir -p "$cache_dir/go"
+    curl -sSfL -o "$cache_dir/go/toolchain.zip" "${GOPROXY_URL:-https://proxy.golang.org}/golang.org/toolchain/@v/$toolchain.zip"
+    (cd "$cache_dir/go" && unzip -q -o toolchain.zip && rm -f toolchain.zip)
   fi
   go_bin="$toolchain_dir/bin/go"
   unset GOROOT
@@ -120,4 +133,5 @@ log "livekit-sip built in $(( $(date +%s) - t0 ))s"
 
 "$bin_dir/livekit-server" --version >&2
 printf '%s' "$want" > "$stamp"
-log "installed ($want) in $(( $(date +%s) - started ))s"
+link_bin
+log "installed ($want, cached in $bin_dir) in $(( $(date +%s) - started ))s"
