@@ -128,9 +128,9 @@ function latencySection(call: CallDetail): SafeHtml {
   return html`${latencyChart(measured)}
     ${measured.length > 0
       ? html`<details><summary>Figures per turn (ms)</summary><div class="table-wrap"><table>
-        <thead><tr><th>Turn</th>${latencyParts.map((p) => html`<th class="num">${p.label}</th>`)}<th class="num">Other</th><th class="num">End to end</th></tr></thead>
+        <thead><tr><th>Turn</th>${latencyParts.map((p) => html`<th class="num">${p.label}</th>`)}<th class="num">Other</th><th class="num">Prepared ahead</th><th class="num">End to end</th></tr></thead>
         <tbody>${measured.map(
-          (t) => html`<tr><td>${t.seq}</td>${latencyParts.map((p) => html`<td class="num">${ms(t[p.key])}</td>`)}<td class="num">${ms(t.endToEndMs === null ? null : otherMs(t))}</td><td class="num">${ms(t.endToEndMs)}</td></tr>`,
+          (t) => html`<tr><td>${t.seq}</td>${latencyParts.map((p) => html`<td class="num">${ms(t[p.key])}</td>`)}<td class="num">${ms(t.endToEndMs === null ? null : otherMs(t))}</td><td class="num">${ms(t.speculativeLeadMs)}</td><td class="num">${ms(t.endToEndMs)}</td></tr>`,
         )}</tbody></table></div></details>`
       : ''}`;
 }
