@@ -123,7 +123,7 @@ const envSchema = z.object({
   /** 'vad': a fixed silence ends the rep's turn; 'model': LiveKit's local end-of-turn model waits longer when the rep sounds unfinished. */
   AGENT_TURN_DETECTOR: z.enum(['vad', 'model'], { message: "expected 'vad' or 'model'" }).default('vad'),
   /** Silence (ms) after the caller stops before the persona answers (the rep's turn commits). */
-  AGENT_ENDPOINTING_MIN_DELAY_MS: positiveInt(500),
+  AGENT_ENDPOINTING_MIN_DELAY_MS: positiveInt(700),
   /** Turn detector 'model': the longest silence (ms) waited when the rep sounds unfinished. */
   AGENT_ENDPOINTING_MAX_DELAY_MS: positiveInt(2000),
   /** Overlapped pipeline: silence (ms) that closes a speech segment and sends it to Whisper while the turn is still open. */
