@@ -37,4 +37,8 @@ describe('turnFromChatItem', () => {
     expect(speculativeLeadMs(undefined, 1_320)).toBeNull();
     expect(speculativeLeadMs(1_000, undefined), 'no rep turn yet (greeting)').toBeNull();
   });
+  it('joins the transcripts of several segments with single spaces', () => {
+    const turn = turnFromChatItem({ role: 'user', text: ' Hi Diane.  Do you have a minute? ', interrupted: false, createdAt: 1, metrics: {} }, undefined, 2);
+    expect(turn?.text).toBe('Hi Diane. Do you have a minute?');
+  });
 });

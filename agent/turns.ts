@@ -63,7 +63,8 @@ export function turnFromChatItem(
   now: number = Date.now(),
   speculativeLeadMs: number | null = null,
 ): TurnRecord | undefined {
-  const text = item.text.trim();
+  // Whisper's segments each start with a space and the framework joins them with another one.
+  const text = item.text.replace(/\s+/g, ' ').trim();
   if (text === '' || (item.role !== 'user' && item.role !== 'assistant')) return undefined;
   const startedMs = item.metrics.startedSpeakingAt !== undefined ? item.metrics.startedSpeakingAt * 1000 : item.createdAt;
   const endedMs = item.metrics.stoppedSpeakingAt !== undefined ? item.metrics.stoppedSpeakingAt * 1000 : Math.max(now, startedMs);

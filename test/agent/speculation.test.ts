@@ -5,7 +5,9 @@
 // happens to a superseded speculation, deterministically.
 import { asc, eq } from 'drizzle-orm';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { phoneSampleRate } from '../../sip/phone/phone.js';
 import { turnMetrics, turns } from '../../src/adapters/db/schema.js';
 import { createPostCallQueue } from '../../src/adapters/queue/post_call_queue.js';
@@ -55,6 +57,16 @@ beforeAll(async () => {
     workerEnv: { AGENT_TURN_PIPELINE: 'overlapped', AGENT_ENDPOINTING_MIN_DELAY_MS: '1500' },
   });
 }, 240_000);
+
+afterEach(async (context) => {
+  if (context.task.result?.state === 'fail' && world) {
+    const file = join(world.stack.runDir, 'agent-worker.log');
+    writeFileSync(file, world.workerLog());
+    console.error(`agent worker log: ${file}`);
+    console.error('turns:', JSON.stringify((await database.db.select().from(turns)).map((t) => [t.speaker, t.text])));
+    console.error('heard by the STT emulator:', JSON.stringify(world.groq.requests.filter((r) => r.endpoint === 'transcription').map((r) => (r.outcome as { text?: string } | undefined)?.text)));
+  }
+});
 
 afterAll(async () => {
   await world?.stop();

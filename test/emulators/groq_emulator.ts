@@ -251,13 +251,16 @@ export async function startGroqEmulator(options: GroqEmulatorOptions = {}): Prom
     const started = Date.now();
     const audio = await decodeAudio(new Uint8Array(await file.arrayBuffer()));
     const match: MatchResult = await utterances.match(audio);
+    // Not one sentence: a segment may hold several registered sentences (or clauses) with pauses
+    // between them, which Whisper transcribes one after another.
+    const heard = match.text !== '' ? match.text : (await utterances.transcribe(audio)).map((piece) => piece.text).join(' ');
     const duration = audio.samples.length / audio.sampleRate;
-    record.outcome = { text: match.text, distance: match.distance, nearest: match.nearest, audioSeconds: duration };
+    record.outcome = { text: heard, distance: match.distance, nearest: match.nearest, audioSeconds: duration };
     // Fixed latency counts from arrival, so matching time is inside the emulated figure, not added to it.
     await sleep(knobs.latency('transcription').firstByteMs - (Date.now() - started), server?.closing);
     if (res.destroyed) return;
     // Whisper puts a space before the first word.
-    const text = match.text === '' ? '' : ` ${match.text}`;
+    const text = heard === '' ? '' : ` ${heard}`;
     const requestId = id('req_');
     const format = typeof fields['response_format'] === 'string' ? fields['response_format'] : 'json';
     record.status = 200;
