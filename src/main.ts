@@ -6,6 +6,7 @@ import { bootstrapDatabase, DatabaseUnavailableError } from './adapters/db/boots
 import { EmbeddedPostgresError } from './adapters/db/embedded.js';
 import { seedDemoData, type DemoCredentials } from './adapters/db/seed.js';
 import { scorecardModelFromConfig } from './adapters/groq/scorecard_model.js';
+import { createLivekitCallerTokens } from './adapters/livekit/caller_token.js';
 import { createLivekitRoomService } from './adapters/livekit/room_service.js';
 import { createLivekitTokenVerifier, createLivekitWebhookVerifier } from './adapters/livekit/webhooks.js';
 import { createLogger } from './adapters/logger.js';
@@ -123,6 +124,12 @@ async function main(): Promise<void> {
       : undefined,
     defaultVoiceId: config.ELEVENLABS_DEFAULT_VOICE_ID,
     defaultLlmModel: config.GROQ_LLM_MODEL,
+    mailer,
+    practice:
+      routing && livekitKeys
+        ? { ...routing, tokens: createLivekitCallerTokens(livekitKeys), livekitUrl: config.LIVEKIT_PUBLIC_URL ?? livekitKeys.url }
+        : null,
+    practiceNumber: config.TWILIO_PHONE_NUMBER ?? null,
   });
   const app = createHttpApp({
     logger,

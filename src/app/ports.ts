@@ -40,3 +40,9 @@ export interface AppLogger {
   error(fields: object, message: string): void;
   debug(fields: object, message: string): void;
 }
+
+/** A LiveKit access token for the person in a browser call. */
+export interface CallerTokens {
+  /** Join exactly `room`, publish the microphone only, subscribe to the persona; valid `ttlSeconds`. */
+  mint(input: { room: string; identity: string; name: string; ttlSeconds: number }): Promise<string>;
+}

@@ -14,6 +14,8 @@ import type { WebDeps } from './web_deps.js';
 const LIVE_STATUSES = ['dispatching', 'ringing', 'in_progress'] as const;
 const ALL_STATUSES = ['dispatching', 'ringing', 'in_progress', 'completed', 'failed', 'abandoned'] as const;
 const PAGE_SIZE = 25;
+/** How long after a call ends its page keeps refreshing for the scorecard (the job retries for longer). */
+const SCORECARD_WAIT_MS = 10 * 60_000;
 
 const isLive = (status: string) => (LIVE_STATUSES as readonly string[]).includes(status);
 
@@ -95,7 +97,7 @@ function analyticsSection(analytics: Record<string, unknown> | null): SafeHtml {
 
 function scorecardSection(call: CallDetail): SafeHtml {
   const card = call.scorecard;
-  if (!card) return html`<p class="muted">${isLive(call.status) ? 'The scorecard follows when the call ends.' : 'No scorecard yet.'}</p>`;
+  if (!card) return html`<p class="muted">${isLive(call.status) ? 'The scorecard follows when the call ends.' : call.turns.length > 0 ? 'Scoring the call: the scorecard appears here in a moment.' : 'No scorecard yet.'}</p>`;
   if (card.status === 'unavailable') return html`<p class="muted">Scorecard unavailable: ${card.reason ?? 'no reason recorded'}.</p>`;
   return html`<p><span class="score">${scoreText(card.overallScore)}</span> / 100 ${passBadge(card.passed)}</p>
     ${card.summary ? html`<p>${card.summary}</p>` : ''}
@@ -141,10 +143,12 @@ function emailSection(call: CallDetail): SafeHtml {
     )}</tbody></table></div>`;
 }
 
-function callBody(call: CallDetail): SafeHtml {
+/** `internals`: latency, usage, cost, provider errors and email delivery are for staff, not for the rep. */
+function callBody(call: CallDetail, { internals }: { internals: boolean }): SafeHtml {
   const live = isLive(call.status);
   const origin = originOf(call);
-  return html`<p><a href="${live ? '/live' : '/calls'}">← ${live ? 'Live calls' : 'Calls'}</a></p>
+  const back = internals ? (live ? html`<a href="/live">← Live calls</a>` : html`<a href="/calls">← Calls</a>`) : html`<a href="/me">← My practice</a>`;
+  return html`<p>${back}</p>
   <h1>${call.scenario?.title ?? 'Call'} ${statusBadge(call.status)}</h1>
   <section class="card"><dl class="facts">
     <dt>Rep</dt><dd>${call.rep ? `${call.rep.name} <${call.rep.email}>` : '—'}</dd>
@@ -154,9 +158,9 @@ function callBody(call: CallDetail): SafeHtml {
     <dt>Ended</dt><dd>${formatTime(call.endedAt)}</dd>
     <dt>Duration</dt><dd>${formatDuration(call.durationSeconds)}</dd>
     <dt>End reason</dt><dd>${call.endReason ?? '—'}</dd>
-    <dt>Path</dt><dd>${call.path === 'twilio' ? 'Twilio' : 'SIP trunk'}</dd>
+    <dt>Path</dt><dd>${call.path === 'twilio' ? 'Twilio' : call.path === 'web' ? 'Browser' : 'SIP trunk'}${call.isTest ? ' (test call)' : ''}</dd>
   </dl>
-  ${call.providerErrors.length > 0
+  ${internals && call.providerErrors.length > 0
     ? html`<h2>Provider errors</h2><ul>${call.providerErrors.map((e) => html`<li>${formatTime(e.at)} — ${e.provider}: ${e.message}</li>`)}</ul>`
     : ''}
   </section>
@@ -166,20 +170,22 @@ function callBody(call: CallDetail): SafeHtml {
       <ol class="transcript" id="transcript" data-origin="${origin.toISOString()}">${call.turns.map((turn) => transcriptItem(turn, origin))}</ol>
       ${call.turns.length === 0 ? html`<p class="muted" id="no-turns">No turns stored yet.</p>` : ''}
     </section>
-    <section class="card"><h2>Scorecard</h2>${scorecardSection(call)}</section>
+    <section class="card" id="scorecard"><h2>Scorecard</h2>${scorecardSection(call)}</section>
   </div>
-  <section class="card"><h2>Latency per turn</h2>${latencySection(call)}</section>
+  ${internals
+    ? html`<section class="card"><h2>Latency per turn</h2>${latencySection(call)}</section>
   <div class="grid2">
     <section class="card"><h2>Delivery analytics</h2>${analyticsSection(call.analytics)}</section>
     <section class="card"><h2>Usage and cost</h2>${usageSection(call)}</section>
   </div>
-  <section class="card"><h2>Email delivery</h2>${emailSection(call)}</section>`;
+  <section class="card"><h2>Email delivery</h2>${emailSection(call)}</section>`
+    : html`<section class="card"><h2>Delivery analytics</h2>${analyticsSection(call.analytics)}</section>`}`;
 }
 
 /** Open live streams; shutdown ends them so the HTTP server can close. */
 export type LiveStreams = Set<() => void>;
 
-export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandler, streams: LiveStreams): void {
+export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandler, repsToo: RequestHandler, streams: LiveStreams): void {
   const shell = (req: Request, res: Response, section: 'calls' | 'live', title: string, body: SafeHtml, head?: SafeHtml) =>
     page({ title, viewer: res.locals.viewer!, section, csrfToken: csrfTokenOf(req), body, ...(head ? { head } : {}) });
 
@@ -255,18 +261,28 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     );
   });
 
-  router.get('/calls/:id', guard, async (req, res) => {
+  router.get('/calls/:id', repsToo, async (req, res) => {
     const call = await getCall(deps.app, res.locals.actor!, String(req.params.id));
     const live = isLive(call.status);
-    // With JS the transcript streams in over SSE; without it the page refreshes itself.
+    const rep = res.locals.viewer!.role === 'rep';
+    // With JS the transcript streams in over SSE; without it the page refreshes itself. A finished
+    // call with turns but no scorecard yet refreshes until the post-call job has stored it.
+    const awaitingScorecard = !live && call.scorecard === null && call.turns.length > 0 && call.endedAt !== null && Date.now() - call.endedAt.getTime() < SCORECARD_WAIT_MS;
     const head = live
       ? html`<noscript><meta http-equiv="refresh" content="5"></noscript><script src="/static/live.js" defer></script>`
-      : undefined;
-    sendHtml(res, shell(req, res, live ? 'live' : 'calls', call.scenario?.title ?? 'Call', callBody(call), head));
+      : awaitingScorecard
+        ? html`<meta http-equiv="refresh" content="3">`
+        : undefined;
+    const title = call.scenario?.title ?? 'Call';
+    if (rep) {
+      sendHtml(res, page({ title, viewer: res.locals.viewer!, section: 'me', csrfToken: csrfTokenOf(req), body: callBody(call, { internals: false }), ...(head ? { head } : {}) }));
+      return;
+    }
+    sendHtml(res, shell(req, res, live ? 'live' : 'calls', title, callBody(call, { internals: true }), head));
   });
 
   // Server-sent events: new turns as they are stored, then `end` once the call is over.
-  router.get('/calls/:id/events', guard, async (req, res) => {
+  router.get('/calls/:id/events', repsToo, async (req, res) => {
     const actor = res.locals.actor!;
     const id = String(req.params.id);
     let call = await getCall(deps.app, actor, id);
