@@ -5,6 +5,9 @@
 import { ConnectionState, createLocalAudioTrack, DisconnectReason, ParticipantKind, Room, RoomEvent, Track } from 'livekit-client';
 
 const AGENT_JOIN_TIMEOUT_MS = 10_000;
+/** RMS above which persona audio counts as heard, and the quiet that separates two utterances. */
+const VOICED_LEVEL = 0.02;
+const SILENCE_MS = 1200;
 
 const root = document.getElementById('practice');
 if (root) void run(root);
@@ -21,7 +24,8 @@ async function run(root) {
   const timeLeft = document.getElementById('time-left');
   const callPage = `/calls/${callId}`;
   // Figures the page keeps for tests and the browser bench (window.practice).
-  const figures = { joinedAt: null, agentJoinedAt: null, firstAudioAt: null, state: 'connecting', captions: [] };
+  // voicedSegments: bursts of persona audio after at least SILENCE_MS of quiet (greeting, replies).
+  const figures = { joinedAt: null, agentJoinedAt: null, firstAudioAt: null, voicedSegments: 0, state: 'connecting', captions: [] };
   window.practice = figures;
 
   const say = (text, state) => {
@@ -72,11 +76,16 @@ async function run(root) {
       const element = track.attach();
       element.id = `audio-${participant.identity}`;
       document.body.appendChild(element);
+      let lastVoiced = 0;
       watchLevel(track.mediaStreamTrack, (level) => {
-        if (level > 0.02 && figures.firstAudioAt === null) {
-          figures.firstAudioAt = performance.now();
+        if (level <= VOICED_LEVEL) return;
+        const now = performance.now();
+        if (figures.firstAudioAt === null) {
+          figures.firstAudioAt = now;
           root.dataset.heard = 'true';
         }
+        if (now - lastVoiced > SILENCE_MS) figures.voicedSegments += 1;
+        lastVoiced = now;
       });
     })
     .on(RoomEvent.AudioPlaybackStatusChanged, () => {
