@@ -34,7 +34,10 @@ beforeAll(async () => {
 }, 300_000);
 
 afterEach((context) => {
-  if (context.task.result?.state === 'fail') console.error(`worker log (tail):\n${world?.agents.workerLog().slice(-15_000)}`);
+  if (context.task.result?.state !== 'fail') return;
+  console.error(`worker log (tail):\n${world?.agents.workerLog().slice(-15_000)}`);
+  const heard = world?.agents.groq.requests.filter((r) => r.outcome !== undefined && 'audioSeconds' in (r.outcome as object)).map((r) => r.outcome);
+  console.error(`transcriptions: ${JSON.stringify(heard)}`);
 });
 
 afterAll(async () => {
@@ -55,6 +58,9 @@ const textOf = (locator: Locator, expected: string | RegExp, timeoutMs = 30_000)
     const text = await locator.first().innerText({ timeout: timeoutMs }).catch(() => '');
     return (typeof expected === 'string' ? text.includes(expected) : expected.test(text)) ? text : undefined;
   }, timeoutMs);
+
+/** The figures the practice page keeps on window.practice. */
+type PageFigures = { practice: { firstAudioAt: number | null; voicedSegments: number } };
 
 const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 const turnsOf = (callId: string) => world.database.db.select().from(turns).where(eq(turns.callId, callId)).orderBy(asc(turns.seq));
@@ -100,7 +106,7 @@ describe('practising in the browser', () => {
 
     // The persona joins and greets; the page hears it (remote track level) and captions it.
     await textOf(rep.locator('#practice-status'), 'Diane Carter has joined', 60_000);
-    await rep.waitForFunction('window.practice.firstAudioAt !== null', undefined, { timeout: 60_000 });
+    await rep.waitForFunction(() => (globalThis as unknown as PageFigures).practice.firstAudioAt !== null, undefined, { timeout: 60_000 });
     await textOf(rep.locator('#captions'), 'Diane Carter. You have two minutes.');
     await waitFor('greeting turn', async () => (await turnsOf(callId)).find((t) => t.speaker === 'persona'));
 
@@ -108,7 +114,7 @@ describe('practising in the browser', () => {
     const repTurn = await waitFor('rep turn', async () => (await turnsOf(callId)).find((t) => t.speaker === 'rep'), 90_000);
     expect(repTurn.text).toMatch(/two minutes to talk about shipping costs/i);
     await waitFor('reply turn', async () => (await turnsOf(callId)).find((t) => t.speaker === 'persona' && /Go ahead/.test(t.text)), 60_000);
-    await rep.waitForFunction('window.practice.voicedSegments >= 2', undefined, { timeout: 30_000 });
+    await rep.waitForFunction(() => (globalThis as unknown as PageFigures).practice.voicedSegments >= 2, undefined, { timeout: 30_000 });
     await textOf(rep.locator('#captions'), 'Go ahead');
     await textOf(rep.locator('#captions'), /You: .*shipping costs/i);
     expect(Number(await rep.locator('#mic-level').getAttribute('value'))).toBeGreaterThanOrEqual(0);

@@ -153,7 +153,7 @@ async function run(root) {
     say('Connecting…', 'connecting');
     await room.connect(root.dataset.livekitUrl, root.dataset.token, { autoSubscribe: true });
     figures.joinedAt = performance.now();
-    const mic = await createLocalAudioTrack({ echoCancellation: true, noiseSuppression: true, autoGainControl: true });
+    const mic = await createLocalAudioTrack({ echoCancellation: true, noiseSuppression: false, autoGainControl: false });
     await room.localParticipant.publishTrack(mic, { source: Track.Source.Microphone });
     watchLevel(mic.mediaStreamTrack, (level) => {
       meter.value = Math.min(1, level * 4);
