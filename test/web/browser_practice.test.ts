@@ -90,9 +90,16 @@ async function inviteAndSignIn(seeded: Awaited<ReturnType<PracticeWorld['seed']>
 describe('practising in the browser', () => {
   it('invite -> sign in -> Practise now -> greeting heard, rep turn stored, reply heard -> hang up -> scorecard, email, progress', async () => {
     const seeded = await world.seed();
+    // An earlier phone attempt, scored 55, so progress has something to compare with.
+    const [earlier] = await world.database.db
+      .insert(calls)
+      .values({ path: 'twilio', status: 'completed', roomName: `earlier-${seeded.assignment.id}`, assignmentId: seeded.assignment.id, scenarioId: seeded.scenario.id, personaId: seeded.persona.id, repId: seeded.rep.id, createdAt: new Date(Date.now() - 2 * 86_400_000), durationSeconds: 95 })
+      .returning();
+    await world.database.db.insert(scorecards).values({ callId: earlier!.id, status: 'scored', overallScore: 55, passed: false, criteria: [{ criterionId: 'opening', name: 'Opening', weight: 2, score: 55, evidence: '', suggestion: '' }], model: 'm', promptVersion: 'v' });
+    await world.database.db.update(assignments).set({ attemptsUsed: 1 }).where(eq(assignments.id, seeded.assignment.id));
     const rep = await inviteAndSignIn(seeded);
     const row = rep.getByRole('row', { name: new RegExp(seeded.scenario.title) });
-    await textOf(row, 'not started');
+    await textOf(row, 'in progress');
     await textOf(rep.locator('main'), '+15550009999');
     await shot(rep, 'rep-home');
 
@@ -102,7 +109,7 @@ describe('practising in the browser', () => {
     const [created] = await world.database.db.select().from(calls).where(eq(calls.id, callId));
     expect(created).toMatchObject({ path: 'web', isTest: false, assignmentId: seeded.assignment.id, repId: seeded.rep.id });
     const [used] = await world.database.db.select().from(assignments).where(eq(assignments.id, seeded.assignment.id));
-    expect(used!.attemptsUsed).toBe(1);
+    expect(used!.attemptsUsed).toBe(2);
 
     // The persona joins and greets; the page hears it (remote track level) and captions it.
     await textOf(rep.locator('#practice-status'), 'Diane Carter has joined', 60_000);
@@ -141,7 +148,9 @@ describe('practising in the browser', () => {
 
     await rep.goto(`${world.base}/me`);
     await textOf(rep.getByRole('row', { name: new RegExp(seeded.scenario.title) }), 'passed');
-    expect(await rep.locator('#progress svg.progress circle').count()).toBe(1);
+    expect(await rep.locator('#progress svg.progress circle').count()).toBe(2);
+    await textOf(rep.locator('#progress'), 'Since your previous attempt: overall +30');
+    await textOf(rep.locator('#progress'), 'Opening: 55 → 85 (+30)');
     await textOf(rep.locator('#my-calls'), 'browser');
     await shot(rep, 'rep-progress');
   }, 420_000);
@@ -162,4 +171,28 @@ describe('practising in the browser', () => {
     expect(row).toMatchObject({ status: 'failed', endReason: 'agent_unavailable' });
     expect((await world.database.db.select().from(assignments).where(eq(assignments.id, seeded.assignment.id)))[0]!.attemptsUsed).toBe(0);
   }, 180_000);
+
+  it('"Try this scenario": a manager calls the persona as a test call, kept out of the rep\'s progress', async () => {
+    const seeded = await world.seed();
+    const manager = await newPage();
+    await manager.goto(`${world.base}/login`);
+    await manager.locator('#f-email').fill(seeded.manager.email);
+    await manager.getByLabel('Password').fill(MANAGER_PASSWORD);
+    await manager.getByRole('button', { name: 'Log in' }).click();
+    await manager.waitForURL(`${world.base}/calls`);
+    await manager.goto(`${world.base}/scenarios/${seeded.scenario.id}`);
+    await manager.getByRole('button', { name: 'Try this scenario' }).click();
+    await manager.waitForURL(/\/practice\/calls\//);
+    const callId = /\/practice\/calls\/([0-9a-f-]{36})$/.exec(manager.url())![1]!;
+    await textOf(manager.locator('#practice-status'), 'Diane Carter has joined', 60_000);
+    await waitFor('greeting turn', async () => (await turnsOf(callId)).find((t) => t.speaker === 'persona'), 60_000);
+    await manager.getByRole('button', { name: 'Hang up' }).click();
+    await manager.waitForURL(`${world.base}/calls/${callId}`, { timeout: 30_000 });
+    await textOf(manager.locator('main'), 'Browser (test call)');
+    const [row] = await world.database.db.select().from(calls).where(eq(calls.id, callId));
+    expect(row).toMatchObject({ path: 'web', isTest: true, assignmentId: null, repId: seeded.manager.id });
+    await waitFor('the call ends', async () => ((await world.database.db.select().from(calls).where(eq(calls.id, callId)))[0]?.status === 'completed' ? true : undefined), 60_000);
+    // The rep's assignment did not move.
+    expect((await world.database.db.select().from(assignments).where(eq(assignments.id, seeded.assignment.id)))[0]!.attemptsUsed).toBe(0);
+  }, 240_000);
 });
