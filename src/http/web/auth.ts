@@ -92,7 +92,7 @@ function loginPage(req: Request, errors: FieldErrors, email = '', next = '/calls
     <form method="post" action="/login/link" class="card login">
       <h2>Reps: sign in by email</h2>
       ${csrfField(csrfTokenOf(req))}
-      <div class="field"><label for="f-link-email">Your work email</label>
+      <div class="field"><label for="f-link-email">Your work address</label>
         <input name="email" id="f-link-email" type="email" required autocomplete="email" aria-describedby="link-email-hint">
         <small id="link-email-hint">We email you a link that signs you in. It works once, within 15 minutes.</small></div>
       <button type="submit">Email me a sign-in link</button>
