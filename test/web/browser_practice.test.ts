@@ -8,6 +8,7 @@ import { asc, eq } from 'drizzle-orm';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assignments, calls, scorecards, turns } from '../../src/adapters/db/schema.js';
+import { createTestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
 import { MANAGER_PASSWORD, renderMicrophoneWav, startPracticeWorld, type PracticeWorld } from './practice_world.js';
 
@@ -27,6 +28,7 @@ beforeAll(async () => {
   // Quiet while the greeting plays, then the rep's sentence once, then quiet until the hang-up.
   const microphoneWav = await renderMicrophoneWav([REP_LINE], { leadInMs: 9000, gapMs: 500, tailMs: 60_000 });
   world = await startPracticeWorld({
+    database: await createTestDatabase(),
     utterances: [REP_LINE],
     script: [{ when: (request) => request.response_format !== undefined, json: SCORECARD }, { when: 'two minutes', reply: REPLY }],
     microphoneWav,
@@ -194,5 +196,21 @@ describe('practising in the browser', () => {
     await waitFor('the call ends', async () => ((await world.database.db.select().from(calls).where(eq(calls.id, callId)))[0]?.status === 'completed' ? true : undefined), 60_000);
     // The rep's assignment did not move.
     expect((await world.database.db.select().from(assignments).where(eq(assignments.id, seeded.assignment.id)))[0]!.attemptsUsed).toBe(0);
+  }, 240_000);
+
+  it('the time limit: the persona wraps up, the room goes, the page sees the call end and opens the call page', async () => {
+    const seeded = await world.seed({ timeLimitSeconds: 14 });
+    const rep = await inviteAndSignIn(seeded);
+    await rep.getByRole('row', { name: new RegExp(seeded.scenario.title) }).getByRole('button', { name: 'Practise now' }).click();
+    await rep.waitForURL(/\/practice\/calls\//);
+    const callId = /\/practice\/calls\/([0-9a-f-]{36})$/.exec(rep.url())![1]!;
+    await textOf(rep.locator('#practice-status'), 'Diane Carter has joined', 60_000);
+    await textOf(rep.locator('#practice-status'), 'The call has ended', 60_000);
+    await rep.waitForURL(`${world.base}/calls/${callId}`, { timeout: 30_000 });
+    const ended = await waitFor('the call closed', async () => {
+      const [row] = await world.database.db.select().from(calls).where(eq(calls.id, callId));
+      return row?.status === 'completed' ? row : undefined;
+    }, 60_000);
+    expect(ended.endReason).toBe('time_limit');
   }, 240_000);
 });

@@ -26,7 +26,7 @@ import type { ReplyRule } from '../emulators/persona_script.js';
 import { renderSpeechAt } from '../emulators/audio.js';
 import { encodeWav } from '../support/audio.js';
 import { seedPracticeCall } from '../support/call_routing_world.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import type { TestDatabase } from '../support/db.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp_sink.js';
 
 export const PERSONA_MODEL = 'llama-3.3-70b-versatile';
@@ -34,7 +34,7 @@ export const MANAGER_PASSWORD = 'manager-password-for-tests';
 const PIN_SECRET = 'practice-world-pin-secret-0123456789abcdef';
 
 export interface PracticeWorld {
-  database: TestDatabase;
+  database: Pick<TestDatabase, 'db' | 'pool' | 'url' | 'ping' | 'close'>;
   agents: AgentWorld;
   smtp: SmtpSink;
   queue: PostCallQueue;
@@ -43,7 +43,7 @@ export interface PracticeWorld {
   baseWithoutAgent: string;
   browser: Browser;
   /** A manager (with a password), their rep, a persona whose model the Groq emulator serves, a scenario and an assignment. */
-  seed(options?: { maxAttempts?: number | null; passMark?: number }): Promise<Awaited<ReturnType<typeof seedPracticeCall>>>;
+  seed(options?: { maxAttempts?: number | null; timeLimitSeconds?: number }): Promise<Awaited<ReturnType<typeof seedPracticeCall>>>;
   stop(): Promise<void>;
 }
 
@@ -90,9 +90,15 @@ export function launchChromiumWithMicrophone(wavPath: string): Promise<Browser> 
   });
 }
 
-export async function startPracticeWorld(options: { utterances: readonly string[]; script: readonly ReplyRule[]; microphoneWav: string }): Promise<PracticeWorld> {
-  const logger = pino({ level: process.env.PRACTICE_WORLD_LOG ?? 'silent' });
-  const database = await createTestDatabase();
+/** `database`: a migrated database the world takes over (and closes on stop). */
+export async function startPracticeWorld(options: {
+  database: Pick<TestDatabase, 'db' | 'pool' | 'url' | 'ping' | 'close'>;
+  utterances: readonly string[];
+  script: readonly ReplyRule[];
+  microphoneWav: string;
+}): Promise<PracticeWorld> {
+  const logger = pino({ level: 'silent' });
+  const database = options.database;
   const cleanups: (() => Promise<unknown>)[] = [() => database.close()];
   try {
     const smtp = await startSmtpSink();
@@ -155,7 +161,7 @@ export async function startPracticeWorld(options: { utterances: readonly string[
       baseWithoutAgent,
       browser,
       async seed(seedOptions = {}) {
-        const seeded = await seedPracticeCall({ database, pinSecret: PIN_SECRET }, { maxAttempts: seedOptions.maxAttempts === undefined ? 3 : seedOptions.maxAttempts });
+        const seeded = await seedPracticeCall({ database, pinSecret: PIN_SECRET }, { maxAttempts: seedOptions.maxAttempts === undefined ? 3 : seedOptions.maxAttempts, ...(seedOptions.timeLimitSeconds ? { timeLimitSeconds: seedOptions.timeLimitSeconds } : {}) });
         await database.db.update(personas).set({ llmModel: PERSONA_MODEL }).where(eq(personas.id, seeded.persona.id));
         await database.db.update(users).set({ passwordHash: await hashPassword(MANAGER_PASSWORD) }).where(eq(users.id, seeded.manager.id));
         return seeded;
