@@ -216,4 +216,21 @@ describe('practising in the browser', () => {
     }, 60_000);
     expect(ended.endReason).toBe('time_limit');
   }, 240_000);
+
+  it('a network drop shows "Reconnecting…" and the call carries on once the network is back', async () => {
+    const seeded = await world.seed();
+    const rep = await inviteAndSignIn(seeded);
+    await rep.getByRole('row', { name: new RegExp(seeded.scenario.title) }).getByRole('button', { name: 'Practise now' }).click();
+    await rep.waitForURL(/\/practice\/calls\//);
+    const callId = /\/practice\/calls\/([0-9a-f-]{36})$/.exec(rep.url())![1]!;
+    await textOf(rep.locator('#practice-status'), 'Diane Carter has joined', 60_000);
+    await rep.context().setOffline(true);
+    await textOf(rep.locator('#practice-status'), 'Reconnecting', 30_000);
+    await rep.context().setOffline(false);
+    await textOf(rep.locator('#practice-status'), 'Diane Carter has joined', 60_000);
+    const [row] = await world.database.db.select().from(calls).where(eq(calls.id, callId));
+    expect(row!.status).toBe('in_progress');
+    await rep.getByRole('button', { name: 'Hang up' }).click();
+    await rep.waitForURL(`${world.base}/calls/${callId}`, { timeout: 30_000 });
+  }, 240_000);
 });
