@@ -9,6 +9,7 @@ import { signInTokens, users } from '../adapters/db/schema.js';
 import { canManageUser, mayUseSignInLink, type Actor } from '../domain/access.js';
 import { invalidInput, notFound } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
+import { html } from './call_email.js';
 import type { AppLogger } from './ports.js';
 import type { Mailer } from './post_call.js';
 import { nowOf, parseId } from './use_case.js';
@@ -45,14 +46,12 @@ async function issue(deps: SignInDeps, user: { id: string; name: string; email: 
   await deps.mailer.send({ to: user.email, ...email, messageId: `<sign-in-${row!.id}@${domain}>` });
 }
 
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-
 function signInEmail(name: string, link: string) {
   const text = `Hello ${name},\n\nSign in to Practice Line with this link. It works once, within 15 minutes:\n\n${link}\n\nIf you did not ask for it, ignore this email.\n`;
   return {
     subject: 'Your Practice Line sign-in link',
     text,
-    html: `<p>Hello ${escapeHtml(name)},</p><p>Sign in to Practice Line with this link. It works once, within 15 minutes:</p><p><a href="${escapeHtml(link)}">Sign in</a></p><p>If you did not ask for it, ignore this email.</p>`,
+    html: html`<p>Hello ${name},</p><p>Sign in to Practice Line with this link. It works once, within 15 minutes:</p><p><a href="${link}">Sign in</a></p><p>If you did not ask for it, ignore this email.</p>`.toString(),
   };
 }
 
@@ -61,7 +60,7 @@ function inviteEmail(name: string, link: string) {
   return {
     subject: 'You are invited to Practice Line',
     text,
-    html: `<p>Hello ${escapeHtml(name)},</p><p>Your manager invited you to Practice Line: your assignments, your practice calls and their scorecards, and a button to practise in your browser.</p><p><a href="${escapeHtml(link)}">Sign in</a> (the link works once, within 3 days).</p><p>Later, ask for a new link on the sign-in page with this email address.</p>`,
+    html: html`<p>Hello ${name},</p><p>Your manager invited you to Practice Line: your assignments, your practice calls and their scorecards, and a button to practise in your browser.</p><p><a href="${link}">Sign in</a> (the link works once, within 3 days).</p><p>Later, ask for a new link on the sign-in page with this email address.</p>`.toString(),
   };
 }
 

@@ -141,6 +141,7 @@ describe('sign-in links', () => {
     expect(notice(staff.text)).toBe(notice(known.text));
     const mail = await waitFor('the rep\'s link', async () => mailsTo(riley.rep.email)[0]);
     expect(mail.parsed.subject).toBe('Your Practice Line sign-in link');
+    expect(mail.parsed.html).toContain(`href="${/(http:\/\/127\.0\.0\.1\/login\/link\/[A-Za-z0-9_-]+)/.exec(mail.parsed.text ?? '')![1]}"`);
     await sleep(500);
     expect(mailsTo('nobody-here@test.local')).toHaveLength(0);
     expect(mailsTo(riley.manager.email)).toHaveLength(0);
