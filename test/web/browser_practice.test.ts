@@ -55,11 +55,17 @@ async function newPage(): Promise<Page> {
 }
 
 /** Waits until the element's text contains `expected` (pages refresh and stream on their own). */
-const textOf = (locator: Locator, expected: string | RegExp, timeoutMs = 30_000) =>
-  waitFor(`text ${String(expected)}`, async () => {
-    const text = await locator.first().innerText({ timeout: timeoutMs }).catch(() => '');
-    return (typeof expected === 'string' ? text.includes(expected) : expected.test(text)) ? text : undefined;
-  }, timeoutMs);
+async function textOf(locator: Locator, expected: string | RegExp, timeoutMs = 30_000): Promise<string> {
+  let last = '';
+  try {
+    return await waitFor(`text ${String(expected)}`, async () => {
+      last = await locator.first().innerText({ timeout: timeoutMs }).catch(() => '');
+      return (typeof expected === 'string' ? last.includes(expected) : expected.test(last)) ? last : undefined;
+    }, timeoutMs);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; the element said: ${JSON.stringify(last.slice(0, 300))}`);
+  }
+}
 
 /** The figures the practice page keeps on window.practice. */
 type PageFigures = { practice: { firstAudioAt: number | null; voicedSegments: number } };
@@ -224,12 +230,17 @@ describe('practising in the browser', () => {
     await rep.waitForURL(/\/practice\/calls\//);
     const callId = /\/practice\/calls\/([0-9a-f-]{36})$/.exec(rep.url())![1]!;
     await textOf(rep.locator('#practice-status'), 'Diane Carter has joined', 60_000);
-    await rep.context().setOffline(true);
+    // The signalling connection drops and stays refused for a few seconds, then the network is back.
+    world.signalling.down();
     await textOf(rep.locator('#practice-status'), 'Reconnecting', 30_000);
-    await rep.context().setOffline(false);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    world.signalling.up();
     await textOf(rep.locator('#practice-status'), 'Diane Carter has joined', 60_000);
     const [row] = await world.database.db.select().from(calls).where(eq(calls.id, callId));
     expect(row!.status).toBe('in_progress');
+    // Media still flows both ways: the rep's sentence (spoken after the drop) is heard and answered.
+    await waitFor('rep turn after the drop', async () => (await turnsOf(callId)).find((t) => t.speaker === 'rep'), 90_000);
+    await waitFor('reply after the drop', async () => (await turnsOf(callId)).find((t) => t.speaker === 'persona' && /Go ahead/.test(t.text)), 60_000);
     await rep.getByRole('button', { name: 'Hang up' }).click();
     await rep.waitForURL(`${world.base}/calls/${callId}`, { timeout: 30_000 });
   }, 240_000);

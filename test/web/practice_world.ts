@@ -4,6 +4,7 @@
 // chromium with a fake microphone that plays a WAV file. Shared by test/web/browser_practice.test.ts
 // and bench/browser_greeting.ts.
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
@@ -39,6 +40,8 @@ export interface PracticeWorld {
   smtp: SmtpSink;
   queue: PostCallQueue;
   base: string;
+  /** The browser's way to livekit-server's signalling port: take it down (drops and refuses connections) and up again. */
+  signalling: { down(): void; up(): void };
   /** The web view whose browser calls dispatch to an agent that never comes. */
   baseWithoutAgent: string;
   browser: Browser;
@@ -90,6 +93,43 @@ export function launchChromiumWithMicrophone(wavPath: string): Promise<Browser> 
   });
 }
 
+/**
+ * A TCP relay in front of livekit-server's HTTP/WebSocket port, so a test can cut the browser's
+ * signalling connection the way a network drop does (WebRTC media keeps its own UDP path).
+ */
+async function startRelay(target: URL): Promise<{ url: string; down(): void; up(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let isDown = false;
+  const server: Server = createServer((client) => {
+    if (isDown) return void client.destroy();
+    const upstream = createConnection({ host: target.hostname, port: Number(target.port) });
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `${target.protocol}//127.0.0.1:${port}`,
+    down() {
+      isDown = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    up() {
+      isDown = false;
+    },
+    close: () => new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
 /** `database`: a migrated database the world takes over (and closes on stop). */
 export async function startPracticeWorld(options: {
   database: Pick<TestDatabase, 'db' | 'pool' | 'url' | 'ping' | 'close'>;
@@ -116,6 +156,8 @@ export async function startPracticeWorld(options: {
     });
 
     const keys = { url: agents.stack.livekitUrl, apiKey: agents.stack.apiKey, apiSecret: agents.stack.apiSecret };
+    const relay = await startRelay(new URL(agents.stack.livekitUrl));
+    cleanups.push(() => relay.close());
     const serve = async (agentName: string) => {
       const web = makeWebRouter({
         app: { db: database.db, pinSecret: PIN_SECRET, hashPassword },
@@ -136,7 +178,7 @@ export async function startPracticeWorld(options: {
           onCallEnded: async () => undefined,
           logger,
           tokens: createLivekitCallerTokens(keys),
-          livekitUrl: keys.url,
+          livekitUrl: relay.url,
         },
         practiceNumber: '+15550009999',
       });
@@ -159,6 +201,7 @@ export async function startPracticeWorld(options: {
       queue,
       base: base.url,
       baseWithoutAgent,
+      signalling: { down: () => relay.down(), up: () => relay.up() },
       browser,
       async seed(seedOptions = {}) {
         const seeded = await seedPracticeCall({ database, pinSecret: PIN_SECRET }, { maxAttempts: seedOptions.maxAttempts === undefined ? 3 : seedOptions.maxAttempts, ...(seedOptions.timeLimitSeconds ? { timeLimitSeconds: seedOptions.timeLimitSeconds } : {}) });

@@ -97,6 +97,8 @@ async function run(root) {
       button.addEventListener('click', () => void room.startAudio().then(() => button.remove()));
       status.after(button);
     })
+    // A dropped signalling connection alone is SignalReconnecting; a broken media path is Reconnecting.
+    .on(RoomEvent.SignalReconnecting, () => say('Reconnecting…', 'reconnecting'))
     .on(RoomEvent.Reconnecting, () => say('Reconnecting…', 'reconnecting'))
     .on(RoomEvent.Reconnected, () => say(agentSeen ? `${persona} has joined` : 'Connected', agentSeen ? 'joined' : 'connected'))
     .on(RoomEvent.Disconnected, (reason) => {
