@@ -125,14 +125,14 @@ describe('practising in the browser', () => {
     await textOf(rep.locator('#captions'), 'Diane Carter. You have two minutes.');
     await waitFor('greeting turn', async () => (await turnsOf(callId)).find((t) => t.speaker === 'persona'));
 
-    // The fake microphone speaks after its lead-in; the agent stores it as the rep's turn and replies.
+    // The fake microphone speaks after its lead-in: the meter moves, the agent stores it as the rep's turn and replies.
+    await rep.waitForFunction(() => Number((globalThis as unknown as { document: { getElementById(id: string): { value: number } } }).document.getElementById('mic-level').value) > 0.05, undefined, { timeout: 60_000, polling: 50 });
     const repTurn = await waitFor('rep turn', async () => (await turnsOf(callId)).find((t) => t.speaker === 'rep'), 90_000);
     expect(repTurn.text).toMatch(/two minutes to talk about shipping costs/i);
     await waitFor('reply turn', async () => (await turnsOf(callId)).find((t) => t.speaker === 'persona' && /Go ahead/.test(t.text)), 60_000);
     await rep.waitForFunction(() => (globalThis as unknown as PageFigures).practice.voicedSegments >= 2, undefined, { timeout: 30_000 });
     await textOf(rep.locator('#captions'), 'Go ahead');
     await textOf(rep.locator('#captions'), /You: .*shipping costs/i);
-    expect(Number(await rep.locator('#mic-level').getAttribute('value'))).toBeGreaterThanOrEqual(0);
     await shot(rep, 'practice-mid-call');
 
     await rep.getByRole('button', { name: 'Hang up' }).click();
@@ -207,13 +207,22 @@ describe('practising in the browser', () => {
     expect((await world.database.db.select().from(assignments).where(eq(assignments.id, seeded.assignment.id)))[0]!.attemptsUsed).toBe(0);
   }, 240_000);
 
-  it('the time limit: the persona wraps up, the room goes, the page sees the call end and opens the call page', async () => {
+  it('mute, then the time limit: the persona says time is up, the room goes, the page sees the call end and opens the call page', async () => {
     const seeded = await world.seed({ timeLimitSeconds: 14 });
     const rep = await inviteAndSignIn(seeded);
     await rep.getByRole('row', { name: new RegExp(seeded.scenario.title) }).getByRole('button', { name: 'Practise now' }).click();
     await rep.waitForURL(/\/practice\/calls\//);
     const callId = /\/practice\/calls\/([0-9a-f-]{36})$/.exec(rep.url())![1]!;
     await textOf(rep.locator('#practice-status'), 'Diane Carter has joined', 60_000);
+    // Mute reaches the server: the rep's microphone track is marked muted in the room.
+    await rep.getByRole('button', { name: 'Mute' }).click();
+    const [call] = await world.database.db.select().from(calls).where(eq(calls.id, callId));
+    await waitFor('the microphone muted in the room', async () => {
+      const people = await world.agents.rooms.listParticipants(call!.roomName);
+      const mic = people.find((p) => p.identity === `caller-${seeded.rep.id}`)?.tracks[0];
+      return mic?.muted ? true : undefined;
+    });
+    expect(await rep.getByRole('button', { name: 'Unmute' }).getAttribute('aria-pressed')).toBe('true');
     await textOf(rep.locator('#practice-status'), 'The call has ended', 60_000);
     await rep.waitForURL(`${world.base}/calls/${callId}`, { timeout: 30_000 });
     const ended = await waitFor('the call closed', async () => {
