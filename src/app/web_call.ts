@@ -4,7 +4,7 @@
 // there is nothing to guess and no PIN lock-out to apply. Staff "Try this scenario" make test calls:
 // no assignment, no attempt, kept out of progress and practice metrics.
 import { randomUUID } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import { assignments, calls, scenarios, users } from '../adapters/db/schema.js';
 import { assertStaff, canPractiseOn, type Actor } from '../domain/access.js';
 import { isTerminal } from '../domain/call_state.js';
@@ -33,12 +33,19 @@ export interface WebCallDeps extends Pick<CallRoutingDeps, 'db' | 'rooms' | 'age
   livekitUrl: string;
 }
 
-export type WebCallOutcome = { kind: 'started'; callId: string } | { kind: 'refused'; failure: ResolveFailure } | { kind: 'unavailable' };
+export type WebCallOutcome =
+  | { kind: 'started'; callId: string }
+  | { kind: 'refused'; failure: ResolveFailure }
+  /** The person already has a browser call open: one at a time, so a script cannot open rooms by the hundred. */
+  | { kind: 'busy'; callId: string }
+  | { kind: 'unavailable' };
 
 /** The page joins within a second or two; the room closes if nobody does within this. */
 const WEB_ROOM_EMPTY_TIMEOUT_SECONDS = 60;
 /** A browser token outlives the call's time limit by this much (reconnections), never more. */
 const TOKEN_MARGIN_SECONDS = 5 * 60;
+/** A live-looking browser call older than this is stale (its end was never recorded) and blocks nothing. */
+const OPEN_CALL_WINDOW_MS = 60 * 60_000;
 
 async function createCall(
   deps: WebCallDeps,
@@ -47,8 +54,23 @@ async function createCall(
   const callId = randomUUID();
   const roomName = newRoomName();
   const metadata = buildMetadata(callId, input.scenario, input.rep);
-  const taken = await deps.db.transaction(async (tx) => {
-    if (input.assignmentId && !(await takeAttempt(tx, input.assignmentId))) return false;
+  const taken = await deps.db.transaction(async (tx): Promise<true | 'exhausted' | { busy: string }> => {
+    // Serialised per person, so two clicks cannot both find no open call.
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`web-call:${input.rep.id}`}))`);
+    const [open] = await tx
+      .select({ id: calls.id })
+      .from(calls)
+      .where(
+        and(
+          eq(calls.repId, input.rep.id),
+          eq(calls.path, 'web'),
+          inArray(calls.status, ['dispatching', 'ringing', 'in_progress']),
+          gt(calls.createdAt, new Date(nowOf(deps).getTime() - OPEN_CALL_WINDOW_MS)),
+        ),
+      )
+      .limit(1);
+    if (open) return { busy: open.id };
+    if (input.assignmentId && !(await takeAttempt(tx, input.assignmentId))) return 'exhausted';
     await tx.insert(calls).values({
       id: callId,
       path: 'web',
@@ -62,7 +84,8 @@ async function createCall(
     });
     return true;
   });
-  if (!taken) return { kind: 'refused', failure: { kind: 'exhausted', maxAttempts: input.maxAttempts ?? 0 } };
+  if (taken === 'exhausted') return { kind: 'refused', failure: { kind: 'exhausted', maxAttempts: input.maxAttempts ?? 0 } };
+  if (taken !== true) return { kind: 'busy', callId: taken.busy };
   const encoded = encodeRoomMetadata(metadata);
   try {
     await deps.rooms.createRoom({

@@ -261,6 +261,27 @@ describe('a signed-in rep', () => {
     const [row] = await database.db.select().from(assignments).where(eq(assignments.id, riley.assignment.id));
     expect(row!.attemptsUsed).toBe(1);
   });
+
+  it('has one browser call open at a time (a second "Practise now" neither opens a room nor uses an attempt)', async () => {
+    await database.db.update(assignments).set({ maxAttempts: 5, attemptsUsed: 1, dueAt: null, enforceDueDate: false }).where(eq(assignments.id, riley.assignment.id));
+    // ids.rileyWebCall is still dispatching.
+    const again = await rep.post(`/practice/assignments/${riley.assignment.id}`);
+    expect(again).toMatchObject({ status: 303, location: '/me' });
+    expect((await rep.get('/me')).text).toContain('You already have a practice call open');
+    const [row] = await database.db.select().from(assignments).where(eq(assignments.id, riley.assignment.id));
+    expect(row!.attemptsUsed).toBe(1);
+  });
+
+  it('cannot sign in with a link issued before the rep was deactivated', async () => {
+    const [gone] = await database.db.insert(users).values({ role: 'rep', name: 'Soon Gone', email: 'soon-gone@test.local', managerId: riley.manager.id }).returning();
+    await requestLink(gone!.email);
+    const mail = await waitFor('link', async () => mailsTo(gone!.email)[0]);
+    await database.db.update(users).set({ active: false }).where(eq(users.id, gone!.id));
+    const path = /http:\/\/127\.0\.0\.1(\/login\/link\/[A-Za-z0-9_-]+)/.exec(mail.parsed.text ?? '')![1]!;
+    const late = client();
+    await late.get(path);
+    expect((await late.post(path)).status).toBe(400);
+  });
 });
 
 describe('sign-in link limits (last: they use up this client address)', () => {
