@@ -3,7 +3,7 @@
 // keep their password login. Asking for a link says the same thing whether or not the address
 // belongs to anyone, and the email goes out through the same Mailer as the post-call emails.
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../adapters/db/client.js';
 import { signInTokens, users } from '../adapters/db/schema.js';
 import { canManageUser, mayUseSignInLink, type Actor } from '../domain/access.js';
@@ -36,6 +36,10 @@ async function issue(deps: SignInDeps, user: { id: string; name: string; email: 
   const token = randomBytes(32).toString('base64url');
   const now = nowOf(deps);
   const ttl = purpose === 'invite' ? INVITE_LINK_TTL_MS : SIGN_IN_LINK_TTL_MS;
+  // The user's dead links (used or expired) go as a new one is made, so the table stays small.
+  await deps.db
+    .delete(signInTokens)
+    .where(and(eq(signInTokens.userId, user.id), or(lt(signInTokens.expiresAt, now), isNotNull(signInTokens.usedAt))));
   const [row] = await deps.db
     .insert(signInTokens)
     .values({ userId: user.id, tokenHash: hashSignInToken(token), purpose, expiresAt: new Date(now.getTime() + ttl), createdAt: now })
