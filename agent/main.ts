@@ -12,11 +12,25 @@ import { type Config, loadConfig, missingAgentKeys } from '../src/config.js';
 import { createCallStore } from './call_store.js';
 import { createDispatchClient } from './dispatch_client.js';
 import { runPersonaCall } from './persona_call.js';
+import { type TurnSettings, vadSettings } from './session_factory.js';
 import { createTurnWriter } from './turn_writer.js';
 
 interface ProcessData extends Record<string, unknown> {
   vad?: VAD;
   database?: DatabaseHandle;
+}
+
+function turnSettings(config: Readonly<Config>): TurnSettings {
+  return {
+    pipeline: config.AGENT_TURN_PIPELINE,
+    turnDetector: config.AGENT_TURN_DETECTOR,
+    endpointingMinDelayMs: config.AGENT_ENDPOINTING_MIN_DELAY_MS,
+    endpointingMaxDelayMs: config.AGENT_ENDPOINTING_MAX_DELAY_MS,
+    sttSegmentSilenceMs: config.AGENT_STT_SEGMENT_SILENCE_MS,
+    preemptiveMaxRetries: config.AGENT_PREEMPTIVE_MAX_RETRIES,
+    interruptionMinDurationMs: config.AGENT_INTERRUPTION_MIN_DURATION_MS,
+    interruptionMinWords: config.AGENT_INTERRUPTION_MIN_WORDS,
+  };
 }
 
 async function databaseUrl(config: Readonly<Config>): Promise<string> {
@@ -30,8 +44,7 @@ export default defineAgent<ProcessData>({
   // Runs once per warm job process, before any call is assigned to it.
   prewarm: async (proc: JobProcess<ProcessData>) => {
     const config = loadConfig();
-    // VAD silence = endpointing delay: with VAD turn detection the turn ends at max(VAD silence, minDelay).
-    proc.userData.vad = await silero.VAD.load({ minSilenceDuration: config.AGENT_ENDPOINTING_MIN_DELAY_MS });
+    proc.userData.vad = await silero.VAD.load(vadSettings(turnSettings(config)));
     const database = createDatabase(await databaseUrl(config), { max: 3 });
     proc.userData.database = database;
     await database.ping();
@@ -39,7 +52,8 @@ export default defineAgent<ProcessData>({
   entry: async (ctx: JobContext<ProcessData>) => {
     const config = loadConfig();
     const logger = createLogger({ level: config.LOG_LEVEL, redactPii: config.NODE_ENV === 'production', name: 'agent' });
-    const vad = ctx.proc.userData.vad ?? (await silero.VAD.load({ minSilenceDuration: config.AGENT_ENDPOINTING_MIN_DELAY_MS }));
+    const turns = turnSettings(config);
+    const vad = ctx.proc.userData.vad ?? (await silero.VAD.load(vadSettings(turns)));
     const database = ctx.proc.userData.database ?? createDatabase(await databaseUrl(config), { max: 3 });
     const finalizer = createCallFinalizer({ pool: database.pool, logger });
     await runPersonaCall(ctx, {
@@ -53,11 +67,7 @@ export default defineAgent<ProcessData>({
         elevenLabsBaseUrl: config.ELEVENLABS_BASE_URL,
         elevenLabsModel: config.ELEVENLABS_MODEL,
       },
-      turns: {
-        endpointingMinDelayMs: config.AGENT_ENDPOINTING_MIN_DELAY_MS,
-        interruptionMinDurationMs: config.AGENT_INTERRUPTION_MIN_DURATION_MS,
-        interruptionMinWords: config.AGENT_INTERRUPTION_MIN_WORDS,
-      },
+      turns,
       defaultVoiceId: config.ELEVENLABS_DEFAULT_VOICE_ID,
       wrapUpWarningSeconds: config.AGENT_WRAP_UP_WARNING_SECONDS,
       callStore: createCallStore(database.db),

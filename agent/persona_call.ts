@@ -24,11 +24,12 @@ import {
   createPersonaAgent,
   createPersonaSession,
   createStt,
+  PersonaAgent,
   createTts,
   type ProviderSettings,
   type TurnSettings,
 } from './session_factory.js';
-import { type ChatItemMetrics, turnFromChatItem } from './turns.js';
+import { type ChatItemMetrics, speculativeLeadMs, turnFromChatItem } from './turns.js';
 import type { TurnWriter } from './turn_writer.js';
 import { estimateCostUsd, type ModelUsageEntry, usageFromModelUsage } from './usage_cost.js';
 
@@ -72,7 +73,6 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
     return;
   }
 
-  const stt = createStt(deps.providers, parsed.metadata.stage === 'ready' ? parsed.metadata.persona.language : 'en');
   const defaultTts = createTts(deps.providers, deps.defaultVoiceId, 'en');
   let callId = parsed.metadata.callId;
   const writer = deps.createTurnWriter(callId);
@@ -86,6 +86,8 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
   }
 
   const bargeIn = createBargeIn(deps.vad, { minSpeechMs: deps.turns.interruptionMinDurationMs, onInterrupt: () => logger.info('caller interrupted the persona') });
+  const segmentVad = deps.turns.pipeline === 'overlapped' ? bargeIn.vad : undefined;
+  const stt = createStt(deps.providers, parsed.metadata.stage === 'ready' ? parsed.metadata.persona.language : 'en', segmentVad);
   const session = createPersonaSession({ vad: bargeIn.vad, stt, tts: personaTts ?? defaultTts }, deps.turns);
   const state = createCallState();
   let ending: Promise<void> | undefined;
@@ -140,8 +142,12 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
     const turn = turnFromChatItem(
       { role: item.role, text: item.textContent ?? '', interrupted: item.interrupted, createdAt: item.createdAt, metrics: item.metrics as ChatItemMetrics },
       previousUserMetrics,
+      Date.now(),
+      item.role === 'assistant' ? speculativeLeadMs(state.replyGenerationStartedAt, state.repTurnCommittedAt) : null,
     );
     if (item.role === 'user') {
+      // Emitted when the rep's turn commits (the reply is scheduled at the same moment).
+      state.repTurnCommittedAt = Date.now();
       previousUserMetrics = { ...(item.metrics as ChatItemMetrics), ...(state.lastSttRequestMs === undefined ? {} : { sttRequestMs: state.lastSttRequestMs }) };
       state.lastSttRequestMs = undefined;
     }
@@ -215,12 +221,17 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
   const becomePersona = (metadata: ReadyRoomMetadata): voice.Agent => {
     const personaLlm = createLlm(deps.providers, metadata.persona.llmModel, metadata.persona.temperature);
     personaLlm.prewarm();
-    const agent = new voice.Agent({
-      instructions: buildPersonaInstructions(metadata),
-      tools: [endCallTool],
-      llm: personaLlm,
-      ...(personaTts ? { tts: personaTts } : {}),
-    });
+    const agent = new PersonaAgent(
+      {
+        instructions: buildPersonaInstructions(metadata),
+        tools: [endCallTool],
+        llm: personaLlm,
+        ...(personaTts ? { tts: personaTts } : {}),
+      },
+      () => {
+        state.replyGenerationStartedAt = Date.now();
+      },
+    );
     return agent;
   };
 
@@ -301,6 +312,9 @@ interface CallState {
   lastPersonaTurnAt: number;
   lastRepTurnAt: number;
   lastSpeakingStartedAt: number;
+  /** When the latest reply generation (speculative or not) started, and when the latest rep turn committed. */
+  replyGenerationStartedAt: number | undefined;
+  repTurnCommittedAt: number | undefined;
   /** Duration of the latest STT request, for the turn it completes. */
   lastSttRequestMs: number | undefined;
   prerenderedCharacters: number;
@@ -309,7 +323,7 @@ interface CallState {
 }
 
 function createCallState(): CallState {
-  return { consecutiveFailures: 0, lastPersonaTurnAt: 0, lastRepTurnAt: 0, lastSpeakingStartedAt: 0, lastSttRequestMs: undefined, prerenderedCharacters: 0, suppressTurns: false };
+  return { consecutiveFailures: 0, lastPersonaTurnAt: 0, lastRepTurnAt: 0, lastSpeakingStartedAt: 0, replyGenerationStartedAt: undefined, repTurnCommittedAt: undefined, lastSttRequestMs: undefined, prerenderedCharacters: 0, suppressTurns: false };
 }
 
 function waitForCaller(room: Room): Promise<RemoteParticipant> {

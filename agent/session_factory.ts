@@ -1,7 +1,15 @@
 // Builds the voice pipeline for one call: Silero VAD -> Groq Whisper (OpenAI plugin, Groq mode) ->
 // Groq LLM streaming into ElevenLabs TTS. Every base URL and key comes from config. Tests reuse
 // these factories with the providers pointed at the emulators.
-import { llm, type stt as sttNs, type tts as ttsNs, type VAD, voice } from '@livekit/agents';
+//
+// Two turn pipelines (decision 011):
+//  - 'overlapped' (default): the VAD closes a speech segment after a short silence and Whisper
+//    transcribes it at once, while the turn itself is still committed by the endpointing rule; the
+//    LLM reply and its first TTS audio are generated speculatively from that transcript, so they
+//    are ready when the turn commits. A caller who resumes speaking discards the speculation.
+//  - 'serial' (the first wave's): the segment ends only after the full endpointing silence, and
+//    the LLM and TTS start after the turn commits. Kept for comparison (npm run bench:turn).
+import { inference, llm, stt as sttNs, type tts as ttsNs, type VAD, voice } from '@livekit/agents';
 import * as elevenlabs from '@livekit/agents-plugin-elevenlabs';
 import * as openai from '@livekit/agents-plugin-openai';
 
@@ -16,9 +24,21 @@ export interface ProviderSettings {
   elevenLabsModel: string;
 }
 
+export type TurnPipeline = 'overlapped' | 'serial';
+/** 'vad': the turn ends after a fixed silence. 'model': LiveKit's local end-of-turn model stretches it when the caller sounds unfinished. */
+export type TurnDetectorChoice = 'vad' | 'model';
+
 export interface TurnSettings {
-  /** Silence after the caller stops before the persona answers. */
+  pipeline: TurnPipeline;
+  turnDetector: TurnDetectorChoice;
+  /** Silence after the caller stops before the persona answers (the turn commits). */
   endpointingMinDelayMs: number;
+  /** Turn detector 'model': the longest silence waited when the model says the caller is not done. */
+  endpointingMaxDelayMs: number;
+  /** Overlapped pipeline: silence that closes a speech segment and sends it to Whisper. */
+  sttSegmentSilenceMs: number;
+  /** Overlapped pipeline: speculative replies started per rep turn at most. */
+  preemptiveMaxRetries: number;
   /** Caller speech over the persona shorter than this is a backchannel. */
   interruptionMinDurationMs: number;
   /** A transcript over the persona needs this many words to interrupt. */
@@ -29,13 +49,36 @@ const trimSlash = (url: string) => url.replace(/\/+$/, '');
 export const groqOpenAiBaseUrl = (origin: string) => `${trimSlash(origin)}/openai/v1`;
 export const elevenLabsApiBaseUrl = (origin: string) => `${trimSlash(origin)}/v1`;
 
-export function createStt(settings: ProviderSettings, language: string): sttNs.STT {
-  return openai.STT.withGroq({
+/** What the Silero VAD shared by turn detection and the STT segmenter is loaded with. */
+export interface VadSettings {
+  /** Silence Silero waits out before it ends a speech segment. */
+  minSilenceDuration: number;
+  /** Audio before the detected onset that goes to Whisper with the segment. */
+  prefixPaddingDuration?: number;
+}
+
+/**
+ * Serial: segments end after the full endpointing silence (the turn ends at the larger of the two,
+ * so one knob is the truth). Overlapped: the short segment silence, so Whisper hears each stretch
+ * of speech as soon as the caller pauses, while endpointing still decides when the turn commits.
+ * Its padding is short too: segments now follow each other after pauses of ~300 ms, and Silero's
+ * default 500 ms reaches back into the previous segment, so its last word would go to Whisper twice.
+ */
+export function vadSettings(turns: Pick<TurnSettings, 'pipeline' | 'endpointingMinDelayMs' | 'sttSegmentSilenceMs'>): VadSettings {
+  if (turns.pipeline === 'serial') return { minSilenceDuration: turns.endpointingMinDelayMs };
+  return { minSilenceDuration: Math.min(turns.sttSegmentSilenceMs, turns.endpointingMinDelayMs), prefixPaddingDuration: 200 };
+}
+
+/** Groq Whisper (batch). Overlapped: segmented by the session's own VAD, so it is a stream. */
+export function createStt(settings: ProviderSettings, language: string, segmentVad?: VAD): sttNs.STT {
+  const whisper = openai.STT.withGroq({
     apiKey: settings.groqApiKey,
     baseURL: groqOpenAiBaseUrl(settings.groqBaseUrl),
     model: settings.sttModel,
     language: language.split('-')[0] ?? 'en',
   });
+  // Without a VAD here the session wraps Whisper in the same adapter with its own VAD.
+  return segmentVad === undefined ? whisper : new sttNs.StreamAdapter(whisper, segmentVad);
 }
 
 export function createLlm(settings: ProviderSettings, model: string, temperature: number): llm.LLM {
@@ -62,15 +105,29 @@ export interface SessionParts {
   tts: ttsNs.TTS;
 }
 
+/**
+ * Leaving turnDetection unset would build the cloud turn detector. 'vad' is local and model-free;
+ * 'model' pins the in-process `turn-detector-v1-mini` (its weights ship in @livekit/local-inference
+ * and run in the worker's inference process), so LIVEKIT_DEV_MODE cannot switch it to the cloud.
+ */
+function turnDetection(turns: TurnSettings): { turnDetection: 'vad' | inference.TurnDetector; endpointing: voice.EndpointingOptions } {
+  const minDelay = turns.endpointingMinDelayMs;
+  if (turns.turnDetector === 'model') {
+    return {
+      turnDetection: new inference.TurnDetector({ version: 'v1-mini' }),
+      endpointing: { mode: 'dynamic', minDelay, maxDelay: Math.max(turns.endpointingMaxDelayMs, minDelay), alpha: 0.9 },
+    };
+  }
+  return { turnDetection: 'vad', endpointing: { mode: 'fixed', minDelay, maxDelay: Math.max(3000, minDelay), alpha: 0.9 } };
+}
+
 const PHONE_RETRY = { maxRetry: 2, retryIntervalMs: 300, timeoutMs: 6000 } as const;
 
 export function createPersonaSession(parts: SessionParts, turns: TurnSettings): voice.AgentSession {
   return new voice.AgentSession({
     ...parts,
     turnHandling: {
-      // VAD end-of-turn: local and model-free. Leaving this unset would build the cloud turn detector.
-      turnDetection: 'vad',
-      endpointing: { mode: 'fixed', minDelay: turns.endpointingMinDelayMs, maxDelay: Math.max(3000, turns.endpointingMinDelayMs) },
+      ...turnDetection(turns),
       interruption: {
         enabled: true,
         // 'vad', not the adaptive (cloud) detector.
@@ -78,7 +135,12 @@ export function createPersonaSession(parts: SessionParts, turns: TurnSettings): 
         minDuration: turns.interruptionMinDurationMs,
         minWords: turns.interruptionMinWords,
       },
-      preemptiveGeneration: { enabled: true },
+      // Overlapped: the reply (LLM and the first TTS audio) is generated from each segment's
+      // transcript before the turn commits, and used only if the committed transcript is the same.
+      preemptiveGeneration:
+        turns.pipeline === 'overlapped'
+          ? { enabled: true, preemptiveTts: true, maxRetries: turns.preemptiveMaxRetries }
+          : { enabled: true, preemptiveTts: false },
     },
     // No echo warm-up on a phone line: it would mute barge-in for the first 3 s of the greeting.
     aecWarmupDuration: null,
@@ -93,6 +155,24 @@ export function createPersonaSession(parts: SessionParts, turns: TurnSettings): 
       maxUnrecoverableErrors: 10,
     },
   });
+}
+
+/**
+ * The persona. It reports when each reply generation starts, speculative or not, so a stored turn
+ * can say whether its reply was prepared before the rep's turn committed (turn_metrics).
+ */
+export class PersonaAgent extends voice.Agent {
+  constructor(
+    options: ConstructorParameters<typeof voice.Agent>[0],
+    private readonly onGenerationStart: () => void,
+  ) {
+    super(options);
+  }
+
+  override async llmNode(...args: Parameters<voice.Agent['llmNode']>): ReturnType<voice.Agent['llmNode']> {
+    this.onGenerationStart();
+    return super.llmNode(...args);
+  }
 }
 
 export function createPersonaAgent(instructions: string, tools?: llm.ToolContextLike): voice.Agent {

@@ -54,7 +54,7 @@ const turn = (speaker: 'rep' | 'persona', text: string, at: number, metrics = fa
   startedAt: new Date(at),
   endedAt: new Date(at + 1500),
   interrupted: false,
-  ...(metrics ? { metrics: { endOfUtteranceDelayMs: 500, sttMs: 120, llmTtftMs: 200, ttsTtfbMs: 150, endToEndMs: 1000 } } : {}),
+  ...(metrics ? { metrics: { endOfUtteranceDelayMs: 500, sttMs: 120, llmTtftMs: 200, ttsTtfbMs: 150, endToEndMs: 1000, speculativeLeadMs: 240 } } : {}),
 });
 
 describe('createTurnWriter', () => {
@@ -86,7 +86,7 @@ describe('createTurnWriter', () => {
       [3, 'persona', 'What is this about?'],
     ]);
     const metrics = await database.db.select().from(turnMetrics).where(eq(turnMetrics.turnId, rows[2]!.id));
-    expect(metrics[0]).toMatchObject({ endOfUtteranceDelayMs: 500, sttMs: 120, llmTtftMs: 200, ttsTtfbMs: 150, endToEndMs: 1000 });
+    expect(metrics[0]).toMatchObject({ endOfUtteranceDelayMs: 500, sttMs: 120, llmTtftMs: 200, ttsTtfbMs: 150, endToEndMs: 1000, speculativeLeadMs: 240 });
   });
 
   it('holds turns until the call id is known (direct-trunk path)', async () => {

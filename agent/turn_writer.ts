@@ -82,8 +82,8 @@ export function createTurnWriter(options: TurnWriterOptions): TurnWriter {
         select ${sql.identifier(turns.id.name)} from ${turns} where ${sql.identifier(turns.callId.name)} = ${callIdNow} and ${sql.identifier(turns.seq.name)} = ${seq}
         limit 1
       )
-      insert into ${turnMetrics} (${sql.identifier(turnMetrics.turnId.name)}, ${sql.identifier(turnMetrics.endOfUtteranceDelayMs.name)}, ${sql.identifier(turnMetrics.sttMs.name)}, ${sql.identifier(turnMetrics.llmTtftMs.name)}, ${sql.identifier(turnMetrics.ttsTtfbMs.name)}, ${sql.identifier(turnMetrics.endToEndMs.name)})
-      select id, ${m.endOfUtteranceDelayMs}::real, ${m.sttMs}::real, ${m.llmTtftMs}::real, ${m.ttsTtfbMs}::real, ${m.endToEndMs}::real from target
+      insert into ${turnMetrics} (${sql.identifier(turnMetrics.turnId.name)}, ${sql.identifier(turnMetrics.endOfUtteranceDelayMs.name)}, ${sql.identifier(turnMetrics.sttMs.name)}, ${sql.identifier(turnMetrics.llmTtftMs.name)}, ${sql.identifier(turnMetrics.ttsTtfbMs.name)}, ${sql.identifier(turnMetrics.endToEndMs.name)}, ${sql.identifier(turnMetrics.speculativeLeadMs.name)})
+      select id, ${m.endOfUtteranceDelayMs}::real, ${m.sttMs}::real, ${m.llmTtftMs}::real, ${m.ttsTtfbMs}::real, ${m.endToEndMs}::real, ${m.speculativeLeadMs}::real from target
       on conflict do nothing`);
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { turnFromChatItem } from './turns.js';
+import { speculativeLeadMs, turnFromChatItem } from './turns.js';
 
 describe('turnFromChatItem', () => {
   it('maps a user message to a rep turn with its spoken times', () => {
@@ -17,12 +17,12 @@ describe('turnFromChatItem', () => {
     );
     expect(turn?.speaker).toBe('persona');
     expect(turn?.interrupted).toBe(true);
-    expect(turn?.metrics).toEqual({ endOfUtteranceDelayMs: 550, sttMs: 182.4, llmTtftMs: 210.4, ttsTtfbMs: 150, endToEndMs: 850 });
+    expect(turn?.metrics).toEqual({ endOfUtteranceDelayMs: 550, sttMs: 182.4, llmTtftMs: 210.4, ttsTtfbMs: 150, endToEndMs: 850, speculativeLeadMs: null });
   });
 
   it('leaves unknown figures null (the greeting answers nobody)', () => {
     const turn = turnFromChatItem({ role: 'assistant', text: 'Diane speaking.', interrupted: false, createdAt: 1000, metrics: {} }, undefined, 2500);
-    expect(turn?.metrics).toEqual({ endOfUtteranceDelayMs: null, sttMs: null, llmTtftMs: null, ttsTtfbMs: null, endToEndMs: null });
+    expect(turn?.metrics).toEqual({ endOfUtteranceDelayMs: null, sttMs: null, llmTtftMs: null, ttsTtfbMs: null, endToEndMs: null, speculativeLeadMs: null });
     expect(turn?.startedAt).toEqual(new Date(1000));
     expect(turn?.endedAt).toEqual(new Date(2500));
   });
@@ -30,5 +30,11 @@ describe('turnFromChatItem', () => {
   it('skips empty and non-spoken items', () => {
     expect(turnFromChatItem({ role: 'assistant', text: '  ', interrupted: false, createdAt: 1, metrics: {} }, undefined)).toBeUndefined();
     expect(turnFromChatItem({ role: 'system', text: 'x', interrupted: false, createdAt: 1, metrics: {} }, undefined)).toBeUndefined();
+  });
+  it('a reply generated before the rep turn committed records how far ahead it started', () => {
+    expect(speculativeLeadMs(1_000, 1_320)).toBe(320);
+    expect(speculativeLeadMs(1_400, 1_320), 'generated after the commit').toBeNull();
+    expect(speculativeLeadMs(undefined, 1_320)).toBeNull();
+    expect(speculativeLeadMs(1_000, undefined), 'no rep turn yet (greeting)').toBeNull();
   });
 });

@@ -6,6 +6,12 @@ export interface TurnMetricsRecord {
   llmTtftMs: number | null;
   ttsTtfbMs: number | null;
   endToEndMs: number | null;
+  /**
+   * Overlapped pipeline: how long before the rep's turn committed this reply's generation started
+   * (it was prepared speculatively, so its LLM and TTS time overlap the endpointing silence). Null
+   * when the reply was generated after the commit.
+   */
+  speculativeLeadMs: number | null;
 }
 
 export interface TurnRecord {
@@ -51,7 +57,12 @@ const ms = (seconds: number | undefined): number | null =>
  * endpointing and STT figures belong to the persona turn's latency breakdown. Returns undefined for
  * items that are not spoken turns (system/tool messages, empty text).
  */
-export function turnFromChatItem(item: ChatItemLike, previousUser: ChatItemMetrics | undefined, now: number = Date.now()): TurnRecord | undefined {
+export function turnFromChatItem(
+  item: ChatItemLike,
+  previousUser: ChatItemMetrics | undefined,
+  now: number = Date.now(),
+  speculativeLeadMs: number | null = null,
+): TurnRecord | undefined {
   const text = item.text.trim();
   if (text === '' || (item.role !== 'user' && item.role !== 'assistant')) return undefined;
   const startedMs = item.metrics.startedSpeakingAt !== undefined ? item.metrics.startedSpeakingAt * 1000 : item.createdAt;
@@ -70,7 +81,17 @@ export function turnFromChatItem(item: ChatItemLike, previousUser: ChatItemMetri
       llmTtftMs: ms(item.metrics.llmNodeTtft),
       ttsTtfbMs: ms(item.metrics.ttsNodeTtfb),
       endToEndMs: ms(item.metrics.e2eLatency),
+      speculativeLeadMs,
     };
   }
   return turn;
+}
+
+/**
+ * How long before the rep's turn committed the reply's generation started, or null when it started
+ * after (not speculative) or no rep turn preceded it (the greeting, a wrap-up line).
+ */
+export function speculativeLeadMs(generationStartedAt: number | undefined, repTurnCommittedAt: number | undefined): number | null {
+  if (generationStartedAt === undefined || repTurnCommittedAt === undefined) return null;
+  return generationStartedAt < repTurnCommittedAt ? repTurnCommittedAt - generationStartedAt : null;
 }

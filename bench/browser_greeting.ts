@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   try {
     await pg.createDatabase('bench');
     const handle = createDatabase(pg.url('bench'));
-    await applyMigrations(handle.db);
+    await applyMigrations(handle.pool);
     const database = { ...handle, url: pg.url('bench') };
     // A silent microphone: the greeting is all this measures.
     const microphoneWav = await renderMicrophoneWav([], { leadInMs: 1000, gapMs: 0, tailMs: 120_000 });

@@ -59,7 +59,7 @@ const stack = await startStack({ apiKey, apiSecret, logLevel: 'warn' });
 const logger = createLogger({ level: 'silent', redactPii: false });
 
 try {
-  await applyMigrations(database.db);
+  await applyMigrations(database.pool);
   const pinSecret = randomBytes(32).toString('hex');
   const authToken = randomBytes(16).toString('hex');
   // Timed separately, so the figures split into LiveKit's share and ours (Postgres + HTTP + TwiML).

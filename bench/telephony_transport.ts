@@ -12,9 +12,9 @@ import { ParticipantKind } from '@livekit/rtc-node';
 import { SipClient } from 'livekit-server-sdk';
 import { buildPracticeLinePlan, ensureSip } from '../sip/ensure.js';
 import { startStack } from '../sip/stack/stack.js';
-import { findVoicedSegments, generateTone } from '../test/support/audio.js';
+import { findVoicedSegments, generateTone } from '../sip/phone/audio.js';
 import { createProbe } from '../test/support/probe.js';
-import { createTestPhone, phoneSampleRate } from '../test/support/sip_phone/phone.js';
+import { createSipPhone, phoneSampleRate } from '../sip/phone/phone.js';
 
 const iterations = Number(process.argv[2] ?? 20);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -38,7 +38,7 @@ try {
   for (let i = 0; i < iterations; i += 1) {
     const room = `bench-${i}`;
     const probe = await createProbe({ url: stack.livekitUrl, apiKey: stack.apiKey, apiSecret: stack.apiSecret, room, queueMs: 50 });
-    const phone = await createTestPhone();
+    const phone = await createSipPhone();
     const call = await phone.dial(stack.sipUri(room), { auth });
     setup.push(call.answeredAtMs);
     const sip = await probe.waitForParticipant((p) => p.kind === ParticipantKind.SIP);

@@ -1,35 +1,52 @@
 // Turn latency through the real stack (npm run bench:turn): test phone -> livekit-sip ->
 // livekit-server -> agent worker -> Groq/ElevenLabs emulators at their published latencies.
-// Prints p50/p95 of turn latency (last voiced sample the phone sends -> first voiced sample it
-// hears back), the breakdown the agent stored per turn, the overhead (total minus emulated
-// provider time minus configured endpointing silence) and greeting latency (SIP answer -> first
-// voiced sample). Figures only; nothing is asserted.
-//   npm run bench:turn -- [--turns 22] [--calls 2]
+// Runs each turn-handling configuration in the same run, one after another, and prints them side
+// by side (this machine is noisy: only ratios from one run mean much). Figures only; nothing is
+// asserted.
+//
+//   npm run bench:turn -- [--configs serial:500,overlapped:500] [--turns 22] [--calls 2] [--cutins 10]
+//
+// A configuration is `<pipeline>:<endpointing ms>` or `<pipeline>:model:<min ms>` (the local
+// end-of-turn model with dynamic endpointing). The default compares the first wave's pipeline with
+// today's defaults. Per configuration it prints:
+//  - turn latency: last voiced sample the phone sends -> first voiced sample it hears back;
+//  - the breakdown the agent stored per turn (turn_metrics), and the speculation hit rate
+//    (speculative replies used / started, from the worker's log);
+//  - transport hop by hop, with a probe participant in the room that hears both the caller's and the
+//    persona's tracks: phone -> room, room -> agent VAD end (incl. Silero's lag), agent first frame
+//    -> room, room -> phone;
+//  - false cut-ins: the phone says "I was thinking ... maybe next quarter would work better for us"
+//    with a 400-600 ms pause; a cut-in is a rep turn committed on the first half alone.
 import { eq } from 'drizzle-orm';
+import { ParticipantKind } from '@livekit/rtc-node';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { createDatabase } from '../src/adapters/db/client.js';
+import { createDatabase, type Database } from '../src/adapters/db/client.js';
 import { startEmbeddedPostgres } from '../src/adapters/db/embedded.js';
 import { applyMigrations } from '../src/adapters/db/migrate.js';
 import { turnMetrics, turns } from '../src/adapters/db/schema.js';
 import { createPostCallQueue } from '../src/adapters/queue/post_call_queue.js';
 import { loadConfig } from '../src/config.js';
+import type { ReadyRoomMetadata } from '../src/domain/room_metadata.js';
 import { renderSpeechAt } from '../test/emulators/audio.js';
+import { espeakVoiceFor } from '../test/emulators/elevenlabs_emulator.js';
 import { PRESETS } from '../test/emulators/knobs.js';
-import { startAgentWorld } from '../test/agent/agent_world.js';
-import { rmsDbfs } from '../test/support/audio.js';
+import { type AgentWorld, startAgentWorld } from '../test/agent/agent_world.js';
+import { rmsDbfs } from '../sip/phone/audio.js';
 import { freePort } from '../test/support/ports.js';
-import { phoneSampleRate, type PhoneCall } from '../test/support/sip_phone/phone.js';
+import { createProbe, type Probe } from '../test/support/probe.js';
+import { phoneSampleRate, type PhoneCall } from '../sip/phone/phone.js';
 
 const args = process.argv.slice(2);
-const argNumber = (name: string, fallback: number) => {
+const argValue = (name: string) => {
   const index = args.indexOf(`--${name}`);
-  return index >= 0 ? Number(args[index + 1]) : fallback;
+  return index >= 0 ? args[index + 1] : undefined;
 };
-const TURNS = argNumber('turns', 22);
-const CALLS = argNumber('calls', 2);
+const TURNS = Number(argValue('turns') ?? 22);
+const CALLS = Number(argValue('calls') ?? 2);
+const CUTIN_TRIALS = Number(argValue('cutins') ?? 10);
 
 const SENTENCES = [
   'Hi Diane, this is Riley from Parcel Point.',
@@ -44,167 +61,335 @@ const SENTENCES = [
   'How does Thursday morning sound for a call?',
   'I will send a short summary by email today.',
 ];
+const CUTIN_FIRST = 'I was thinking';
+const CUTIN_REST = 'maybe next quarter would work better for us.';
 const REPLY = 'Okay, tell me more.';
+const VOICE_ID = 'EXAVITQu4vr4xnYQH9Pm';
 const VOICED_DBFS = -40;
+const WINDOW_MS = 10;
+
+interface BenchConfig {
+  label: string;
+  endpointingMs: number;
+  env: Record<string, string>;
+}
+
+function parseConfig(spec: string): BenchConfig {
+  const [pipeline, second, third] = spec.split(':');
+  if (pipeline !== 'serial' && pipeline !== 'overlapped') throw new Error(`unknown pipeline in ${spec}: serial or overlapped`);
+  const model = second === 'model';
+  const endpointingMs = Number(model ? third : second);
+  if (!Number.isInteger(endpointingMs) || endpointingMs <= 0) throw new Error(`bad endpointing in ${spec}`);
+  return {
+    label: spec,
+    endpointingMs,
+    env: {
+      AGENT_TURN_PIPELINE: pipeline,
+      AGENT_TURN_DETECTOR: model ? 'model' : 'vad',
+      AGENT_ENDPOINTING_MIN_DELAY_MS: String(endpointingMs),
+    },
+  };
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const percentile = (values: number[], p: number) => {
+const percentile = (values: readonly number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 };
-const fmt = (value: number) => (Number.isFinite(value) ? `${Math.round(value)}`.padStart(6) : '     -');
 
-/** Last voiced sample in the PCM, in ms from its start. */
-function lastVoicedMs(samples: Int16Array): number {
-  const window = phoneSampleRate / 100;
-  for (let end = samples.length; end - window >= 0; end -= window) {
-    if (rmsDbfs(samples, end - window, end) > VOICED_DBFS) return (end / phoneSampleRate) * 1000;
-  }
-  return 0;
+/** A recording on the phone's clock: sample i was heard at originMs + i / rate. */
+interface Track {
+  samples: Int16Array;
+  rate: number;
+  originMs: number;
 }
 
-/** First 10 ms window at or after `fromMs` where the phone heard voice; undefined if none yet. */
-function firstVoicedAfter(call: PhoneCall, fromMs: number): number | undefined {
-  const recording = call.recording();
-  const window = phoneSampleRate / 100;
-  for (let start = Math.floor((fromMs / 1000) * phoneSampleRate); start + window <= recording.length; start += window) {
-    if (rmsDbfs(recording, start, start + window) > VOICED_DBFS) return (start / phoneSampleRate) * 1000;
+const voicedAt = (track: Track, index: number) => rmsDbfs(track.samples, index, index + (track.rate * WINDOW_MS) / 1000) > VOICED_DBFS;
+
+/** Start of the first voiced 10 ms window at or after `fromMs`. */
+function firstVoiced(track: Track, fromMs: number): number | undefined {
+  const window = (track.rate * WINDOW_MS) / 1000;
+  for (let i = Math.max(0, Math.floor(((fromMs - track.originMs) / 1000) * track.rate)); i + window <= track.samples.length; i += window) {
+    if (voicedAt(track, i)) return track.originMs + (i / track.rate) * 1000;
   }
   return undefined;
 }
 
-/** Waits until the phone has heard `quietMs` of silence after `fromMs`. */
-async function waitForQuiet(call: PhoneCall, fromMs: number, quietMs: number, timeoutMs: number): Promise<void> {
+/** End of the last voiced 10 ms window inside [fromMs, toMs]. */
+function lastVoiced(track: Track, fromMs: number, toMs: number): number | undefined {
+  const window = (track.rate * WINDOW_MS) / 1000;
+  const first = Math.max(0, Math.floor(((fromMs - track.originMs) / 1000) * track.rate));
+  for (let end = Math.min(track.samples.length, Math.floor(((toMs - track.originMs) / 1000) * track.rate)); end - window >= first; end -= window) {
+    if (voicedAt(track, end - window)) return track.originMs + (end / track.rate) * 1000;
+  }
+  return undefined;
+}
+
+const pcmTrack = (samples: Int16Array, rate: number): Track => ({ samples, rate, originMs: 0 });
+const phoneTrack = (call: PhoneCall): Track => ({ samples: call.recording(), rate: phoneSampleRate, originMs: 0 });
+
+/** Waits until the phone has heard `quietMs` of silence. */
+async function waitForQuiet(call: PhoneCall, quietMs: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const recording = call.recording();
-    const now = (recording.length / phoneSampleRate) * 1000;
-    if (now - fromMs > quietMs) {
-      const from = Math.floor(((now - quietMs) / 1000) * phoneSampleRate);
-      if (rmsDbfs(recording, from, recording.length) < VOICED_DBFS - 5) return;
-    }
+    const from = recording.length - Math.floor((quietMs / 1000) * phoneSampleRate);
+    if (from > 0 && rmsDbfs(recording, from, recording.length) < VOICED_DBFS - 5) return;
     await sleep(100);
   }
 }
 
+async function waitForHeard(call: PhoneCall, fromMs: number, timeoutMs: number): Promise<number | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const heard = firstVoiced(phoneTrack(call), fromMs);
+    if (heard !== undefined) return heard;
+    await sleep(20);
+  }
+  return undefined;
+}
+
+const metadata: Omit<ReadyRoomMetadata, 'callId'> = {
+  v: 1,
+  stage: 'ready',
+  persona: {
+    name: 'Diane Carter', role: 'Chief Financial Officer', company: 'Northwind Logistics', personality: 'Busy.', objections: [],
+    openingLine: 'Diane Carter speaking.', voiceId: VOICE_ID, language: 'en', llmModel: 'llama-3.3-70b-versatile', temperature: 0.7,
+  },
+  scenario: { title: 'Bench', objective: 'Measure.', context: '', difficulty: 'easy', rubric: [], timeLimitSeconds: 900 },
+  rep: { id: '0d6f3a52-8a4e-4f8a-a0f5-0f6c1b7d9e21', firstName: 'Riley' },
+};
+
+interface TurnSample {
+  callId: string;
+  /** The persona turn answering this rep turn. */
+  seq: number;
+  totalMs: number;
+  phoneEndMs: number;
+  heardMs: number;
+  roomEndMs: number | undefined;
+  roomOnsetMs: number | undefined;
+  toPhoneClock: (epochMs: number) => number;
+}
+
+interface Results {
+  figures: Record<string, number[]>;
+  speculation: { started: number; used: number };
+  cutIns: { trials: number; cutIns: number; pausesMs: number[] };
+}
+
+/** A call with a probe in its room: the probe hears the caller's and the persona's tracks. */
+async function dialWithProbe(world: AgentWorld, room: string) {
+  const { call } = await world.dialRoom(room);
+  const probe = await createProbe({ url: world.stack.livekitUrl, apiKey: world.stack.apiKey, apiSecret: world.stack.apiSecret, room, identity: 'bench-probe', queueMs: 50 });
+  // The probe's clock on the phone's: both are performance.now() based.
+  const probeToPhone = performance.now() - probe.now() - call.t0;
+  const sip = await probe.waitForParticipant((p) => p.info.kind === ParticipantKind.SIP, 30_000);
+  const agent = await probe.waitForParticipant((p) => p.info.kind === ParticipantKind.AGENT, 30_000);
+  const track = (identity: string): Track | undefined => {
+    const started = probe.heardStartedAtMs(identity);
+    return started === undefined ? undefined : { samples: probe.heard(identity), rate: probe.sampleRate, originMs: started + probeToPhone };
+  };
+  return { call, probe, callerTrack: () => track(sip.identity), personaTrack: () => track(agent.identity) };
+}
+
+async function latencyCalls(world: AgentWorld, samples: TurnSample[], greetings: number[]): Promise<void> {
+  const perCall = Math.ceil(TURNS / CALLS);
+  for (let c = 0; c < CALLS; c += 1) {
+    const { callId, room } = await world.createCall(metadata);
+    const { call, probe, callerTrack, personaTrack } = await dialWithProbe(world, room);
+    const greetingAt = await waitForHeard(call, call.answeredAtMs, 10_000);
+    if (greetingAt !== undefined) greetings.push(greetingAt - call.answeredAtMs);
+    await waitForQuiet(call, 800, 15_000);
+    const toPhoneClock = (epochMs: number) => epochMs - performance.timeOrigin - call.t0;
+
+    let seq = 1; // the greeting
+    for (let t = 0; t < perCall; t += 1) {
+      const sentence = SENTENCES[(c * perCall + t) % SENTENCES.length]!;
+      const pcm = await renderSpeechAt(sentence, phoneSampleRate);
+      await call.playPcm(pcm.samples, sentence);
+      const sent = call.sent().filter((item) => item.label === sentence).at(-1)!;
+      const phoneEndMs = sent.startMs + (lastVoiced(pcmTrack(pcm.samples, phoneSampleRate), 0, Infinity) ?? 0);
+      const heardMs = await waitForHeard(call, phoneEndMs + 20, 15_000);
+      seq += 2;
+      await waitForQuiet(call, 800, 15_000);
+      if (heardMs === undefined) continue;
+      const caller = callerTrack();
+      const persona = personaTrack();
+      samples.push({
+        callId, seq, totalMs: heardMs - phoneEndMs, phoneEndMs, heardMs, toPhoneClock,
+        roomEndMs: caller ? lastVoiced(caller, sent.startMs, phoneEndMs + 1500) : undefined,
+        // The persona's voice in the room just before the phone heard it.
+        roomOnsetMs: persona ? firstVoiced(persona, phoneEndMs) : undefined,
+      });
+    }
+    await call.hangup();
+    await probe.close();
+    await sleep(1000);
+  }
+}
+
+/** The hesitation sentence, CUTIN_TRIALS times in one call; returns the pauses used. */
+async function cutInCall(world: AgentWorld): Promise<{ callId: string; pausesMs: number[] }> {
+  const { callId, room } = await world.createCall(metadata);
+  const { call } = await world.dialRoom(room);
+  await waitForHeard(call, call.answeredAtMs, 10_000);
+  await waitForQuiet(call, 800, 15_000);
+  const first = await renderSpeechAt(CUTIN_FIRST, phoneSampleRate);
+  const rest = await renderSpeechAt(CUTIN_REST, phoneSampleRate);
+  const pausesMs: number[] = [];
+  for (let trial = 0; trial < CUTIN_TRIALS; trial += 1) {
+    // Spread over 400-600 ms (the pause is measured from the end of "thinking" to the next word).
+    const pauseMs = 400 + Math.round((200 * trial) / Math.max(1, CUTIN_TRIALS - 1));
+    pausesMs.push(pauseMs);
+    const trailing = first.samples.length - Math.round(((lastVoiced(pcmTrack(first.samples, phoneSampleRate), 0, Infinity) ?? 0) / 1000) * phoneSampleRate);
+    const leading = Math.round(((firstVoiced(pcmTrack(rest.samples, phoneSampleRate), 0) ?? 0) / 1000) * phoneSampleRate);
+    const gap = Math.max(0, Math.round((pauseMs / 1000) * phoneSampleRate) - trailing - leading);
+    const utterance = new Int16Array(first.samples.length + gap + rest.samples.length);
+    utterance.set(first.samples, 0);
+    utterance.set(rest.samples, first.samples.length + gap);
+    await call.playPcm(utterance, `hesitation ${trial}`);
+    await waitForHeard(call, call.now(), 6000);
+    await waitForQuiet(call, 1000, 15_000);
+  }
+  await call.hangup();
+  await sleep(1000);
+  return { callId, pausesMs };
+}
+
+const normalise = (text: string) => text.toLowerCase().replace(/[^a-z ]/g, '').trim();
+
+async function countCutIns(db: Database, callId: string): Promise<number> {
+  const stored = await db.select().from(turns).where(eq(turns.callId, callId));
+  return stored.filter((turn) => turn.speaker === 'rep' && normalise(turn.text) === normalise(CUTIN_FIRST)).length;
+}
+
+function speculationFromLog(log: string): { started: number; used: number } {
+  const count = (message: string) => log.split('\n').filter((line) => line.includes(`"msg":"${message}"`)).length;
+  return { started: count('starting preemptive generation'), used: count('using preemptive generation') };
+}
+
+async function breakdown(db: Database, samples: readonly TurnSample[], config: BenchConfig, providerMs: number): Promise<Record<string, number[]>> {
+  const f: Record<string, number[]> = {};
+  const add = (key: string, value: number | null | undefined) => {
+    if (value === null || value === undefined || !Number.isFinite(value)) return;
+    (f[key] ??= []).push(value);
+  };
+  for (const s of samples) {
+    const callTurns = await db.select().from(turns).where(eq(turns.callId, s.callId));
+    const persona = callTurns.find((t) => t.seq === s.seq && t.speaker === 'persona');
+    const rep = callTurns.find((t) => t.seq === s.seq - 1 && t.speaker === 'rep');
+    const [m] = persona ? await db.select().from(turnMetrics).where(eq(turnMetrics.turnId, persona.id)) : [];
+    add('total', s.totalMs);
+    add('overhead', s.totalMs - providerMs - config.endpointingMs);
+    add('eou', m?.endOfUtteranceDelayMs);
+    add('stt', m?.sttMs);
+    add('ttft', m?.llmTtftMs);
+    add('ttfb', m?.ttsTtfbMs);
+    add('e2e', m?.endToEndMs);
+    add('lead', m?.speculativeLeadMs);
+    if (m?.endToEndMs !== null && m?.endToEndMs !== undefined && m.endOfUtteranceDelayMs !== null) add('afterCommit', m.endToEndMs - m.endOfUtteranceDelayMs);
+    if (m?.endToEndMs !== null && m?.endToEndMs !== undefined) add('transport', s.totalMs - m.endToEndMs);
+    const agentVadEnd = rep ? s.toPhoneClock(rep.endedAt.getTime()) : undefined;
+    const agentFirstFrame = persona ? s.toPhoneClock(persona.startedAt.getTime()) : undefined;
+    if (s.roomEndMs !== undefined) add('phoneToRoom', s.roomEndMs - s.phoneEndMs);
+    if (s.roomEndMs !== undefined && agentVadEnd !== undefined) add('roomToAgent', agentVadEnd - s.roomEndMs);
+    if (agentVadEnd !== undefined) add('inbound', agentVadEnd - s.phoneEndMs);
+    if (agentFirstFrame !== undefined && s.roomOnsetMs !== undefined) add('agentToRoom', s.roomOnsetMs - agentFirstFrame);
+    if (s.roomOnsetMs !== undefined) add('roomToPhone', s.heardMs - s.roomOnsetMs);
+    if (agentFirstFrame !== undefined) add('outbound', s.heardMs - agentFirstFrame);
+  }
+  return f;
+}
+
+async function runConfig(config: BenchConfig, databaseUrl: string, db: Database, providerMs: number): Promise<Results> {
+  const world = await startAgentWorld({
+    databaseUrl,
+    db,
+    utterances: [...SENTENCES, CUTIN_FIRST, CUTIN_REST],
+    script: [{ reply: REPLY }],
+    preset: 'published',
+    workerEnv: { ...config.env, LOG_LEVEL: 'debug' },
+  });
+  try {
+    const samples: TurnSample[] = [];
+    const greetings: number[] = [];
+    await latencyCalls(world, samples, greetings);
+    const cutIns = CUTIN_TRIALS > 0 ? await cutInCall(world) : undefined;
+    await sleep(3000);
+    const figures = await breakdown(db, samples, config, providerMs);
+    figures.greeting = greetings;
+    return {
+      figures,
+      speculation: speculationFromLog(world.workerLog()),
+      cutIns: cutIns ? { trials: CUTIN_TRIALS, cutIns: await countCutIns(db, cutIns.callId), pausesMs: cutIns.pausesMs } : { trials: 0, cutIns: 0, pausesMs: [] },
+    };
+  } finally {
+    await world.stop();
+  }
+}
+
+const ROWS: [string, string][] = [
+  ['total', 'turn latency (phone -> phone)'],
+  ['eou', '  endpointing: end of speech -> commit'],
+  ['stt', '  STT request (last segment)'],
+  ['ttft', '  LLM TTFT'],
+  ['ttfb', '  TTS TTFB'],
+  ['lead', '  speculative lead (before commit)'],
+  ['afterCommit', '  commit -> first frame (e2e - eou)'],
+  ['e2e', '  agent end-to-end (agent clock)'],
+  ['transport', '  transport + VAD lag (total - e2e)'],
+  ['inbound', '    inbound: phone -> agent VAD end'],
+  ['phoneToRoom', '      phone -> room (probe)'],
+  ['roomToAgent', '      room -> agent VAD end'],
+  ['outbound', '    outbound: agent frame -> phone'],
+  ['agentToRoom', '      agent first frame -> room'],
+  ['roomToPhone', '      room -> phone'],
+  ['overhead', 'overhead (total - providers - endp.)'],
+  ['greeting', 'greeting (SIP answer -> voice)'],
+];
+
+function printTable(configs: readonly BenchConfig[], results: readonly Results[]): void {
+  const cell = (values: number[] | undefined) => {
+    if (!values || values.length === 0) return '-'.padStart(15);
+    return `${Math.round(percentile(values, 50))} / ${Math.round(percentile(values, 95))}`.padStart(11) + ` n${values.length}`.padEnd(4);
+  };
+  console.log(`${'p50 / p95 ms'.padEnd(40)}${configs.map((c) => c.label.padStart(15)).join('  ')}`);
+  for (const [key, label] of ROWS) console.log(`${label.padEnd(40)}${results.map((r) => cell(r.figures[key])).join('  ')}`);
+  const spec = (r: Results) => `${r.speculation.used}/${r.speculation.started}${r.speculation.started > 0 ? ` (${Math.round((100 * r.speculation.used) / r.speculation.started)}%)` : ''}`;
+  console.log(`${'speculation used / started'.padEnd(40)}${results.map((r) => spec(r).padStart(15)).join('  ')}`);
+  console.log(`${'false cut-ins (400-600 ms pause)'.padEnd(40)}${results.map((r) => `${r.cutIns.cutIns}/${r.cutIns.trials}`.padStart(15)).join('  ')}`);
+}
+
 async function main(): Promise<void> {
-  const config = loadConfig({});
+  const defaults = loadConfig({});
+  const chosen = `${defaults.AGENT_TURN_PIPELINE}:${defaults.AGENT_TURN_DETECTOR === 'model' ? 'model:' : ''}${defaults.AGENT_ENDPOINTING_MIN_DELAY_MS}`;
+  const configs = (argValue('configs') ?? `serial:500,${chosen}`).split(',').map(parseConfig);
+  const published = PRESETS.published;
+  const providerMs = (published.transcription?.firstByteMs ?? 0) + (published.chat?.firstByteMs ?? 0) + (published.tts?.firstByteMs ?? 0);
+  const replyPcm = await renderSpeechAt(REPLY, 16000, { voice: espeakVoiceFor(VOICE_ID) });
+
   const dataDir = await mkdtemp(join(tmpdir(), 'bench-turn-'));
   const pg = await startEmbeddedPostgres({ dataDir: join(dataDir, 'pg'), port: await freePort(), password: 'bench' });
-  const logger = pino({ level: 'silent' });
   try {
     await pg.createDatabase('bench');
     const database = createDatabase(pg.url('bench'));
-    await applyMigrations(database.db);
-    const queue = createPostCallQueue({ pool: database.pool, logger });
-    await queue.start();
-    await queue.stop();
-
-    const world = await startAgentWorld({
-      databaseUrl: pg.url('bench'),
-      db: database.db,
-      utterances: SENTENCES,
-      script: [{ reply: REPLY }],
-      preset: 'published',
-      workerEnv: { LOG_LEVEL: 'info' },
-    });
-    const rows: { totalMs: number; callId: string; seq: number; lastVoicedEpochMs: number; heardEpochMs: number }[] = [];
-    const greetings: number[] = [];
     try {
-      const perCall = Math.ceil(TURNS / CALLS);
-      for (let c = 0; c < CALLS; c += 1) {
-        const { callId, room } = await world.createCall({
-          v: 1,
-          stage: 'ready',
-          persona: {
-            name: 'Diane Carter', role: 'Chief Financial Officer', company: 'Northwind Logistics', personality: 'Busy.', objections: [],
-            openingLine: 'Diane Carter speaking.', voiceId: 'EXAVITQu4vr4xnYQH9Pm', language: 'en', llmModel: 'llama-3.3-70b-versatile', temperature: 0.7,
-          },
-          scenario: { title: 'Bench', objective: 'Measure.', context: '', difficulty: 'easy', rubric: [], timeLimitSeconds: 900 },
-          rep: { id: '0d6f3a52-8a4e-4f8a-a0f5-0f6c1b7d9e21', firstName: 'Riley' },
-        });
-        const { call } = await world.dialRoom(room);
-        const greetingAt = await (async () => {
-          for (let i = 0; i < 200; i += 1) {
-            const heard = firstVoicedAfter(call, call.answeredAtMs);
-            if (heard !== undefined) return heard;
-            await sleep(50);
-          }
-          return undefined;
-        })();
-        if (greetingAt !== undefined) greetings.push(greetingAt - call.answeredAtMs);
-        await waitForQuiet(call, call.now(), 800, 15_000);
-
-        let seq = 1; // the greeting
-        for (let t = 0; t < perCall; t += 1) {
-          const sentence = SENTENCES[(c * perCall + t) % SENTENCES.length]!;
-          const pcm = await renderSpeechAt(sentence, phoneSampleRate);
-          await call.playPcm(pcm.samples, sentence);
-          const sent = call.sent().filter((item) => item.label === sentence).at(-1)!;
-          const lastVoiced = sent.startMs + lastVoicedMs(pcm.samples);
-          let heard: number | undefined;
-          const deadline = Date.now() + 15_000;
-          while (heard === undefined && Date.now() < deadline) {
-            heard = firstVoicedAfter(call, lastVoiced + 20);
-            if (heard === undefined) await sleep(20);
-          }
-          seq += 2;
-          // The phone's clock is performance.now() since call.t0; the agent stores epoch times.
-          const epoch = (ms: number) => performance.timeOrigin + call.t0 + ms;
-          if (heard !== undefined) rows.push({ totalMs: heard - lastVoiced, callId, seq, lastVoicedEpochMs: epoch(lastVoiced), heardEpochMs: epoch(heard) });
-          await waitForQuiet(call, call.now(), 800, 15_000);
-        }
-        await call.hangup();
-        await sleep(1000);
+      await applyMigrations(database.pool);
+      const queue = createPostCallQueue({ pool: database.pool, logger: pino({ level: 'silent' }) });
+      await queue.start();
+      await queue.stop();
+      const results: Results[] = [];
+      for (const config of configs) {
+        console.error(`bench:turn: running ${config.label} …`);
+        results.push(await runConfig(config, pg.url('bench'), database.db, providerMs));
       }
-      await sleep(3000);
-
-      const breakdown = { eou: [] as number[], stt: [] as number[], ttft: [] as number[], ttfb: [] as number[], e2e: [] as number[], transport: [] as number[], overhead: [] as number[], total: [] as number[], inbound: [] as number[], outbound: [] as number[], agentWork: [] as number[] };
-      const published = PRESETS.published;
-      const emulatedProviderMs = (published.transcription?.firstByteMs ?? 0) + (published.chat?.firstByteMs ?? 0) + (published.tts?.firstByteMs ?? 0);
-      const endpointingMs = config.AGENT_ENDPOINTING_MIN_DELAY_MS;
-      for (const row of rows) {
-        const callTurns = await database.db.select().from(turns).where(eq(turns.callId, row.callId));
-        const turn = callTurns.find((t) => t.seq === row.seq && t.speaker === 'persona');
-        const repTurn = callTurns.find((t) => t.seq === row.seq - 1 && t.speaker === 'rep');
-        if (turn) breakdown.outbound.push(row.heardEpochMs - turn.startedAt.getTime());
-        if (repTurn) breakdown.inbound.push(repTurn.endedAt.getTime() - row.lastVoicedEpochMs);
-        const [m] = turn ? await database.db.select().from(turnMetrics).where(eq(turnMetrics.turnId, turn.id)) : [];
-        breakdown.total.push(row.totalMs);
-        breakdown.overhead.push(row.totalMs - emulatedProviderMs - endpointingMs);
-        if (m) {
-          if (m.endOfUtteranceDelayMs !== null) breakdown.eou.push(m.endOfUtteranceDelayMs);
-          if (m.sttMs !== null) breakdown.stt.push(m.sttMs);
-          if (m.llmTtftMs !== null) breakdown.ttft.push(m.llmTtftMs);
-          if (m.ttsTtfbMs !== null) breakdown.ttfb.push(m.ttsTtfbMs);
-          if (m.endToEndMs !== null && m.endOfUtteranceDelayMs !== null && m.llmTtftMs !== null && m.ttsTtfbMs !== null) {
-            breakdown.agentWork.push(m.endToEndMs - m.endOfUtteranceDelayMs - m.llmTtftMs - m.ttsTtfbMs);
-          }
-          if (m.endToEndMs !== null) {
-            breakdown.e2e.push(m.endToEndMs);
-            breakdown.transport.push(row.totalMs - m.endToEndMs);
-          }
-        }
-      }
-      console.log(`\nbench:turn  ${rows.length} turns over ${CALLS} call(s), emulator preset "published" (STT ${published.transcription?.firstByteMs} ms, LLM TTFT ${published.chat?.firstByteMs} ms, TTS TTFB ${published.tts?.firstByteMs} ms)`);
-      console.log(`host: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; endpointing silence ${endpointingMs} ms, barge-in ${config.AGENT_INTERRUPTION_MIN_DURATION_MS} ms voiced\n`);
-      console.log('                                     p50    p95');
-      const line = (label: string, values: number[]) => console.log(`${label.padEnd(34)}${fmt(percentile(values, 50))} ${fmt(percentile(values, 95))}   (n=${values.length})`);
-      line('turn latency (phone -> phone)', breakdown.total);
-      line('  endpointing (EOU delay, incl. STT)', breakdown.eou);
-      line('  STT request (Whisper)', breakdown.stt);
-      line('  LLM TTFT', breakdown.ttft);
-      line('  TTS TTFB', breakdown.ttfb);
-      line('  agent end-to-end (agent clock)', breakdown.e2e);
-      line('  agent glue (e2e - eou - ttft - ttfb)', breakdown.agentWork);
-      line('  transport + VAD lag (total - e2e)', breakdown.transport);
-      line('    inbound (phone -> agent VAD end)', breakdown.inbound);
-      line('    outbound (agent first frame -> phone)', breakdown.outbound);
-      line(`overhead (total - ${emulatedProviderMs} - ${endpointingMs})`, breakdown.overhead);
-      line('greeting (SIP answer -> voice)', greetings);
+      console.log(`\nbench:turn  ${TURNS} turns over ${CALLS} call(s) and ${CUTIN_TRIALS} hesitation trials per configuration; emulator preset "published" (STT ${published.transcription?.firstByteMs} ms, LLM TTFT ${published.chat?.firstByteMs} ms, TTS TTFB ${published.tts?.firstByteMs} ms)`);
+      console.log(`host: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}; barge-in ${defaults.AGENT_INTERRUPTION_MIN_DURATION_MS} ms voiced`);
+      console.log(`the emulated reply "${REPLY}" starts with ${Math.round(firstVoiced(pcmTrack(replyPcm.samples, 16000), 0) ?? 0)} ms of silence before its first voiced window (inside "agent first frame -> room")\n`);
+      printTable(configs, results);
     } finally {
-      await world.stop();
       await database.close();
     }
   } finally {

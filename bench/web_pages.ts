@@ -41,7 +41,7 @@ const pg = await startEmbeddedPostgres({
 });
 const database = createDatabase(pg.url(), { max: 10 });
 try {
-  await applyMigrations(database.db);
+  await applyMigrations(database.pool);
   const credentials = (await seedDemoData({ db: database.db, pinSecret: PIN_SECRET, hashPassword, llmModel: 'bench' }))!;
   const reps = await database.db.select().from(users).where(eq(users.role, 'rep'));
   const [scenario] = await database.db.select().from(scenarios).limit(1);

@@ -8,7 +8,7 @@
  * What the persona said is saved to --wav-out (default practice-call-<time>.wav) in both modes.
  *
  * Needs: the stack (`npm run stack:up`, or LIVEKIT_* in the environment), the direct trunk
- * (`npm run sip:provision -- --no-twilio --direct-number +15550009999`), the dispatch service and
+ * (`npm run sip:provision -- --no-twilio --direct-number +15550009999 --allow-open-trunk`), the dispatch service and
  * the agent worker running with real keys. The trunk's number and credentials are read from
  * LiveKit (trunk `practice-line-direct`); the caller ID defaults to the demo rep Riley.
  *
@@ -25,7 +25,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { SipClient } from 'livekit-server-sdk';
 import { loadConfig } from '../src/config.js';
-import { createTestPhone, phoneSampleRate, type PhoneCall } from '../test/support/sip_phone/phone.js';
+import { createSipPhone, phoneSampleRate, type PhoneCall } from './phone/phone.js';
 import { readStackState } from './stack/stack.js';
 
 const say = (message: string): void => {
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
   const sip = new SipClient(server.url.replace(/^ws(s?):\/\//, 'http$1://'), server.apiKey, server.apiSecret);
   const trunk = (await sip.listSipInboundTrunk()).find((t) => t.name === values.trunk);
   if (trunk === undefined) {
-    throw new Error(`no inbound trunk "${values.trunk}" on ${server.url}: run npm run sip:provision -- --no-twilio --direct-number +15550009999`);
+    throw new Error(`no inbound trunk "${values.trunk}" on ${server.url}: run npm run sip:provision -- --no-twilio --direct-number +15550009999 --allow-open-trunk`);
   }
   const number = values.number ?? trunk.numbers[0];
   if (number === undefined) throw new Error(`trunk "${values.trunk}" has no numbers; pass --number`);
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
   const useSox = values['wav-in'] === undefined && onPath('rec') && onPath('play');
   if (!useSox && values['wav-in'] === undefined) say('sox (rec/play) not found and no --wav-in: the persona will hear silence');
 
-  const phone = await createTestPhone({ from: values.from });
+  const phone = await createSipPhone({ from: values.from });
   const uri = `sip:${number}@${sipHost}`;
   say(`dialling ${uri} from ${values.from}`);
   const call = await phone.dial(uri, {

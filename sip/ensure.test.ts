@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { buildPracticeLinePlan, formatActions, practiceCallAttribute, practiceCallHeader } from './ensure.js';
+import { buildPracticeLinePlan, describeAccess, formatActions, OpenTrunkError, practiceCallAttribute, practiceCallHeader } from './ensure.js';
 
 describe('the Practice Line SIP plan', () => {
   it('has a callee rule with an empty prefix for Twilio and an individual rule with the agent for the direct trunk', () => {
     const plan = buildPracticeLinePlan({
       agentName: 'persona',
       twilio: { authUsername: 'u', authPassword: 'p' },
-      direct: { numbers: ['+15550001000'] },
+      direct: { numbers: ['+15550001000'], allowedAddresses: ['54.172.60.0/30'] },
     });
     expect(plan.trunks.map((t) => t.name)).toEqual(['practice-line-twilio', 'practice-line-direct']);
     expect(plan.trunks[0]).toMatchObject({ numbers: [], headersToAttributes: { [practiceCallHeader]: practiceCallAttribute } });
@@ -23,6 +23,16 @@ describe('the Practice Line SIP plan', () => {
     const plan = buildPracticeLinePlan({ agentName: 'a', twilio: { allowedAddresses: ['54.172.60.0/30'] }, direct: { numbers: [] } });
     expect(plan.rules.map((r) => r.name)).toEqual(['practice-line-twilio']);
     expect(buildPracticeLinePlan({ agentName: 'a', twilio: false }).trunks).toEqual([]);
+  });
+
+  it('refuses an open direct trunk unless told, and describes who may call a trunk', () => {
+    expect(() => buildPracticeLinePlan({ agentName: 'a', twilio: false, direct: { numbers: ['+15550001000'] } })).toThrow(OpenTrunkError);
+    expect(() => buildPracticeLinePlan({ agentName: 'a', twilio: false, direct: { numbers: ['+15550001000'], authUsername: 'u' } })).toThrow(/--allow-open-trunk/);
+    const withAuth = buildPracticeLinePlan({ agentName: 'a', twilio: false, direct: { numbers: ['+1555'], authUsername: 'u', authPassword: 'p' } });
+    expect(describeAccess(withAuth.trunks[0]!)).toBe('any address; digest auth');
+    const open = buildPracticeLinePlan({ agentName: 'a', twilio: false, direct: { numbers: ['+1555'], allowOpen: true } });
+    expect(describeAccess(open.trunks[0]!)).toBe('any address, no auth: OPEN to any SIP client');
+    expect(describeAccess({ allowedAddresses: ['10.0.0.0/8'], authUsername: '', authPassword: '' })).toBe('addresses 10.0.0.0/8; no auth');
   });
 
   it('prints one line per action without secret values', () => {

@@ -21,6 +21,28 @@ import {
 } from 'livekit-server-sdk';
 import { AWAITING_PIN_METADATA } from '../src/domain/room_metadata.js';
 
+/**
+ * Twilio's documented signalling addresses for Elastic SIP Trunking origination (one /30 per edge:
+ * Virginia, Oregon, Ireland, Frankfurt, Tokyo, Singapore, Sydney, São Paulo), from
+ * https://www.twilio.com/docs/sip-trunking/ip-addresses. Check that page when going live: Twilio
+ * announces changes there, and `--direct-address` replaces this list.
+ */
+export const TWILIO_SIGNALLING_RANGES: readonly string[] = Object.freeze([
+  '54.172.60.0/30',
+  '54.244.51.0/30',
+  '54.171.127.192/30',
+  '35.156.191.128/30',
+  '54.65.63.192/30',
+  '54.169.127.128/30',
+  '54.252.254.64/30',
+  '177.71.206.192/30',
+]);
+
+/** Thrown when the plan would leave a trunk open to any SIP client; the message says what to do. */
+export class OpenTrunkError extends Error {
+  readonly code = 'open_trunk';
+}
+
 /** The SIP header Twilio's `<Dial><Sip>` carries (in the URI query) to name our call row. */
 export const practiceCallHeader = 'X-Practice-Call';
 /** The participant attribute livekit-sip copies that header into. */
@@ -75,8 +97,17 @@ export interface PracticeLinePlanInput {
     authUsername?: string;
     authPassword?: string;
     roomPrefix?: string;
+    /**
+     * Create it without allowed addresses or credentials anyway. Any SIP client can then call it
+     * with any caller number, so keep CALLER_ID_TRUST_SIP=none (decision 012).
+     */
+    allowOpen?: boolean;
   };
 }
+
+/** Whether a planned trunk takes calls from anyone (no allowed addresses, no digest credentials). */
+export const isOpenTrunk = (trunk: Pick<InboundTrunkSpec, 'allowedAddresses' | 'authUsername' | 'authPassword'>): boolean =>
+  trunk.allowedAddresses.length === 0 && (trunk.authUsername === '' || trunk.authPassword === '');
 
 /**
  * The trunks and rules both call paths need (DESIGN.md): a trunk for Twilio's `<Dial><Sip>`
@@ -114,6 +145,17 @@ export function buildPracticeLinePlan(input: PracticeLinePlanInput): SipPlan {
     });
   }
   if (input.direct !== undefined && input.direct.numbers.length > 0) {
+    const hasAuth = (input.direct.authUsername ?? '') !== '' && (input.direct.authPassword ?? '') !== '';
+    if (!hasAuth && (input.direct.allowedAddresses ?? []).length === 0 && !input.direct.allowOpen) {
+      // An open trunk lets any SIP client in with a From of its choosing: PINs can then be guessed
+      // from as many "callers" as it likes, and caller ID means nothing.
+      throw new OpenTrunkError(
+        'refusing to create an open direct trunk: without allowed addresses or digest credentials any SIP client on the internet ' +
+          'can call it and claim any caller number. Give it your carrier’s signalling addresses (--direct-address CIDR, repeatable; ' +
+          '--twilio-path trunk uses Twilio’s documented ranges) and/or digest credentials (--direct-user U --direct-password P), ' +
+          'or pass --allow-open-trunk to create it open anyway',
+      );
+    }
     plan.trunks.push({
       name: `${prefix}-direct`,
       numbers: [...input.direct.numbers],
@@ -157,6 +199,15 @@ export interface EnsureAction {
   id: string | undefined;
   /** Fields that differ (update) — values of secrets are never shown. */
   changes: string[];
+  /** For trunks: who may call it (allowed addresses, whether digest auth is on), so a dry run shows it. */
+  access?: string;
+}
+
+/** "addresses 54.172.60.0/30, …; digest auth" — never the credentials themselves. */
+export function describeAccess(trunk: Pick<InboundTrunkSpec, 'allowedAddresses' | 'authUsername' | 'authPassword'>): string {
+  const addresses = trunk.allowedAddresses.length > 0 ? `addresses ${trunk.allowedAddresses.join(', ')}` : 'any address';
+  const auth = trunk.authUsername !== '' && trunk.authPassword !== '' ? 'digest auth' : 'no auth';
+  return isOpenTrunk(trunk) ? `${addresses}, ${auth}: OPEN to any SIP client` : `${addresses}; ${auth}`;
 }
 
 export interface EnsureResult {
@@ -272,7 +323,7 @@ export async function ensureSip(api: SipAdminApi, plan: SipPlan, options: { dryR
         id = created.sipTrunkId;
         result.trunkIds[spec.name] = id;
       }
-      result.actions.push({ object: 'trunk', name: spec.name, action: 'create', id, changes: [] });
+      result.actions.push({ object: 'trunk', name: spec.name, action: 'create', id, changes: [], access: describeAccess(spec) });
       continue;
     }
     result.trunkIds[spec.name] = have.sipTrunkId;
@@ -290,7 +341,7 @@ export async function ensureSip(api: SipAdminApi, plan: SipPlan, options: { dryR
       });
       await api.updateSipInboundTrunk(have.sipTrunkId, updated);
     }
-    result.actions.push({ object: 'trunk', name: spec.name, action: changes.length > 0 ? 'update' : 'keep', id: have.sipTrunkId, changes });
+    result.actions.push({ object: 'trunk', name: spec.name, action: changes.length > 0 ? 'update' : 'keep', id: have.sipTrunkId, changes, access: describeAccess(spec) });
   }
 
   const existingRules = uniqueByName(await api.listSipDispatchRule(), 'dispatch rule');
@@ -355,7 +406,8 @@ export async function ensureSip(api: SipAdminApi, plan: SipPlan, options: { dryR
 export function formatActions(result: EnsureResult): string {
   const lines = result.actions.map((a) => {
     const what = a.action === 'update' ? `update (${a.changes.join(', ')})` : a.action;
-    return `${result.dryRun ? '[dry-run] ' : ''}${a.object} ${a.name}: ${what}${a.id === undefined ? '' : ` ${a.id}`}`;
+    const access = a.access !== undefined && a.action !== 'keep' ? ` [${a.access}]` : '';
+    return `${result.dryRun ? '[dry-run] ' : ''}${a.object} ${a.name}: ${what}${a.id === undefined ? '' : ` ${a.id}`}${access}`;
   });
   return lines.join('\n');
 }

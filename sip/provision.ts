@@ -9,7 +9,12 @@
  *   --twilio-address CIDR                    (repeatable) Twilio's signalling addresses
  *   --no-twilio                              skip the Twilio path
  *   --direct-number +1555…                   (repeatable) numbers of the direct SIP trunk
- *   --direct-user U --direct-password P --direct-address CIDR
+ *   --direct-user U --direct-password P --direct-address CIDR (repeatable)
+ *                                           who may call the direct trunk: your carrier's signalling
+ *                                           addresses and/or digest credentials. With --twilio-path
+ *                                           trunk the addresses default to Twilio's documented ranges.
+ *   --allow-open-trunk                       create the direct trunk with neither (refused otherwise;
+ *                                           any SIP client could then call with any caller number)
  *
  * The Twilio side (with TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_PHONE_NUMBER set, via the
  * `twilio` SDK, see sip/twilio.ts):
@@ -20,13 +25,16 @@
  *   --twilio-path trunk   Elastic SIP trunk "practice-line" with origination URI
  *                         sip:LIVEKIT_SIP_HOST;transport=tcp holding the number; LiveKit gets the
  *                         direct trunk for that number (the agent asks for the PIN).
+ *   --voice-fallback-url URL  where Twilio goes when the voice URL fails or times out (voice path):
+ *                         a second instance's /twilio/voice, or by default Twilio's own "message"
+ *                         Twimlet saying sorry (TwiML Bins cannot be created through the API).
  *   --skip-twilio-account leave the Twilio account alone (LiveKit side only)
  * Every step is printed as it happens; --dry-run prints what would change and writes nothing.
  */
 import { parseArgs } from 'node:util';
 import { SipClient } from 'livekit-server-sdk';
-import { loadConfig } from '../src/config.js';
-import { buildPracticeLinePlan, ensureSip, formatActions, type PracticeLinePlanInput } from './ensure.js';
+import { loadConfig, publicUrlProblem } from '../src/config.js';
+import { buildPracticeLinePlan, ensureSip, formatActions, isOpenTrunk, TWILIO_SIGNALLING_RANGES, type PracticeLinePlanInput } from './ensure.js';
 import { readStackState } from './stack/stack.js';
 import { createTwilioRestClient, ensureTwilio, formatTwilioActions, type TwilioPlan } from './twilio.js';
 
@@ -43,9 +51,11 @@ async function main(): Promise<void> {
       'direct-user': { type: 'string' },
       'direct-password': { type: 'string' },
       'direct-address': { type: 'string', multiple: true },
+      'allow-open-trunk': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'twilio-path': { type: 'string', default: 'voice' },
       'skip-twilio-account': { type: 'boolean', default: false },
+      'voice-fallback-url': { type: 'string' },
     },
   });
   const twilioPath = values['twilio-path'];
@@ -95,21 +105,50 @@ async function main(): Promise<void> {
     if (values['direct-user'] !== undefined) input.direct.authUsername = values['direct-user'];
     if (values['direct-password'] !== undefined) input.direct.authPassword = values['direct-password'];
     if (values['direct-address'] !== undefined) input.direct.allowedAddresses = values['direct-address'];
+    // On the trunk path the carrier is Twilio: only its signalling addresses may reach the trunk.
+    else if (twilioPath === 'trunk') input.direct.allowedAddresses = [...TWILIO_SIGNALLING_RANGES];
+    if (values['allow-open-trunk']) input.direct.allowOpen = true;
   }
 
   // The SDK wants an http(s) origin; LIVEKIT_URL is often the ws(s) one.
   const host = server.url.replace(/^ws(s?):\/\//, 'http$1://');
   step(`livekit: provisioning SIP trunks and dispatch rules on ${host}`);
-  const result = await ensureSip(new SipClient(host, server.apiKey, server.apiSecret), buildPracticeLinePlan(input), {
+  const plan = buildPracticeLinePlan(input);
+  for (const trunk of plan.trunks.filter(isOpenTrunk)) {
+    step(
+      `warning: trunk ${trunk.name} is OPEN (--allow-open-trunk): any SIP client can call it and claim any caller number. ` +
+        'Keep CALLER_ID_TRUST_SIP=none so every caller keys a PIN, and restrict it (--direct-address / --direct-user) as soon as you can.',
+    );
+  }
+  const result = await ensureSip(new SipClient(host, server.apiKey, server.apiSecret), plan, {
     dryRun: values['dry-run'],
   });
   if (!values.json) console.log(formatActions(result));
 
-  const twilioResult = await provisionTwilio(config, twilioPath, values['dry-run'], values['skip-twilio-account'], step, state?.sipAddress);
+  step(webhookNote(host, config.PUBLIC_BASE_URL));
+
+  const fallbackUrl = values['voice-fallback-url'] ?? apologyTwimlet;
+  const twilioResult = await provisionTwilio(config, twilioPath, values['dry-run'], values['skip-twilio-account'], step, state?.sipAddress, fallbackUrl);
   if (values.json) console.log(JSON.stringify({ livekit: result, twilio: twilioResult ?? null }, null, 2));
   else if (twilioResult !== undefined) console.log(formatTwilioActions(twilioResult));
   const changed = [...result.actions, ...(twilioResult?.actions ?? [])].filter((a) => a.action !== 'keep').length;
   step(changed === 0 ? 'done: nothing to change' : `done: ${changed} change(s)${values['dry-run'] ? ' planned, nothing written' : ''}`);
+}
+
+/** Twilio's hosted "message" Twimlet: answers any request with this <Say>, independent of us. */
+const apologyTwimlet = `https://twimlets.com/message?${new URLSearchParams({
+  'Message[0]': 'Sorry, Practice Line cannot take your call right now. Please try again in a few minutes. Goodbye.',
+})}`;
+
+/**
+ * LiveKit's server API has no call to read or set a project's webhooks, so this cannot be checked:
+ * say where the setting lives. Self-hosted, docker-compose.yml turns the webhook on itself.
+ */
+function webhookNote(livekitHost: string, publicBaseUrl: string): string {
+  const url = `${publicBaseUrl}/livekit/webhook`;
+  return /\.livekit\.cloud(:\d+)?$/.test(new URL(livekitHost).host)
+    ? `livekit: webhooks cannot be read through the API; check that ${url} is listed in your LiveKit Cloud project (Settings > Webhooks), signed with the API key in .env`
+    : `livekit: self-hosted; the webhook to the dispatch service is set in livekit-server's config (docker-compose.yml LIVEKIT_CONFIG), not through the API`;
 }
 
 async function provisionTwilio(
@@ -119,6 +158,7 @@ async function provisionTwilio(
   skip: boolean,
   step: (message: string) => void,
   stackSipAddress: string | undefined,
+  voiceFallbackUrl: string,
 ) {
   if (skip) {
     step('twilio: skipped (--skip-twilio-account)');
@@ -131,12 +171,17 @@ async function provisionTwilio(
   }
   let plan: TwilioPlan;
   if (path === 'voice') {
-    if (!/^https:\/\//.test(config.PUBLIC_BASE_URL) && !config.PUBLIC_BASE_URL.startsWith('http://127.0.0.1')) {
-      step(`twilio: warning: PUBLIC_BASE_URL is ${config.PUBLIC_BASE_URL}; Twilio needs a public https URL that reaches this service`);
-    }
+    const warning = publicUrlProblem(config.PUBLIC_BASE_URL);
+    // Not a log line: printed on its own, where the operator running this reads it.
+    if (warning !== undefined) console.error(`\n${warning}\n`);
     plan = {
       phoneNumber: config.TWILIO_PHONE_NUMBER!,
-      path: { type: 'voice', voiceUrl: `${config.PUBLIC_BASE_URL}/twilio/voice`, statusCallback: `${config.PUBLIC_BASE_URL}/twilio/status` },
+      path: {
+        type: 'voice',
+        voiceUrl: `${config.PUBLIC_BASE_URL}/twilio/voice`,
+        statusCallback: `${config.PUBLIC_BASE_URL}/twilio/status`,
+        voiceFallbackUrl,
+      },
     };
   } else {
     const sipHost = config.LIVEKIT_SIP_HOST ?? stackSipAddress;

@@ -57,7 +57,13 @@ export function createTwilioRestClient(options: TwilioRestClientOptions): Twilio
 }
 
 export type TwilioPathPlan =
-  | { type: 'voice'; voiceUrl: string; statusCallback: string }
+  | {
+      type: 'voice';
+      voiceUrl: string;
+      statusCallback: string;
+      /** Where Twilio goes when the voice URL fails or times out: a second instance, or a static apology. */
+      voiceFallbackUrl: string;
+    }
   | {
       type: 'trunk';
       /** Friendly name of the Elastic SIP trunk; default 'practice-line'. */
@@ -137,6 +143,8 @@ export async function ensureTwilio(client: TwilioClient, plan: TwilioPlan, optio
       voiceMethod: sameMethod(number.voiceMethod),
       statusCallback: number.statusCallback,
       statusCallbackMethod: sameMethod(number.statusCallbackMethod),
+      voiceFallbackUrl: number.voiceFallbackUrl,
+      voiceFallbackMethod: sameMethod(number.voiceFallbackMethod),
       voiceApplicationSid: number.voiceApplicationSid,
     };
     const want = {
@@ -144,11 +152,13 @@ export async function ensureTwilio(client: TwilioClient, plan: TwilioPlan, optio
       voiceMethod: 'POST',
       statusCallback: plan.path.statusCallback,
       statusCallbackMethod: 'POST',
+      voiceFallbackUrl: plan.path.voiceFallbackUrl,
+      voiceFallbackMethod: 'POST',
       // A TwiML app on the number would win over the voice URL.
       voiceApplicationSid: '',
     };
     const changes = changesOf(have, want);
-    step(`twilio: ${plan.phoneNumber} voice URL and status callback ${changes.length > 0 ? (dryRun ? 'would change' : 'updating') : 'already set'}`);
+    step(`twilio: ${plan.phoneNumber} voice URL, fallback URL and status callback ${changes.length > 0 ? (dryRun ? 'would change' : 'updating') : 'already set'}`);
     if (changes.length > 0 && !dryRun) await client.incomingPhoneNumbers(number.sid).update(want);
     result.actions.push({ object: 'phone-number', name: plan.phoneNumber, action: changes.length > 0 ? 'update' : 'keep', id: number.sid, changes });
     return result;

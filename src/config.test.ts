@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, processEnvironment } from './config.js';
+import { ConfigError, loadConfig, processEnvironment, publicUrlProblem } from './config.js';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -111,5 +111,14 @@ describe('processEnvironment', () => {
     } finally {
       delete process.env.ENV_FILE;
     }
+  });
+});
+
+describe('publicUrlProblem', () => {
+  it('names loopback and plain http, and accepts a public https URL', () => {
+    expect(publicUrlProblem(loadConfig({}).PUBLIC_BASE_URL)).toMatch(/^WARNING: PUBLIC_BASE_URL is http:\/\/localhost:3000\. .*loopback/);
+    expect(publicUrlProblem('https://127.0.0.1:8443')).toMatch(/loopback/);
+    expect(publicUrlProblem('http://practice.example.com')).toMatch(/plain http/);
+    expect(publicUrlProblem('https://practice.example.com')).toBeUndefined();
   });
 });

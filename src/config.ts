@@ -1,6 +1,7 @@
 // The one reader of process.env. Everything else receives the frozen Config built here.
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_CALLER_ID_TRUST, DEFAULT_GLOBAL_LIMIT, DEFAULT_LINE_LIMIT } from './domain/lockout.js';
 
 const optionalString = z
   .string()
@@ -52,6 +53,16 @@ const envSchema = z.object({
   PIN_LOCKOUT_MAX_FAILURES: positiveInt(5),
   PIN_LOCKOUT_WINDOW_MINUTES: positiveInt(15),
   PIN_LOCKOUT_MINUTES: positiveInt(15),
+  /** Wrong PINs (any callers) on one called number within the window before PIN entry on it pauses. */
+  PIN_LINE_MAX_FAILURES: positiveInt(DEFAULT_LINE_LIMIT.maxFailures),
+  PIN_LINE_WINDOW_MINUTES: positiveInt(DEFAULT_LINE_LIMIT.windowMinutes),
+  /** Wrong PINs on the whole service within the window before PIN entry pauses everywhere. */
+  PIN_GLOBAL_MAX_FAILURES: positiveInt(DEFAULT_GLOBAL_LIMIT.maxFailures),
+  PIN_GLOBAL_WINDOW_MINUTES: positiveInt(DEFAULT_GLOBAL_LIMIT.windowMinutes),
+  /** When caller ID alone may name the rep (extensions, direct lines) on the Twilio path: attested (STIR/SHAKEN A), any, none. */
+  CALLER_ID_TRUST_TWILIO: z.enum(['attested', 'any', 'none'], { message: 'expected attested, any or none' }).default(DEFAULT_CALLER_ID_TRUST.twilio),
+  /** On the direct trunk: carrier (the trunk takes only the carrier's addresses) or none (always a PIN). */
+  CALLER_ID_TRUST_SIP: z.enum(['carrier', 'none'], { message: 'expected carrier or none' }).default(DEFAULT_CALLER_ID_TRUST.sip),
 
   LIVEKIT_URL: optionalUrl('a ws(s):// or http(s):// LiveKit server URL'),
   LIVEKIT_API_KEY: optionalString,
@@ -66,8 +77,18 @@ const envSchema = z.object({
   DISPATCH_SHARED_SECRET: optionalString.pipe(z.string().min(16, 'expected at least 16 characters').optional()),
   /** Where the agent worker reaches the dispatch service (direct-trunk PIN resolution); defaults to http://127.0.0.1:PORT. */
   DISPATCH_INTERNAL_URL: optionalUrl('an http(s) URL of the dispatch service'),
-  /** Silence (ms) after the caller stops before the persona answers. */
+  /** How a turn's stages run: 'overlapped' transcribes during the silence and prepares the reply speculatively; 'serial' is the first wave's pipeline (decision 011). */
+  AGENT_TURN_PIPELINE: z.enum(['overlapped', 'serial'], { message: "expected 'overlapped' or 'serial'" }).default('overlapped'),
+  /** 'vad': a fixed silence ends the rep's turn; 'model': LiveKit's local end-of-turn model waits longer when the rep sounds unfinished. */
+  AGENT_TURN_DETECTOR: z.enum(['vad', 'model'], { message: "expected 'vad' or 'model'" }).default('vad'),
+  /** Silence (ms) after the caller stops before the persona answers (the rep's turn commits). */
   AGENT_ENDPOINTING_MIN_DELAY_MS: positiveInt(500),
+  /** Turn detector 'model': the longest silence (ms) waited when the rep sounds unfinished. */
+  AGENT_ENDPOINTING_MAX_DELAY_MS: positiveInt(2000),
+  /** Overlapped pipeline: silence (ms) that closes a speech segment and sends it to Whisper while the turn is still open. */
+  AGENT_STT_SEGMENT_SILENCE_MS: positiveInt(200),
+  /** Overlapped pipeline: speculative replies started at most per rep turn (each costs an LLM request and some TTS). */
+  AGENT_PREEMPTIVE_MAX_RETRIES: positiveInt(5),
   /** Voiced caller speech over the persona must last this long (ms) to cut it off; shorter is a backchannel. */
   AGENT_INTERRUPTION_MIN_DURATION_MS: positiveInt(600),
   /** A transcript heard over the persona needs this many words to cut it off ("yeah", "mm-hm" do not). */
@@ -76,6 +97,11 @@ const envSchema = z.object({
   AGENT_WRAP_UP_WARNING_SECONDS: positiveInt(30),
   /** Port of the agent worker's health endpoint (0 is not allowed by the agents framework in production). */
   AGENT_HTTP_PORT: port(8081),
+  /**
+   * The agent worker's health endpoint (http://HOST:AGENT_HTTP_PORT). When set, the dispatch service asks it before a
+   * caller keys a PIN and /readyz reports it; `npm start --with-agent` sets it for its own worker.
+   */
+  AGENT_HEALTH_URL: optionalUrl('an http(s) URL of the agent worker health endpoint'),
   /** Warm job processes the worker keeps ready, so a call never waits for a cold start. */
   AGENT_IDLE_PROCESSES: positiveInt(1),
   /** CPU load (0-1) above which the worker stops accepting new calls. */
@@ -193,4 +219,15 @@ export function loadConfig(env: Record<string, string | undefined> = processEnvi
 /** What the persona agent worker needs before it can take a call; reported all at once. */
 export function missingAgentKeys(config: Readonly<Config>): string[] {
   return [...config.integrations.livekit.missing, ...config.integrations.groq.missing, ...config.integrations.elevenlabs.missing];
+}
+
+/**
+ * Why Twilio could not use PUBLIC_BASE_URL (loopback, or plain http), or undefined when it can.
+ * Printed by `npm run sip:provision` and at start-up as a plain warning, not only a log line.
+ */
+export function publicUrlProblem(publicBaseUrl: string): string | undefined {
+  const { protocol, hostname } = new URL(publicBaseUrl);
+  const local = ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
+  if (!local && protocol === 'https:') return undefined;
+  return `WARNING: PUBLIC_BASE_URL is ${publicBaseUrl}. Twilio will call that URL and cannot reach ${local ? "this machine's loopback" : 'a plain http address safely'}: set PUBLIC_BASE_URL to the public https address of the dispatch service (e.g. https://DOMAIN) and run \`npm run sip:provision\` again.`;
 }

@@ -1,17 +1,18 @@
 // Composition root of the dispatch service: reads config, wires adapters into the HTTP app.
 // It holds no logic of its own.
-import { ConfigError, loadConfig, missingAgentKeys, type Config } from './config.js';
+import { ConfigError, loadConfig, missingAgentKeys, publicUrlProblem, type Config } from './config.js';
 import { startAgentWorkerProcess, type AgentWorkerProcess } from './adapters/agent_process.js';
 import { bootstrapDatabase, DatabaseUnavailableError } from './adapters/db/bootstrap.js';
 import { EmbeddedPostgresError } from './adapters/db/embedded.js';
-import { seedDemoData, type DemoCredentials } from './adapters/db/seed.js';
+import { hasAdmin, seedDemoData, type DemoCredentials } from './adapters/db/seed.js';
 import { scorecardModelFromConfig } from './adapters/groq/scorecard_model.js';
 import { createLivekitCallerTokens } from './adapters/livekit/caller_token.js';
 import { createLivekitRoomService } from './adapters/livekit/room_service.js';
 import { createLivekitTokenVerifier, createLivekitWebhookVerifier } from './adapters/livekit/webhooks.js';
 import { createLogger } from './adapters/logger.js';
 import { createMetricsRegistry } from './adapters/metrics.js';
-import { databaseReadiness, livekitReadiness, postCallQueueReadiness } from './adapters/readiness.js';
+import { createAgentAvailability } from './adapters/agent_availability.js';
+import { agentReadiness, databaseReadiness, livekitReadiness, postCallQueueReadiness } from './adapters/readiness.js';
 import { createElevenLabsVoiceCatalog } from './adapters/elevenlabs/voice_catalog.js';
 import { createSmtpMailer } from './adapters/mail/mailer.js';
 import { createPostCallQueue } from './adapters/queue/post_call_queue.js';
@@ -21,7 +22,7 @@ import { createTwilioSignatureVerifier } from './adapters/twilio/signature.js';
 import { makeOnCallEnded } from './app/finalize_call.js';
 import { runPostCall } from './app/post_call.js';
 import type { CallRoutingDeps } from './app/resolve_call.js';
-import { lockoutRuleFromMinutes } from './domain/lockout.js';
+import { lockoutRuleFromMinutes, windowRuleFromMinutes } from './domain/lockout.js';
 import { createHttpApp } from './http/app.js';
 import { listen, PortInUseError } from './http/server.js';
 import { makeWebRouter } from './http/web/web_router.js';
@@ -45,6 +46,13 @@ function reportMissingKeys(config: Config, logger: ReturnType<typeof createLogge
   for (const [name, status] of Object.entries(config.integrations)) {
     if (!status.configured) logger.warn({ integration: name, missing: status.missing }, 'integration not configured');
   }
+}
+
+/** Where the agent worker's health endpoint is: configured, or the worker `--with-agent` starts beside us. */
+function agentHealthUrl(config: Config): string | undefined {
+  if (config.AGENT_HEALTH_URL) return config.AGENT_HEALTH_URL;
+  const withAgent = process.argv.includes('--with-agent') && missingAgentKeys(config).length === 0;
+  return withAgent ? `http://127.0.0.1:${config.AGENT_HTTP_PORT}` : undefined;
 }
 
 /** `npm start` (--with-agent) runs the persona worker too, once its keys are set; production runs it separately. */
@@ -71,8 +79,13 @@ async function main(): Promise<void> {
     logger,
   });
 
-  const credentials = await seedDemoData({ db: database.db, pinSecret: secrets.pinSecret, hashPassword, llmModel: config.GROQ_LLM_MODEL });
-  if (credentials) printDemoCredentials(credentials, config);
+  // Demo data carries live PINs and passwords: never in production, where init-admin makes the first account.
+  if (config.NODE_ENV === 'production') {
+    if (!(await hasAdmin(database.db))) logger.warn({ command: 'npm run cli -- init-admin' }, 'no admin yet: create the first one with the admin CLI');
+  } else {
+    const credentials = await seedDemoData({ db: database.db, pinSecret: secrets.pinSecret, hashPassword, llmModel: config.GROQ_LLM_MODEL });
+    if (credentials) printDemoCredentials(credentials, config);
+  }
 
   // Post-call: the pg-boss queue lives in the same database; its worker runs in this process.
   const scorecardModel = scorecardModelFromConfig(config);
@@ -101,12 +114,20 @@ async function main(): Promise<void> {
         db: database.db,
         pinSecret: secrets.pinSecret,
         lockout: lockoutRuleFromMinutes(config.PIN_LOCKOUT_MAX_FAILURES, config.PIN_LOCKOUT_WINDOW_MINUTES, config.PIN_LOCKOUT_MINUTES),
+        limits: {
+          line: windowRuleFromMinutes(config.PIN_LINE_MAX_FAILURES, config.PIN_LINE_WINDOW_MINUTES),
+          global: windowRuleFromMinutes(config.PIN_GLOBAL_MAX_FAILURES, config.PIN_GLOBAL_WINDOW_MINUTES),
+        },
+        callerIdTrust: { twilio: config.CALLER_ID_TRUST_TWILIO, sip: config.CALLER_ID_TRUST_SIP },
         rooms: createLivekitRoomService(livekitKeys),
         agentName: config.LIVEKIT_AGENT_NAME,
         onCallEnded,
         logger,
       }
     : null;
+
+  const healthUrl = agentHealthUrl(config);
+  const agentAvailability = healthUrl ? createAgentAvailability(healthUrl) : null;
 
   const web = makeWebRouter({
     app: { db: database.db, pinSecret: secrets.pinSecret, hashPassword },
@@ -139,6 +160,7 @@ async function main(): Promise<void> {
         database: databaseReadiness(database.ping),
         livekit: livekitReadiness(livekitKeys),
         postCallQueue: postCallQueueReadiness(database.pool, () => postCallWorkerRunning),
+        agent: agentReadiness(agentAvailability),
       },
       metrics: createMetricsRegistry({ pool: database.pool }),
       onMetricsError: (error) => logger.warn({ err: error }, 'metrics scrape failed'),
@@ -161,6 +183,7 @@ async function main(): Promise<void> {
             ...(config.LIVEKIT_SIP_PASSWORD ? { password: config.LIVEKIT_SIP_PASSWORD } : {}),
           }
         : null,
+      agentAvailability,
       logger,
     },
     dispatch: {
@@ -173,6 +196,7 @@ async function main(): Promise<void> {
       verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null,
       calls: { db: database.db, onCallEnded, logger },
       rooms: routing?.rooms ?? null,
+      agentAvailability,
       logger,
     },
     web: web.router,
@@ -184,6 +208,12 @@ async function main(): Promise<void> {
   });
   logger.info({ port: http.port, publicBaseUrl: config.PUBLIC_BASE_URL, embeddedDatabase: database.embedded }, 'dispatch service listening');
   reportMissingKeys(config, logger);
+  const urlProblem = config.TWILIO_AUTH_TOKEN ? publicUrlProblem(config.PUBLIC_BASE_URL) : undefined;
+  // Printed on its own as well as logged: an operator watching the start must not miss it.
+  if (urlProblem !== undefined) {
+    logger.warn({ publicBaseUrl: config.PUBLIC_BASE_URL }, 'PUBLIC_BASE_URL cannot be reached by Twilio');
+    process.stderr.write(`\n${urlProblem}\n\n`);
+  }
   const agentWorker = startAgentIfWanted(config, logger, http.port);
 
   let stopping = false;

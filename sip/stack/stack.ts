@@ -14,7 +14,7 @@
  *
  * Webhooks: bind the receiver first (port 0), then pass its URL in `webhookUrls`; events are
  * signed with `stack.apiKey`/`apiSecret` (verify with livekit-server-sdk's WebhookReceiver).
- * SIP trunks and dispatch rules: `ensureSip` in sip/ensure.ts. A phone: test/support/sip_phone.
+ * SIP trunks and dispatch rules: `ensureSip` in sip/ensure.ts. A phone: sip/phone.
  *
  * Binaries come from `.stack/bin` (`npm run stack:install`); a missing or stale install throws
  * `StackNotInstalledError` with the command to run. Children are started through

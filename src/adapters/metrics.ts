@@ -24,6 +24,7 @@ export const turnLatencyBuckets = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 2.5, 3, 4, 
 const callStatuses = ['dispatching', 'ringing', 'in_progress', 'completed', 'failed', 'abandoned'] as const;
 const providers = ['livekit', 'twilio', 'groq', 'elevenlabs', 'smtp'] as const;
 const emailStatuses = ['pending', 'sent', 'failed'] as const;
+const guessScopes = ['caller', 'line', 'global'] as const;
 
 export function createMetricsRegistry(deps: MetricsDeps): MetricsRegistry {
   const registry = new Registry();
@@ -51,6 +52,19 @@ export function createMetricsRegistry(deps: MetricsDeps): MetricsRegistry {
         `select e->>'provider' as provider, count(*) as n from calls, jsonb_array_elements(provider_errors) as e group by 1`,
       );
       for (const provider of providers) this.set({ provider }, Number(rows.find((r) => r.provider === provider)?.n ?? 0));
+    },
+  });
+
+  new client.Gauge({
+    name: 'practice_line_pin_guard_trips',
+    help: 'Times a PIN-guessing limit tripped, by scope: caller, line (called number) or global (all time; alert on increase()).',
+    labelNames: ['scope'],
+    registers: [registry],
+    async collect() {
+      const rows = await query<{ scope: string; n: string }>(
+        `select entity_id as scope, count(*) as n from audit_log where action = 'pin_guard.tripped' group by entity_id`,
+      );
+      for (const scope of guessScopes) this.set({ scope }, Number(rows.find((r) => r.scope === scope)?.n ?? 0));
     },
   });
 

@@ -1,6 +1,7 @@
 // Readiness checks for GET /readyz, one per dependency a call needs.
 import { RoomServiceClient } from 'livekit-server-sdk';
 import type pg from 'pg';
+import type { AgentAvailability } from '../app/ports.js';
 import type { ReadinessCheck } from '../http/ops_router.js';
 
 export function databaseReadiness(ping: () => Promise<boolean>): ReadinessCheck {
@@ -33,5 +34,14 @@ export function postCallQueueReadiness(pool: pg.Pool, isRunning: () => boolean):
       `select to_regclass('pgboss.queue') is not null and exists (select 1 from pgboss.queue where name = 'post-call') as ok`,
     ).catch(() => ({ rows: [{ ok: false }] }));
     return rows[0]?.ok ? { state: 'ok' } : { state: 'failing', detail: 'post-call queue missing in the database' };
+  };
+}
+
+/** A persona can take a call (the agent worker answers its health endpoint); skipped when not configured. */
+export function agentReadiness(availability: AgentAvailability | null): ReadinessCheck {
+  if (availability === null) return async () => ({ state: 'skipped', detail: 'AGENT_HEALTH_URL not set' });
+  return async () => {
+    const { available, detail } = await availability();
+    return available ? { state: 'ok' } : { state: 'failing', detail: detail ?? 'no agent worker available' };
   };
 }

@@ -4,9 +4,10 @@
 import type { AnalyticsTurn, CallAnalytics } from '../domain/analytics.js';
 import { clock, type ScoredCriterion } from '../domain/scorecard.js';
 
+/** reviewReasons: why the manager should read the call before trusting the score (shown to managers). */
 export type EmailScorecard =
-  | { status: 'scored'; overallScore: number; passed: boolean | null; summary: string; criteria: ScoredCriterion[] }
-  | { status: 'unavailable'; reason: string };
+  | { status: 'scored'; overallScore: number; passed: boolean | null; summary: string; criteria: ScoredCriterion[]; reviewReasons?: string[] }
+  | { status: 'unavailable'; reason: string; reviewReasons?: string[] };
 
 export interface CallEmailInput {
   recipient: { name: string; role: 'rep' | 'manager' };
@@ -101,7 +102,8 @@ function figures(input: CallEmailInput, you: boolean): Figure[] {
 
 export function renderCallEmail(input: CallEmailInput): RenderedEmail {
   const you = input.recipient.role === 'rep';
-  const outcome = verdict(input.scorecard, input.passMark);
+  const review = you ? [] : (input.scorecard?.reviewReasons ?? []);
+  const outcome = `${verdict(input.scorecard, input.passMark)}${review.length > 0 ? ' — NEEDS REVIEW' : ''}`;
   const subject = you
     ? `Your practice call: ${input.scenarioTitle} (${outcome})`
     : `${input.repName}'s practice call: ${input.scenarioTitle} (${outcome})`;
@@ -127,6 +129,7 @@ export function renderCallEmail(input: CallEmailInput): RenderedEmail {
     `See the call: ${input.callUrl}`,
     '',
     'SCORECARD',
+    ...(review.length > 0 ? ['NEEDS REVIEW: read the call before trusting this score.', ...review.map((reason) => `! ${reason}`), ''] : []),
     ...(card === null
       ? ['Not scored.']
       : card.status === 'unavailable'
@@ -173,6 +176,9 @@ ${card.criteria.map(
 <p>${intro} Scenario: <strong>${input.scenarioTitle}</strong>.</p>
 <p><a href="${input.callUrl}">See the call in Practice Line</a></p>
 <h2 style="font-size:18px">Scorecard</h2>
+${review.length > 0
+  ? html`<div style="border:2px solid #b45309;background:#fffbeb;padding:8px 12px;margin:8px 0"><p style="margin:0"><strong>Needs review:</strong> read the call before trusting this score.</p><ul style="margin:4px 0 0 16px;padding:0">${review.map((reason) => html`<li>${reason}</li>`)}</ul></div>`
+  : ''}
 ${scorecardHtml}
 <h2 style="font-size:18px">Delivery</h2>
 <table style="border-collapse:collapse" cellpadding="0" cellspacing="0">

@@ -122,8 +122,18 @@ export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise
             summary: outcome.summary,
             model: outcome.model,
             promptVersion: outcome.promptVersion,
+            needsReview: outcome.reviewReasons.length > 0,
+            reviewReasons: outcome.reviewReasons,
           }
-        : { callId: call.id, status: 'unavailable' as const, reason: outcome.reason, model: outcome.model, promptVersion: outcome.promptVersion };
+        : {
+            callId: call.id,
+            status: 'unavailable' as const,
+            reason: outcome.reason,
+            model: outcome.model,
+            promptVersion: outcome.promptVersion,
+            needsReview: outcome.reviewReasons.length > 0,
+            reviewReasons: outcome.reviewReasons,
+          };
     // A concurrent run (not expected, but cheap to tolerate) keeps whichever landed first.
     await db.insert(scorecards).values(values).onConflictDoNothing({ target: scorecards.callId });
     [scorecard] = await db.select().from(scorecards).where(eq(scorecards.callId, call.id));
@@ -157,8 +167,8 @@ export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise
   const emailScorecard: EmailScorecard | null = !scorecard
     ? null
     : scorecard.status === 'scored'
-      ? { status: 'scored', overallScore: scorecard.overallScore ?? 0, passed: scorecard.passed, summary: scorecard.summary ?? '', criteria: scorecard.criteria }
-      : { status: 'unavailable', reason: scorecard.reason ?? 'unknown' };
+      ? { status: 'scored', overallScore: scorecard.overallScore ?? 0, passed: scorecard.passed, summary: scorecard.summary ?? '', criteria: scorecard.criteria, reviewReasons: scorecard.reviewReasons }
+      : { status: 'unavailable', reason: scorecard.reason ?? 'unknown', reviewReasons: scorecard.reviewReasons };
 
   const pending: string[] = [];
   for (const { user, role } of recipients) {

@@ -7,7 +7,25 @@ import { and, arrayOverlaps, eq, gt, inArray, isNull, or, sql } from 'drizzle-or
 import type { Database } from '../adapters/db/client.js';
 import { assignments, calls, personas, pinAttempts, scenarios, users } from '../adapters/db/schema.js';
 import { isTerminal } from '../domain/call_state.js';
-import { countsTowardLockout, GUESS_REASONS, lockoutKey, lockoutLookbackMs, lockoutState, type LockoutRule } from '../domain/lockout.js';
+import { systemActor } from '../domain/access.js';
+import {
+  callerIdTrusted,
+  countsTowardLockout,
+  DEFAULT_CALLER_ID_TRUST,
+  DEFAULT_GLOBAL_LIMIT,
+  DEFAULT_LINE_LIMIT,
+  GUESS_REASONS,
+  lockoutKey,
+  lockoutLookbackMs,
+  lockoutState,
+  normalisePhoneNumber,
+  windowRuleFromMinutes,
+  windowState,
+  type CallerIdTrust,
+  type GuessScope,
+  type LockoutRule,
+  type WindowRule,
+} from '../domain/lockout.js';
 import { hashPin } from '../domain/pin.js';
 import {
   firstNameOf,
@@ -21,12 +39,18 @@ import {
 } from '../domain/resolver.js';
 import { encodeRoomMetadata, type ReadyRoomMetadata } from '../domain/room_metadata.js';
 import type { AppLogger, OnCallEnded, RoomService } from './ports.js';
+import { recordAudit } from './audit.js';
 import { recordCallEvent } from './record_call_event.js';
 
 export interface CallRoutingDeps {
   db: Database;
   pinSecret: string;
+  /** Per caller number (E.164), per path and caller-ID standing (decision 012). */
   lockout: LockoutRule;
+  /** Per called number and for the whole service, whoever the caller claims to be; defaults in src/domain/lockout.ts. */
+  limits?: { line: WindowRule; global: WindowRule };
+  /** How far caller ID alone may identify a rep, per path; default DEFAULT_CALLER_ID_TRUST. */
+  callerIdTrust?: CallerIdTrust;
   rooms: RoomService;
   agentName: string;
   onCallEnded: OnCallEnded;
@@ -49,6 +73,8 @@ export interface TwilioRouteInput {
   calledNumber: string | null;
   /** '' on the first webhook: only a direct line can resolve without digits. */
   digits: string;
+  /** Twilio's StirVerstat was full attestation (TN-Validation-Passed-A) for this call. */
+  callerAttested?: boolean;
 }
 
 export interface SipRouteInput {
@@ -69,12 +95,13 @@ export const newRoomName = (): string => `pl-${randomBytes(16).toString('hex')}`
 
 const nowOf = (deps: { now?: () => Date }) => (deps.now ? deps.now() : new Date());
 
-/** Twilio sends E.164; other SIP providers may drop the '+'. Match either spelling. */
+/** Twilio sends E.164; other SIP providers may drop the '+', and stored numbers may be either. Match every spelling. */
 function numberVariants(number: string | null): string[] {
   const trimmed = number?.trim() ?? '';
   if (trimmed === '') return [];
   const bare = trimmed.replace(/^\+/, '');
-  return [...new Set([trimmed, `+${bare}`, bare])];
+  const e164 = normalisePhoneNumber(trimmed);
+  return [...new Set([trimmed, `+${bare}`, bare, ...(e164 ? [e164, e164.slice(1)] : [])])];
 }
 
 type Executor = Database | Parameters<Parameters<Database['transaction']>[0]>[0];
@@ -247,65 +274,155 @@ interface Attempt {
   digits: string;
   callerNumber: string | null;
   calledNumber: string | null;
+  callerAttested: boolean;
   roomName: string;
   twilioCallSid: string | null;
   sipCallId: string | null;
   findExisting: (db: Executor) => Promise<typeof calls.$inferSelect | undefined>;
 }
 
+const PATH_CHANNELS: Record<Attempt['path'], PinChannel[]> = { twilio: ['twilio'], sip: ['sip', 'api'] };
+
+const limitsOf = (deps: CallRoutingDeps) =>
+  deps.limits ?? {
+    line: windowRuleFromMinutes(DEFAULT_LINE_LIMIT.maxFailures, DEFAULT_LINE_LIMIT.windowMinutes),
+    global: windowRuleFromMinutes(DEFAULT_GLOBAL_LIMIT.maxFailures, DEFAULT_GLOBAL_LIMIT.windowMinutes),
+  };
+
+interface GuardKeys {
+  caller: string;
+  called: string | null;
+  verified: boolean;
+  channels: PinChannel[];
+}
+
+type ScopeState = { scope: GuessScope; locked: boolean; until?: Date; failures: number; maxFailures: number; windowMs: number };
+
+/** Guessing failures per scope, read under the guard lock. */
+async function loadFailures(tx: Executor, deps: CallRoutingDeps, keys: GuardKeys, now: Date) {
+  const { line, global } = limitsOf(deps);
+  const guess = and(eq(pinAttempts.success, false), inArray(pinAttempts.reason, [...GUESS_REASONS]));
+  const since = (ms: number) => gt(pinAttempts.createdAt, new Date(now.getTime() - ms));
+  const times = (rows: { createdAt: Date }[]) => rows.map((row) => row.createdAt);
+  // One after another: the transaction holds a single connection.
+  const caller = await tx
+    .select({ createdAt: pinAttempts.createdAt })
+    .from(pinAttempts)
+    .where(
+      and(
+        guess,
+        eq(pinAttempts.callerNumber, keys.caller),
+        eq(pinAttempts.callerVerified, keys.verified),
+        inArray(pinAttempts.channel, keys.channels),
+        since(lockoutLookbackMs(deps.lockout)),
+      ),
+    );
+  const called = await tx
+    .select({ createdAt: pinAttempts.createdAt })
+    .from(pinAttempts)
+    .where(and(guess, keys.called === null ? isNull(pinAttempts.calledNumber) : eq(pinAttempts.calledNumber, keys.called), since(line.windowMs)));
+  const all = await tx.select({ createdAt: pinAttempts.createdAt }).from(pinAttempts).where(and(guess, since(global.windowMs)));
+  return { caller: times(caller), line: times(called), global: times(all) };
+}
+
+function scopeStates(deps: CallRoutingDeps, failures: Awaited<ReturnType<typeof loadFailures>>, now: Date): ScopeState[] {
+  const { line, global } = limitsOf(deps);
+  const caller = lockoutState(failures.caller, now, deps.lockout);
+  const lineState = windowState(failures.line, now, line);
+  const globalState = windowState(failures.global, now, global);
+  return [
+    { scope: 'caller', ...caller, failures: caller.locked ? failures.caller.length : caller.failuresInWindow, maxFailures: deps.lockout.maxFailures, windowMs: deps.lockout.windowMs },
+    { scope: 'line', ...lineState, failures: lineState.failuresInWindow, maxFailures: line.maxFailures, windowMs: line.windowMs },
+    { scope: 'global', ...globalState, failures: globalState.failuresInWindow, maxFailures: global.maxFailures, windowMs: global.windowMs },
+  ];
+}
+
+const latestUntil = (states: ScopeState[]): Date | undefined =>
+  states.reduce<Date | undefined>((latest, state) => (state.locked && state.until && (!latest || state.until > latest) ? state.until : latest), undefined);
+
 /**
- * One transaction per attempt, serialised per caller number with an advisory lock, so parallel
- * guesses from one number cannot slip past the lock-out and two calls cannot both take an
- * assignment's last attempt.
+ * A limit just tripped: an audit row and a metric (practice_line_pin_guard_trips counts these rows)
+ * an admin can act on, and a warning in the log. The caller hears only the calm locked-out line.
+ */
+async function reportTrip(tx: Executor, deps: CallRoutingDeps, attempt: Attempt, keys: GuardKeys, state: ScopeState) {
+  const details = {
+    scope: state.scope,
+    path: attempt.path,
+    failures: state.failures,
+    maxFailures: state.maxFailures,
+    windowMinutes: state.windowMs / 60_000,
+    until: state.until?.toISOString(),
+    calledNumber: keys.called,
+    // The caller bucket is only the culprit for the caller scope; for the others it is the last guess.
+    callerNumber: keys.caller,
+    callerVerified: keys.verified,
+  };
+  await recordAudit(tx, systemActor, { action: 'pin_guard.tripped', entityType: 'pin_guard', entityId: state.scope, details });
+  const { calledNumber, callerNumber, ...rest } = details;
+  deps.logger.warn({ ...rest, pii: { calledNumber, callerNumber } }, 'PIN guessing limit tripped; PIN entry paused');
+}
+
+/**
+ * One transaction per attempt, under one advisory lock for every PIN attempt (any replica), so
+ * parallel guesses cannot slip past a per-caller, per-line or global limit, and two calls cannot
+ * both take an assignment's last attempt. Attempts are short; a line of reps never queues on it.
  */
 async function decide(deps: CallRoutingDeps, attempt: Attempt): Promise<Decision> {
   const now = nowOf(deps);
-  const key = lockoutKey(attempt.callerNumber);
   const digits = attempt.digits.trim();
+  const verified = attempt.path === 'twilio' && attempt.callerAttested;
+  const keys: GuardKeys = {
+    caller: lockoutKey(attempt.callerNumber),
+    called: normalisePhoneNumber(attempt.calledNumber),
+    verified,
+    channels: PATH_CHANNELS[attempt.path],
+  };
+  const trusted = callerIdTrusted(deps.callerIdTrust ?? DEFAULT_CALLER_ID_TRUST, attempt.path, attempt.callerAttested);
 
   // Candidate rows are read in parallel on the pool before the transaction (one connection cannot
   // run queries concurrently); the guarded attempts update below settles any race on them.
   const candidates = await loadCandidates(deps.db, deps.pinSecret, attempt);
+  // Keyed digits are a try; so is a call to a direct line, which names the rep by caller ID alone.
+  const isTry = digits !== '' || candidates.directLineScenario !== null;
 
   return deps.db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`pin:${key}`}))`);
-    // After the lock: a duplicate webhook for the same call (same caller) waits here for the first to commit.
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('practice-line:pin-guard'))`);
+    // After the lock: a duplicate webhook for the same call waits here for the first to commit.
     const existing = await attempt.findExisting(tx);
     if (existing) return { kind: 'replay', call: existing };
-    const failures = await tx
-      .select({ createdAt: pinAttempts.createdAt })
-      .from(pinAttempts)
-      .where(
-        and(
-          eq(pinAttempts.callerNumber, key),
-          eq(pinAttempts.success, false),
-          inArray(pinAttempts.reason, [...GUESS_REASONS]),
-          gt(pinAttempts.createdAt, new Date(now.getTime() - lockoutLookbackMs(deps.lockout))),
-        ),
-      );
-    const lock = lockoutState(
-      failures.map((row) => row.createdAt),
-      now,
-      deps.lockout,
-    );
-    if (lock.locked) {
-      if (digits !== '') await tx.insert(pinAttempts).values({ callerNumber: key, channel: attempt.channel, success: false, reason: 'locked_out', createdAt: now });
-      return { kind: 'locked_out', until: lock.until };
+
+    const record = async (success: boolean, reason: string) => {
+      if (!isTry) return;
+      await tx.insert(pinAttempts).values({
+        callerNumber: keys.caller,
+        calledNumber: keys.called,
+        callerVerified: keys.verified,
+        channel: attempt.channel,
+        success,
+        reason,
+        createdAt: now,
+      });
+    };
+
+    const failures = await loadFailures(tx, deps, keys, now);
+    const before = scopeStates(deps, failures, now);
+    const lockedUntil = latestUntil(before);
+    if (lockedUntil) {
+      await record(false, 'locked_out');
+      return { kind: 'locked_out', until: lockedUntil };
     }
 
-    const outcome = resolveCall({ digits, now }, candidates);
-
-    // Only keyed digits are PIN attempts; a direct line resolving by number is not.
-    const record = async (success: boolean, reason: string) => {
-      if (digits !== '') await tx.insert(pinAttempts).values({ callerNumber: key, channel: attempt.channel, success, reason, createdAt: now });
-    };
+    const outcome = resolveCall({ digits, now, callerIdTrusted: trusted }, candidates);
 
     if (outcome.kind !== 'ok') {
       await record(false, outcome.kind);
       // The failure that completes a run locks at once: say so now rather than on the next try.
-      if (countsTowardLockout(outcome.kind)) {
-        const after = lockoutState([...failures.map((row) => row.createdAt), now], now, deps.lockout);
-        if (after.locked) return { kind: 'locked_out', until: after.until };
+      if (isTry && countsTowardLockout(outcome.kind)) {
+        const after = scopeStates(deps, { caller: [...failures.caller, now], line: [...failures.line, now], global: [...failures.global, now] }, now);
+        const tripped = after.filter((state) => state.locked);
+        for (const state of tripped) await reportTrip(tx, deps, attempt, keys, state);
+        const until = latestUntil(after);
+        if (until) return { kind: 'locked_out', until };
       }
       return { kind: 'refused', failure: outcome };
     }
@@ -385,6 +502,7 @@ export async function routeTwilioCall(deps: CallRoutingDeps, input: TwilioRouteI
       digits: input.digits,
       callerNumber: input.callerNumber,
       calledNumber: input.calledNumber,
+      callerAttested: input.callerAttested ?? false,
       roomName,
       twilioCallSid: input.twilioCallSid,
       sipCallId: null,
@@ -421,6 +539,8 @@ export async function routeSipCall(deps: CallRoutingDeps, input: SipRouteInput):
       digits: input.digits,
       callerNumber: input.callerNumber,
       calledNumber: input.calledNumber,
+      // The direct trunk carries no attestation; its trust is the operator's setting (CALLER_ID_TRUST_SIP).
+      callerAttested: false,
       roomName: input.roomName,
       twilioCallSid: null,
       sipCallId: input.sipCallId,

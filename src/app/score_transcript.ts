@@ -13,7 +13,9 @@ import {
   checkScorecardAnswer,
   type ChatMessage,
   correctionMessage,
+  findScorerAddress,
   SCORECARD_PROMPT_VERSION,
+  scorerAddressReasons,
   type ScorecardPersona,
   type ScorecardResult,
   type ScorecardScenario,
@@ -51,7 +53,8 @@ export interface ScoringDeps {
 
 export type ScorecardOutcome =
   | ({ status: 'scored'; model: string; promptVersion: string; attempts: number } & ScorecardResult)
-  | { status: 'unavailable'; reason: string; model: string; promptVersion: string; attempts: number };
+  /** reviewReasons: lines addressed to the scorer are flagged even when no score could be made. */
+  | { status: 'unavailable'; reason: string; model: string; promptVersion: string; attempts: number; reviewReasons: string[] };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -64,7 +67,11 @@ export async function produceScorecard(
   input: { scenario: ScorecardScenario; persona?: ScorecardPersona; turns: readonly AnalyticsTurn[]; passMark: number | null },
 ): Promise<ScorecardOutcome> {
   const model = deps.scorecardModel;
-  const base = { model: model?.model ?? deps.scorecardModelName ?? 'none', promptVersion: SCORECARD_PROMPT_VERSION };
+  const base = {
+    model: model?.model ?? deps.scorecardModelName ?? 'none',
+    promptVersion: SCORECARD_PROMPT_VERSION,
+    reviewReasons: scorerAddressReasons(findScorerAddress(input.turns)),
+  };
   if (!model) return { status: 'unavailable', reason: 'Groq is not configured (GROQ_API_KEY is not set)', attempts: 0, ...base };
   if (input.scenario.rubric.length === 0) return { status: 'unavailable', reason: 'the scenario has no rubric criteria', attempts: 0, ...base };
   if (!input.turns.some((turn) => turn.speaker === 'rep' && turn.text.trim() !== '')) {
@@ -83,8 +90,11 @@ export async function produceScorecard(
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
     try {
       const content = await model.complete(request);
-      const check = checkScorecardAnswer(content, { rubric: input.scenario.rubric, turns: input.turns, passMark: input.passMark });
-      if (check.ok) return { status: 'scored', attempts: attempt, ...base, ...check.result };
+      const check = checkScorecardAnswer(content, { rubric: input.scenario.rubric, turns: input.turns, passMark: input.passMark, final: attempt === attempts });
+      if (check.ok) {
+        if (check.result.reviewReasons.length > 0) deps.logger?.warn({ attempt, reviewReasons: check.result.reviewReasons.length }, 'scorecard flagged for review');
+        return { status: 'scored', attempts: attempt, ...base, ...check.result };
+      }
       reason = check.reason;
       deps.logger?.warn({ attempt, reason }, 'scorecard answer rejected');
       // The next try sees its rejected answer and why, which is what gets models to fix a quote.

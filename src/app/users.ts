@@ -10,6 +10,7 @@ import {
   isAdmin,
   managerForNewUser,
   repManagerScope,
+  systemActor,
   type Actor,
 } from '../domain/access.js';
 import { conflict, forbidden, invalidInput, notFound } from '../domain/errors.js';
@@ -226,4 +227,14 @@ export async function updateUser(deps: AppDeps, actor: Actor, raw: UpdateUserInp
       return toPublicUser(row);
     })
     .catch(emailConflict);
+}
+
+/**
+ * The installation's first admin (`npm run cli -- init-admin`, production seeds nothing). Refused
+ * once any admin exists, active or not, so it cannot quietly add another: that is `users create`.
+ */
+export async function initAdmin(deps: AppDeps, raw: { name: string; email: string; password: string }): Promise<PublicUser> {
+  const admins = await deps.db.select({ id: users.id }).from(users).where(eq(users.role, 'admin')).limit(1);
+  if (admins.length > 0) throw conflict('an admin already exists; use `users create --role admin` or `users set-password`');
+  return createUser(deps, systemActor, { role: 'admin', ...raw });
 }

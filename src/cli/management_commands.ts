@@ -14,7 +14,7 @@ import {
 import { getCall, listCalls } from '../app/calls.js';
 import { createPersona, listPersonas } from '../app/personas.js';
 import { createScenario, listScenarios } from '../app/scenarios.js';
-import { createUser, findUserByEmail, listUsers, updateUser } from '../app/users.js';
+import { createUser, findUserByEmail, initAdmin, listUsers, updateUser } from '../app/users.js';
 import { systemActor } from '../domain/access.js';
 import { invalidInput } from '../domain/errors.js';
 import { collect, output, table, toNumber, type CliCommandModule, type CliContext, type CliDeps } from './program.js';
@@ -92,6 +92,28 @@ const users: CliCommandModule = (program, context) => {
       });
       output(context, command, rows, () =>
         table(['ID', 'ROLE', 'NAME', 'EMAIL', 'PHONES'], rows.map((row) => [row.id, row.role, row.name, row.email, row.phoneNumbers.join(',')])),
+      );
+    });
+};
+
+/** Production starts empty (no demo data): this makes the first admin and prints the password once, to stdout only. */
+const initAdminCommand: CliCommandModule = (program, context) => {
+  program
+    .command('init-admin')
+    .description('create the first admin of an empty installation; the password is generated and printed once (or read from stdin)')
+    .option('--email <email>', 'email address', 'admin@localhost')
+    .option('--name <name>', 'full name', 'Administrator')
+    .option('--password-stdin', 'read the password from stdin instead of generating one')
+    .action(async (options: { email: string; name: string; passwordStdin?: boolean }, command: Command) => {
+      const deps = await context.deps();
+      const secret = await passwordFrom(context, options.passwordStdin);
+      const user = await initAdmin(deps, { name: options.name, email: options.email, password: secret.password });
+      const result = { user, ...(secret.generated ? { password: secret.password } : {}) };
+      output(context, command, result, () =>
+        [
+          `created admin ${user.name} <${user.email}> ${user.id}`,
+          ...(secret.generated ? [`password ${secret.password}   (shown once; it is stored only as a hash)`] : []),
+        ].join('\n'),
       );
     });
 };
@@ -333,4 +355,4 @@ const calls: CliCommandModule = (program, context) => {
   });
 };
 
-export const managementCommands: CliCommandModule[] = [users, tokens, personas, scenarios, assignments, calls];
+export const managementCommands: CliCommandModule[] = [initAdminCommand, users, tokens, personas, scenarios, assignments, calls];

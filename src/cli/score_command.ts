@@ -17,6 +17,7 @@ function render(result: ScoreTranscriptResult): string {
     card.status === 'scored'
       ? `Scorecard: ${card.overallScore}/100${card.passed === null ? '' : card.passed ? ', passed' : ', not passed'}  (${card.model}, ${card.promptVersion})`
       : `Scorecard unavailable: ${card.reason}`,
+    ...card.reviewReasons.map((reason) => `NEEDS REVIEW: ${reason}`),
   ];
   if (card.status === 'scored') {
     lines.push(card.summary);

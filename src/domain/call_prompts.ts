@@ -6,10 +6,11 @@ import type { ResolveFailure } from './resolver.js';
 export const MAX_PIN_TRIES = 3;
 
 export const prompts = {
-  greeting: 'Welcome to Practice Line. Please enter your practice PIN or scenario extension, then press the pound key.',
-  enterAgain: 'Please enter your PIN or extension, then press pound.',
+  greeting: 'Welcome to Practice Line. Please enter your practice PIN, or a scenario extension followed by the pound key.',
+  enterAgain: 'Please enter your PIN, or an extension followed by pound.',
   tooManyTries: 'Sorry, we could not find your practice call. Please check your PIN with your manager and call again. Goodbye.',
   unavailable: 'Sorry, the practice line is having trouble connecting your call. Please try again in a few minutes. Goodbye.',
+  noPartnerFree: 'Thanks for calling Practice Line. No practice partner is free right now, please try again in a minute. Goodbye.',
   notConfigured: 'Thanks for calling Practice Line. The practice line is not configured yet, so we cannot take your call. Goodbye.',
 } as const;
 
@@ -20,10 +21,13 @@ export function refusalLine(failure: ResolveFailure): string {
       return 'I did not catch any digits.';
     case 'wrong_pin':
       return 'Sorry, that PIN or extension was not recognised.';
+    // One line whether the number is unknown or merely unverified: a refusal never tells a caller
+    // whether a number is registered (decision 012).
     case 'unknown_caller':
+    case 'caller_unverified':
       return failure.via === 'extension'
-        ? 'That extension only works from the phone number on your profile. You can enter your personal PIN instead.'
-        : 'We do not recognise the number you are calling from. Please enter your personal PIN instead.';
+        ? 'That extension needs your personal PIN on this call. Please enter your PIN instead.'
+        : 'Please enter your personal practice PIN, then press the pound key.';
     case 'expired':
       return 'That practice assignment is past its due date. Please ask your manager for a new one.';
     case 'exhausted':
@@ -33,7 +37,11 @@ export function refusalLine(failure: ResolveFailure): string {
   }
 }
 
+/**
+ * The same calm line for every limit (this caller, this line, the whole service), so it never
+ * says which one tripped (decision 012).
+ */
 export function lockedOutLine(until: Date, now: Date): string {
   const minutes = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 60_000));
-  return `For security, this number is paused after too many wrong PINs. Please try again in ${minutes} ${minutes === 1 ? 'minute' : 'minutes'}. Goodbye.`;
+  return `For security, PIN entry is paused after too many wrong PINs. Please try again in ${minutes} ${minutes === 1 ? 'minute' : 'minutes'}. Goodbye.`;
 }

@@ -26,6 +26,7 @@ export const dispatchRefusalReasons = [
   'no_digits',
   'wrong_pin',
   'unknown_caller',
+  'caller_unverified',
   'expired',
   'exhausted',
   'inactive',

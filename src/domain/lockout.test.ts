@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { countsTowardLockout, lockoutKey, lockoutRuleFromMinutes, lockoutState } from './lockout.js';
+import {
+  callerIdTrusted,
+  countsTowardLockout,
+  isFullAttestation,
+  lockoutKey,
+  lockoutRuleFromMinutes,
+  lockoutState,
+  normalisePhoneNumber,
+  windowRuleFromMinutes,
+  windowState,
+} from './lockout.js';
 
 const rule = lockoutRuleFromMinutes(5, 15, 15);
 const t0 = new Date('2026-01-01T10:00:00Z');
@@ -44,5 +54,44 @@ describe('PIN lock-out', () => {
     expect(lockoutKey(undefined)).toBe('anonymous');
     expect(lockoutKey(' ')).toBe('anonymous');
     expect(lockoutKey('+15550100001')).toBe('+15550100001');
+  });
+});
+
+describe('phone numbers as keys', () => {
+  it('spells every form of one number the same E.164 way', () => {
+    for (const spelling of ['+15550100001', '15550100001', ' +1 (555) 010-0001 ', 'sip:+15550100001@carrier.example;user=phone', 'tel:+1-555-010-0001', '0015550100001']) {
+      expect(normalisePhoneNumber(spelling), spelling).toBe('+15550100001');
+    }
+    expect(lockoutKey('15550100001')).toBe(lockoutKey('+15550100001'));
+  });
+
+  it('has no number for withheld, anonymous or non-numeric caller IDs', () => {
+    for (const value of [null, undefined, '', 'anonymous', 'Restricted', 'sip:alice@example.com', '12345', '+1234567890123456']) {
+      expect(normalisePhoneNumber(value), String(value)).toBeNull();
+    }
+    expect(lockoutKey('Anonymous')).toBe('anonymous');
+  });
+});
+
+describe('sliding-window limits', () => {
+  const line = windowRuleFromMinutes(3, 10);
+  it('locks while the window holds the limit and opens as the oldest failure ages out', () => {
+    expect(windowState([at(0), at(1)], at(2), line)).toEqual({ locked: false, failuresInWindow: 2 });
+    expect(windowState([at(0), at(1), at(2)], at(2), line)).toEqual({ locked: true, until: at(10), failuresInWindow: 3 });
+    expect(windowState([at(0), at(1), at(2), at(3)], at(9), line)).toMatchObject({ locked: true, until: at(11) });
+    expect(windowState([at(0), at(1), at(2)], at(10), line)).toEqual({ locked: false, failuresInWindow: 2 });
+  });
+});
+
+describe('caller-ID trust', () => {
+  it('takes only full STIR/SHAKEN attestation as verified, and never trusts the direct trunk unless restricted', () => {
+    expect(isFullAttestation('TN-Validation-Passed-A')).toBe(true);
+    for (const value of ['TN-Validation-Passed-B', 'TN-Validation-Passed-C', 'TN-Validation-Failed-A', 'No-TN-Validation', '', undefined]) expect(isFullAttestation(value)).toBe(false);
+    expect(callerIdTrusted({ twilio: 'attested', sip: 'none' }, 'twilio', true)).toBe(true);
+    expect(callerIdTrusted({ twilio: 'attested', sip: 'none' }, 'twilio', false)).toBe(false);
+    expect(callerIdTrusted({ twilio: 'any', sip: 'none' }, 'twilio', false)).toBe(true);
+    expect(callerIdTrusted({ twilio: 'none', sip: 'none' }, 'twilio', true)).toBe(false);
+    expect(callerIdTrusted({ twilio: 'any', sip: 'none' }, 'sip', true)).toBe(false);
+    expect(callerIdTrusted({ twilio: 'none', sip: 'carrier' }, 'sip', false)).toBe(true);
   });
 });

@@ -58,6 +58,11 @@ export interface ResolveRequest {
   /** What the caller keyed, '#' already stripped; '' when nothing (or a direct line). */
   digits: string;
   now: Date;
+  /**
+   * Whether this call's caller ID may identify the rep (decision 012: attested on Twilio, or a
+   * direct trunk restricted to the carrier). When not, extensions and direct lines need a PIN.
+   */
+  callerIdTrusted: boolean;
 }
 
 export type ResolvedVia = 'pin' | 'extension' | 'direct_line' | 'web';
@@ -77,6 +82,8 @@ export type ResolveOutcome =
   | { kind: 'wrong_pin' }
   /** An extension or direct line, but the caller number belongs to no active user (or to several). */
   | { kind: 'unknown_caller'; via: 'extension' | 'direct_line' }
+  /** An extension or direct line, but this call's caller ID is not trusted to name the rep. */
+  | { kind: 'caller_unverified'; via: 'extension' | 'direct_line' }
   | { kind: 'expired'; dueAt: Date }
   | { kind: 'exhausted'; maxAttempts: number }
   /** The scenario or persona was archived, or the rep deactivated, since the PIN was issued. */
@@ -108,6 +115,8 @@ function resolveByCaller(
   request: ResolveRequest,
   candidates: ResolverCandidates,
 ): ResolveOutcome {
+  // Checked before the numbers are looked at, so the answer says nothing about who is registered.
+  if (!request.callerIdTrusted) return { kind: 'caller_unverified', via };
   const active = candidates.callerUsers.filter((user) => user.active);
   // Two people sharing a number cannot be told apart by caller ID; they need their PINs.
   if (active.length !== 1) return { kind: 'unknown_caller', via };

@@ -3,7 +3,7 @@
 // the exact bytes, so the body is read raw and never re-serialised before verification.
 import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from '../adapters/logger.js';
-import type { RoomService } from '../app/ports.js';
+import type { AgentAvailability, RoomService } from '../app/ports.js';
 import { recordCallEvent, type RecordCallEventDeps } from '../app/record_call_event.js';
 import { AGENT_LOST, agentConnectionLost } from '../domain/agent_presence.js';
 import type { CallEvent } from '../domain/call_state.js';
@@ -15,6 +15,8 @@ export interface LivekitWebhookRouterDeps {
   calls: RecordCallEventDeps;
   /** Hangs up a call whose agent was lost (deleting the room makes livekit-sip send BYE). Null when LiveKit is not configured. */
   rooms: RoomService | null;
+  /** Asked when a caller's SIP leg joins; with no agent free the room is deleted, which refuses the call. */
+  agentAvailability?: AgentAvailability | null;
   logger: Logger;
   now?: () => Date;
 }
@@ -97,8 +99,24 @@ export function makeLivekitWebhookRouter(deps: LivekitWebhookRouterDeps): Router
         return;
       }
     }
+    if (event.event === 'participant_joined' && event.participant?.kind === 'sip' && roomName) {
+      await refuseWithoutAgent(deps, roomName);
+    }
     res.status(200).json({ ok: true });
   });
 
   return router;
+}
+
+/**
+ * A caller reached a room (the direct trunk, where no one asked before) but no persona can take the
+ * call: livekit-sip answers only once someone speaks, so the caller would ring until the carrier
+ * gives up. Deleting the room refuses the call at once instead.
+ */
+async function refuseWithoutAgent(deps: LivekitWebhookRouterDeps, roomName: string): Promise<void> {
+  if (!deps.agentAvailability || !deps.rooms) return;
+  const { available, detail } = await deps.agentAvailability();
+  if (available) return;
+  deps.logger.warn({ roomName, detail }, 'caller joined but no agent worker is available; refusing the call');
+  await deps.rooms.deleteRoom(roomName).catch((error: unknown) => deps.logger.error({ err: error, roomName }, 'refusing a call without an agent failed'));
 }

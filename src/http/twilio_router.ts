@@ -4,10 +4,12 @@
 // spoken line and a hang-up rather than an HTTP error Twilio would read out as "an application error".
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../adapters/logger.js';
+import type { AgentAvailability } from '../app/ports.js';
 import { recordCallEvent } from '../app/record_call_event.js';
 import { routeTwilioCall, type CallRoutingDeps, type RouteOutcome } from '../app/resolve_call.js';
 import { lockedOutLine, MAX_PIN_TRIES, prompts, refusalLine } from '../domain/call_prompts.js';
 import type { CallEvent } from '../domain/call_state.js';
+import { isFullAttestation } from '../domain/lockout.js';
 import {
   dialRoomTwiml,
   gatherPinTwiml,
@@ -31,6 +33,8 @@ export interface TwilioRouterDeps {
   /** Null when LiveKit (or its SIP host) is not configured. */
   routing: CallRoutingDeps | null;
   sip: TwilioSipTarget | null;
+  /** Asked before a caller keys a PIN; null when not configured (then every call is routed). */
+  agentAvailability?: AgentAvailability | null;
   logger: Logger;
 }
 
@@ -107,7 +111,7 @@ export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
 
   const verify = verifyTwilioSignature(deps, deps.verifySignature);
 
-  const answer = (res: Response, outcome: RouteOutcome, tryNumber: number, firstContact: boolean) => {
+  const answer = (res: Response, outcome: RouteOutcome, tryNumber: number, firstContact: boolean, attested: boolean) => {
     const routing = deps.routing!;
     switch (outcome.kind) {
       case 'connected':
@@ -128,10 +132,16 @@ export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
         return sendTwiml(res, sayAndHangUpTwiml([prompts.unavailable]));
       case 'refused':
         if (firstContact) {
-          const lead = outcome.failure.kind === 'no_digits' ? [prompts.greeting] : [refusalLine(outcome.failure), prompts.enterAgain];
-          return sendTwiml(res, gatherPinTwiml(urls, { lead, tryNumber: 1 }));
+          const failure = outcome.failure;
+          const lead =
+            failure.kind === 'no_digits'
+              ? [prompts.greeting]
+              : 'via' in failure && failure.via === 'direct_line'
+                ? [refusalLine(failure)]
+                : [refusalLine(failure), prompts.enterAgain];
+          return sendTwiml(res, gatherPinTwiml(urls, { lead, tryNumber: 1, attested }));
         }
-        return sendTwiml(res, retryOrGoodbyeTwiml(urls, { reason: refusalLine(outcome.failure), tryNumber }));
+        return sendTwiml(res, retryOrGoodbyeTwiml(urls, { reason: refusalLine(outcome.failure), tryNumber, attested }));
     }
   };
 
@@ -142,21 +152,35 @@ export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
     return true;
   };
 
+  /** No persona can answer: say so before any PIN is taken or checked, so no attempt is used up. */
+  const noPartnerFree = async (req: Request, res: Response): Promise<boolean> => {
+    if (!deps.agentAvailability) return false;
+    const { available, detail } = await deps.agentAvailability();
+    if (available) return false;
+    deps.logger.warn({ path: req.path, callSid: field(req, 'CallSid'), detail }, 'twilio call refused: no agent worker available');
+    sendTwiml(res, sayAndHangUpTwiml([prompts.noPartnerFree]));
+    return true;
+  };
+
   const route = async (req: Request, res: Response, digits: string, tryNumber: number, firstContact: boolean) => {
     const callSid = field(req, 'CallSid');
     if (!callSid) {
       res.status(400).type('text/plain').send('CallSid is required');
       return;
     }
+    if (await noPartnerFree(req, res)) return;
+    // StirVerstat comes with the voice webhook; the Gather action URL carries it on (signed) to /twilio/pin.
+    const attested = isFullAttestation(field(req, 'StirVerstat')) || req.query.attested === '1';
     try {
       const outcome = await routeTwilioCall(deps.routing!, {
         twilioCallSid: callSid,
         callerNumber: field(req, 'From'),
         calledNumber: field(req, 'To'),
         digits,
+        callerAttested: attested,
       });
-      req.log?.info({ callSid, outcome: outcome.kind, tryNumber, ...(outcome.kind === 'refused' ? { reason: outcome.failure.kind } : {}), pii: { from: field(req, 'From') } }, 'twilio call routed');
-      answer(res, outcome, tryNumber, firstContact);
+      req.log?.info({ callSid, outcome: outcome.kind, tryNumber, attested, ...(outcome.kind === 'refused' ? { reason: outcome.failure.kind } : {}), pii: { from: field(req, 'From') } }, 'twilio call routed');
+      answer(res, outcome, tryNumber, firstContact, attested);
     } catch (error) {
       deps.logger.error({ err: error, callSid }, 'routing a twilio call failed');
       sendTwiml(res, sayAndHangUpTwiml([prompts.unavailable]));

@@ -5,12 +5,12 @@ import { dialRoomTwiml, gatherPinTwiml, hangUpTwiml, retryOrGoodbyeTwiml, sayAnd
 const urls = { publicBaseUrl: 'https://practice.example.com' };
 
 describe('TwiML builders', () => {
-  it('gathers DTMF up to # and posts to /twilio/pin with the try number, also on silence', () => {
+  it('gathers DTMF (a six-digit PIN submits itself, an extension ends at #) and posts to /twilio/pin with the try number, also on silence', () => {
     const verbs = parseTwiml(gatherPinTwiml(urls, { lead: ['Welcome.'], tryNumber: 2 }));
     expect(verbs).toHaveLength(1);
     expect(verbs[0]).toMatchObject({
       verb: 'Gather',
-      attributes: { input: 'dtmf', finishOnKey: '#', action: 'https://practice.example.com/twilio/pin?try=2', method: 'POST', actionOnEmptyResult: 'true' },
+      attributes: { input: 'dtmf', numDigits: '6', finishOnKey: '#', action: 'https://practice.example.com/twilio/pin?try=2', method: 'POST', actionOnEmptyResult: 'true' },
     });
     expect(spokenLines(verbs)).toEqual(['Welcome.']);
   });

@@ -2,6 +2,7 @@
 // XML out; the router only pulls fields from the request. Tests parse the XML.
 import twilio from 'twilio';
 import { MAX_PIN_TRIES, prompts } from '../domain/call_prompts.js';
+import { PIN_LENGTH } from '../domain/pin.js';
 
 const { VoiceResponse } = twilio.twiml;
 
@@ -16,17 +17,24 @@ export interface TwimlUrls {
 /** Seconds Twilio waits for the first digit, and between digits, before it posts what it has. */
 export const GATHER_TIMEOUT_SECONDS = 8;
 
-export const pinActionUrl = (urls: TwimlUrls, tryNumber: number): string => `${urls.publicBaseUrl}/twilio/pin?try=${tryNumber}`;
+/**
+ * The try counter and the call's STIR/SHAKEN attestation ride in the action URL, which Twilio
+ * signs, so neither can be forged and no server-side session is needed.
+ */
+export const pinActionUrl = (urls: TwimlUrls, tryNumber: number, attested = false): string =>
+  `${urls.publicBaseUrl}/twilio/pin?try=${tryNumber}${attested ? '&attested=1' : ''}`;
 export const statusUrl = (urls: TwimlUrls, callId: string): string => `${urls.publicBaseUrl}/twilio/status?call=${encodeURIComponent(callId)}`;
 
 /** Greeting (or a refusal line) plus a `<Gather>` for the PIN; `tryNumber` travels in the action URL. */
-export function gatherPinTwiml(urls: TwimlUrls, input: { lead: string[]; tryNumber: number }): string {
+export function gatherPinTwiml(urls: TwimlUrls, input: { lead: string[]; tryNumber: number; attested?: boolean }): string {
   const response = new VoiceResponse();
   const gather = response.gather({
     input: ['dtmf'],
+    // A full PIN submits itself; a shorter extension ends with # (or the timeout).
+    numDigits: PIN_LENGTH,
     finishOnKey: '#',
     timeout: GATHER_TIMEOUT_SECONDS,
-    action: pinActionUrl(urls, input.tryNumber),
+    action: pinActionUrl(urls, input.tryNumber, input.attested ?? false),
     method: 'POST',
     // Silence also comes back to /twilio/pin, so it counts as a try and is answered there.
     actionOnEmptyResult: true,
@@ -36,9 +44,9 @@ export function gatherPinTwiml(urls: TwimlUrls, input: { lead: string[]; tryNumb
 }
 
 /** After a refused try: the reason, then another `<Gather>`, or goodbye once the tries are used up. */
-export function retryOrGoodbyeTwiml(urls: TwimlUrls, input: { reason: string; tryNumber: number }): string {
+export function retryOrGoodbyeTwiml(urls: TwimlUrls, input: { reason: string; tryNumber: number; attested?: boolean }): string {
   if (input.tryNumber >= MAX_PIN_TRIES) return sayAndHangUpTwiml([input.reason, prompts.tooManyTries]);
-  return gatherPinTwiml(urls, { lead: [input.reason, prompts.enterAgain], tryNumber: input.tryNumber + 1 });
+  return gatherPinTwiml(urls, { lead: [input.reason, prompts.enterAgain], tryNumber: input.tryNumber + 1, attested: input.attested ?? false });
 }
 
 export function sayAndHangUpTwiml(lines: string[]): string {

@@ -14,7 +14,7 @@ import type { PresetName } from '../emulators/knobs.js';
 import type { ReplyRule } from '../emulators/persona_script.js';
 import { freePort } from '../support/ports.js';
 import { type RunningProcess, startEntry } from '../support/process.js';
-import { createTestPhone, type PhoneCall, type TestPhone } from '../support/sip_phone/phone.js';
+import { createSipPhone, type PhoneCall, type SipPhone } from '../../sip/phone/phone.js';
 
 export interface AgentWorldOptions {
   databaseUrl: string;
@@ -42,7 +42,7 @@ export interface AgentWorld {
   /** Inserts a call row and creates its room with the metadata and agent dispatch, as the dispatch service does. */
   createCall(metadata: Omit<ReadyRoomMetadata, 'callId'>): Promise<{ callId: string; room: string; metadata: ReadyRoomMetadata }>;
   /** A fresh test phone dialling the room on the Twilio trunk (digest auth, callee rule). */
-  dialRoom(room: string, from?: string): Promise<{ phone: TestPhone; call: PhoneCall }>;
+  dialRoom(room: string, from?: string): Promise<{ phone: SipPhone; call: PhoneCall }>;
   workerLog(): string;
   /** Hangs up every call still up (between tests). */
   hangUpAll(): Promise<void>;
@@ -108,7 +108,7 @@ export async function startAgentWorld(options: AgentWorldOptions): Promise<Agent
   const stack = await startStack();
   const cleanups: (() => Promise<unknown>)[] = [() => stack.stop()];
   try {
-    await ensureSip(new SipClient(stack.httpUrl, stack.apiKey, stack.apiSecret), buildPracticeLinePlan({ agentName, twilio: { authUsername: trunkAuth.username, authPassword: trunkAuth.password }, direct: { numbers: [directNumber] } }));
+    await ensureSip(new SipClient(stack.httpUrl, stack.apiKey, stack.apiSecret), buildPracticeLinePlan({ agentName, twilio: { authUsername: trunkAuth.username, authPassword: trunkAuth.password }, direct: { numbers: [directNumber], allowOpen: true } }));
     const groq = await startGroqEmulator({ utterances: options.utterances, script: options.script ?? [] });
     cleanups.push(() => groq.stop());
     const elevenlabs = await startElevenLabsEmulator();
@@ -129,7 +129,7 @@ export async function startAgentWorld(options: AgentWorldOptions): Promise<Agent
     });
     cleanups.push(() => worker.stop());
     const rooms = new RoomServiceClient(stack.httpUrl, stack.apiKey, stack.apiSecret);
-    const phones: TestPhone[] = [];
+    const phones: SipPhone[] = [];
     const openCalls: PhoneCall[] = [];
     cleanups.push(async () => {
       for (const phone of phones) await phone.close().catch(() => undefined);
@@ -153,7 +153,7 @@ export async function startAgentWorld(options: AgentWorldOptions): Promise<Agent
         return { callId: row!.id, room, metadata };
       },
       async dialRoom(room, from = '+15550100001') {
-        const phone = await createTestPhone({ from });
+        const phone = await createSipPhone({ from });
         phones.push(phone);
         const call = await phone.dial(stack.sipUri(room), { auth: trunkAuth, answerTimeoutMs: 60_000 });
         openCalls.push(call);

@@ -15,7 +15,7 @@ import { renderSpeechAt } from '../emulators/audio.js';
 import { startElevenLabsEmulator, type ElevenLabsEmulator } from '../emulators/elevenlabs_emulator.js';
 import { startGroqEmulator, type GroqEmulator } from '../emulators/groq_emulator.js';
 import { AGENT_NAME, createCallRoutingWorld, seedPracticeCall, type CallRoutingWorld } from '../support/call_routing_world.js';
-import { createTestPhone, phoneSampleRate, type PhoneCall, type TestPhone } from '../support/sip_phone/phone.js';
+import { createSipPhone, phoneSampleRate, type PhoneCall, type SipPhone } from '../../sip/phone/phone.js';
 import { findVerb } from '../support/twilio_caller.js';
 import { startAgentWorker } from './agent_world.js';
 import { sleep, waitFor } from '../support/wait.js';
@@ -30,7 +30,7 @@ let world: CallRoutingWorld;
 let groq: GroqEmulator;
 let elevenlabs: ElevenLabsEmulator;
 let worker: Awaited<ReturnType<typeof startAgentWorker>>;
-const phones: TestPhone[] = [];
+const phones: SipPhone[] = [];
 
 /** A seeded practice call whose persona uses a model the Groq emulator serves. */
 async function seed() {
@@ -48,7 +48,7 @@ beforeAll(async () => {
   await queue.stop();
   await ensureSip(
     new SipClient(stack.httpUrl, world.apiKey, world.apiSecret),
-    buildPracticeLinePlan({ agentName: AGENT_NAME, twilio: { authUsername: trunkAuth.username, authPassword: trunkAuth.password }, direct: { numbers: [DIRECT_NUMBER] } }),
+    buildPracticeLinePlan({ agentName: AGENT_NAME, twilio: { authUsername: trunkAuth.username, authPassword: trunkAuth.password }, direct: { numbers: [DIRECT_NUMBER], allowOpen: true } }),
   );
   groq = await startGroqEmulator({ utterances: [REP_1, REP_2], script: [{ when: 'two minutes', reply: 'Two minutes. Go ahead.' }, { when: 'next week', reply: 'Send me an email.' }] });
   elevenlabs = await startElevenLabsEmulator();
@@ -86,8 +86,8 @@ async function speak(call: PhoneCall, text: string): Promise<void> {
   const pcm = await renderSpeechAt(text, phoneSampleRate);
   await call.playPcm(pcm.samples, text);
 }
-async function newPhone(from: string): Promise<TestPhone> {
-  const phone = await createTestPhone({ from });
+async function newPhone(from: string): Promise<SipPhone> {
+  const phone = await createSipPhone({ from });
   phones.push(phone);
   return phone;
 }
@@ -167,7 +167,16 @@ describe('the persona agent on both call paths', () => {
       return row?.id;
     });
     await waitForTurn(callId, 'persona', /Diane Carter\. You have two minutes/);
+    // The spoken PIN was a PIN, not the rep's first words: it must not be stored as a turn (the
+    // transcript goes to the scorer and into emails) nor answered by the persona.
+    await sleep(2500);
+    await speak(call, REP_1);
+    await waitForTurn(callId, 'persona', /Go ahead/);
     await call.hangup();
+    const stored = await turnsOf(callId);
+    expect(stored.map((turn) => turn.speaker)).toEqual(['persona', 'rep', 'persona']);
+    expect(stored[1]!.text).toMatch(/two minutes/i);
+    expect(stored.map((turn) => turn.text).join(' ')).not.toMatch(/\bPIN\b/i);
   });
 
   it('a job process killed mid-call: the dispatch service hangs up (BYE), the call is failed with agent_lost and its turns are kept', async () => {

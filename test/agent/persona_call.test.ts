@@ -14,9 +14,9 @@ import { espeakVoiceFor } from '../emulators/elevenlabs_emulator.js';
 import { renderSpeechAt } from '../emulators/audio.js';
 import { createUtteranceMatcher } from '../emulators/utterance_matcher.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import type { PhoneCall } from '../support/sip_phone/phone.js';
-import { phoneSampleRate } from '../support/sip_phone/phone.js';
-import { rmsDbfs } from '../support/audio.js';
+import type { PhoneCall } from '../../sip/phone/phone.js';
+import { phoneSampleRate } from '../../sip/phone/phone.js';
+import { rmsDbfs } from '../../sip/phone/audio.js';
 import { type AgentWorld, startAgentWorld } from './agent_world.js';
 import { sleep, waitFor } from '../support/wait.js';
 

@@ -9,7 +9,7 @@ import { RoomServiceClient, SipClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPracticeLinePlan, ensureSip } from '../../sip/ensure.js';
 import { startStack, type Stack } from '../../sip/stack/stack.js';
-import { decodeWavMono, findVoicedSegments, generateTone, toneRatio, writeWav } from '../support/audio.js';
+import { decodeWavMono, findVoicedSegments, generateTone, toneRatio, writeWav } from '../../sip/phone/audio.js';
 import { createProbe, type Probe } from '../support/probe.js';
 import { startEntry } from '../support/process.js';
 

@@ -99,13 +99,21 @@ describe('POST /api/dispatch/resolve', () => {
     expect((await world.database.db.select().from(assignments).where(eq(assignments.id, seeded.assignment.id)))[0]!.attemptsUsed).toBe(1);
   });
 
-  it('resolves a direct line by the called number alone', async () => {
+  it('asks for the PIN on a direct line unless the trunk is restricted to the carrier, then resolves by the called number alone', async () => {
     const line = phoneNumber();
     const seeded = await seedPracticeCall(world, { directLineNumber: line });
-    const room = await directTrunkRoom();
-    // Some SIP providers drop the '+'.
-    const result = await resolve({ roomName: room, digits: '', callerNumber: seeded.repPhone.slice(1), calledNumber: line.slice(1) });
-    expect(result.body).toMatchObject({ outcome: 'ok', metadata: { rep: { id: seeded.rep.id }, scenario: { title: seeded.scenario.title } } });
+    // Default trust: the direct trunk's From is whatever the SIP client sent, so caller ID alone names nobody.
+    const open = await resolve({ roomName: await directTrunkRoom(), digits: '', callerNumber: seeded.repPhone, calledNumber: line });
+    expect(open.body).toMatchObject({ outcome: 'refused', reason: 'caller_unverified', retry: true, say: expect.stringMatching(/enter your personal practice PIN/) });
+
+    world.routing.callerIdTrust = { twilio: 'attested', sip: 'carrier' };
+    try {
+      // Some SIP providers drop the '+'.
+      const result = await resolve({ roomName: await directTrunkRoom(), digits: '', callerNumber: seeded.repPhone.slice(1), calledNumber: line.slice(1) });
+      expect(result.body).toMatchObject({ outcome: 'ok', metadata: { rep: { id: seeded.rep.id }, scenario: { title: seeded.scenario.title } } });
+    } finally {
+      delete world.routing.callerIdTrust;
+    }
   });
 
   it('refuses wrong PINs with a line to say, then locks the number out with retry false', async () => {

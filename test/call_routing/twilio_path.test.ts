@@ -267,35 +267,49 @@ describe('Twilio path', () => {
     expect(await world.database.db.select().from(pinAttempts).where(eq(pinAttempts.callerNumber, seeded.repPhone))).toEqual([]);
   });
 
-  it('resolves a scenario extension by caller ID, and refuses it from an unknown number', async () => {
+  it('resolves a scenario extension by an attested caller ID, and refuses it from an unknown number without saying so', async () => {
     const extension = String(700 + Math.floor(Math.random() * 299));
     const seeded = await seedPracticeCall(world, { extension, maxAttempts: null });
-    const phone = world.twilio.call({ from: seeded.repPhone, to: LINE });
+    const phone = world.twilio.call({ from: seeded.repPhone, to: LINE, stirVerstat: 'TN-Validation-Passed-A' });
     const dialled = await phone.keyDigits(await phone.start(), extension);
     const { callId, roomName } = dialTarget(dialled);
     expect(await callRow(callId)).toMatchObject({ repId: seeded.rep.id, scenarioId: seeded.scenario.id, assignmentId: seeded.assignment.id });
     const [room] = await world.rooms!.listRooms([roomName]);
     expect(parseRoomMetadata(room!.metadata)).toMatchObject({ ok: true, metadata: { rep: { id: seeded.rep.id } } });
 
-    const stranger = world.twilio.call({ from: phoneNumber(), to: LINE });
+    const stranger = world.twilio.call({ from: phoneNumber(), to: LINE, stirVerstat: 'TN-Validation-Passed-A' });
     const refused = await stranger.keyDigits(await stranger.start(), extension);
-    expect(spokenLines(refused.verbs).join(' ')).toMatch(/only works from the phone number on your profile/);
+    expect(spokenLines(refused.verbs).join(' ')).toMatch(/needs your personal PIN on this call/);
     expect(findVerb(refused.verbs, 'Gather')).toBeDefined();
+
+    // The rep's own number without full attestation: the same line, and the PIN still works.
+    const unattested = world.twilio.call({ from: seeded.repPhone, to: LINE, stirVerstat: 'TN-Validation-Passed-C' });
+    const asked = await unattested.keyDigits(await unattested.start(), extension);
+    expect(spokenLines(asked.verbs).join(' ')).toBe(spokenLines(refused.verbs).join(' '));
+    expect(dialTarget(await unattested.keyDigits(asked, seeded.pin)).callId).toMatch(/-/);
   });
 
-  it('sends a direct-line caller straight to the scenario, and asks an unknown caller for a PIN', async () => {
+  it('sends an attested direct-line caller straight to the scenario, and asks an unknown or unattested caller for a PIN', async () => {
     const directLine = phoneNumber();
     const seeded = await seedPracticeCall(world, { directLineNumber: directLine });
-    const phone = world.twilio.call({ from: seeded.repPhone, to: directLine });
+    const phone = world.twilio.call({ from: seeded.repPhone, to: directLine, stirVerstat: 'TN-Validation-Passed-A' });
     const reply = await phone.start();
     expect(findVerb(reply.verbs, 'Gather')).toBeUndefined();
     const { callId } = dialTarget(reply);
     expect(await callRow(callId)).toMatchObject({ scenarioId: seeded.scenario.id, repId: seeded.rep.id, toNumber: directLine });
 
-    const stranger = world.twilio.call({ from: phoneNumber(), to: directLine });
+    const stranger = world.twilio.call({ from: phoneNumber(), to: directLine, stirVerstat: 'TN-Validation-Passed-A' });
     const asked = await stranger.start();
-    expect(spokenLines(asked.verbs).join(' ')).toMatch(/do not recognise the number/);
+    expect(spokenLines(asked.verbs).join(' ')).toMatch(/enter your personal practice PIN/);
     expect(findVerb(asked.verbs, 'Gather')).toBeDefined();
+
+    // Spoofing the rep's number without attestation gets the same answer as a stranger.
+    const spoofed = world.twilio.call({ from: seeded.repPhone, to: directLine });
+    const spoofedReply = await spoofed.start();
+    expect(spokenLines(spoofedReply.verbs)).toEqual(spokenLines(asked.verbs));
+    expect(findVerb(spoofedReply.verbs, 'Dial')).toBeUndefined();
+    const tries = await world.database.db.select().from(pinAttempts).where(eq(pinAttempts.calledNumber, directLine));
+    expect(tries.map((row) => [row.success, row.reason]).sort()).toEqual([[false, 'caller_unverified'], [false, 'unknown_caller'], [true, 'direct_line']]);
   });
 });
 

@@ -11,11 +11,11 @@ import { buildPracticeLinePlan, ensureSip, practiceCallAttribute } from '../../s
 import { calls } from '../../src/adapters/db/schema.js';
 import { AGENT_NAME, createCallRoutingWorld, phoneNumber, seedPracticeCall, type CallRoutingWorld } from '../support/call_routing_world.js';
 import { createProbe, type Probe } from '../support/probe.js';
-import { createTestPhone, type TestPhone } from '../support/sip_phone/phone.js';
+import { createSipPhone, type SipPhone } from '../../sip/phone/phone.js';
 import { findVerb } from '../support/twilio_caller.js';
 
 let world: CallRoutingWorld;
-let phone: TestPhone | undefined;
+let phone: SipPhone | undefined;
 let probe: Probe | undefined;
 
 beforeAll(async () => {
@@ -64,7 +64,7 @@ describe('Twilio path into a real room', () => {
     probe = await createProbe({ url: world.stack!.livekitUrl, apiKey: world.apiKey, apiSecret: world.apiSecret, room: roomName, identity: `${AGENT_NAME}-probe` });
     probe.startTone(600);
 
-    phone = await createTestPhone({ from: seeded.repPhone });
+    phone = await createSipPhone({ from: seeded.repPhone });
     const call = await phone.dial(sip.text, { auth: { username: sip.attributes.username!, password: sip.attributes.password! } });
     expect(call.statuses.at(-1)).toBe(200);
 
@@ -86,7 +86,7 @@ describe('Twilio path into a real room', () => {
     const seeded = await seedPracticeCall(world);
     const twilioCall = world.twilio.call({ from: seeded.repPhone, to: phoneNumber() });
     const sip = findVerb((await twilioCall.keyDigits(await twilioCall.start(), seeded.pin)).verbs, 'Sip')!;
-    phone = await createTestPhone({ from: seeded.repPhone });
+    phone = await createSipPhone({ from: seeded.repPhone });
     await expect(phone.dial(sip.text, { auth: { username: sip.attributes.username!, password: randomBytes(6).toString('hex') } })).rejects.toThrow(/40[137]/);
   });
 });

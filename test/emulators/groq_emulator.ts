@@ -84,7 +84,8 @@ export async function startGroqEmulator(options: GroqEmulatorOptions = {}): Prom
   const apiKey = options.apiKey ?? GROQ_EMULATOR_API_KEY;
   const knobs = options.knobs ?? createKnobs();
   const script = createPersonaScript(options.script ?? []);
-  const utterances = options.matcher ?? createUtteranceMatcher();
+  // Clauses too: the agent's VAD sends Whisper each stretch of speech before a pause on its own.
+  const utterances = options.matcher ?? createUtteranceMatcher({ clauses: true });
   if (options.utterances) utterances.register(options.utterances);
   const requests: RecordedRequest[] = [];
   let server: RunningServer | undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Pcm16, mulawDecode, mulawEncode, renderSpeechAt, resample } from './audio.js';
-import { createUtteranceMatcher } from './utterance_matcher.js';
+import { clauseRuns, createUtteranceMatcher } from './utterance_matcher.js';
 
 const SENTENCES = [
   'Hello, this is Dana from Northwind Logistics.',
@@ -34,6 +34,26 @@ describe('utterance matcher', () => {
       expect((await matcher.match(heard)).text).toBe(text);
       expect((await matcher.match(await resample(heard, 48000))).text).toBe(text);
     }
+  });
+
+  it('with clauses on, recognises the stretch before a pause on its own, and still prefers the whole sentence', async () => {
+    const whole = 'Hi Diane, this is Riley from Parcel Point. Do you have two minutes to talk about shipping costs?';
+    expect(clauseRuns(whole)).toEqual([
+      'Hi Diane,',
+      'Hi Diane, this is Riley from Parcel Point.',
+      'this is Riley from Parcel Point.',
+      'this is Riley from Parcel Point. Do you have two minutes to talk about shipping costs?',
+      'Do you have two minutes to talk about shipping costs?',
+    ]);
+    const matcher = createUtteranceMatcher({ clauses: true });
+    matcher.register([whole, ...SENTENCES]);
+    expect((await matcher.match(await phone('Hi Diane, this is Riley from Parcel Point.'))).text).toBe('Hi Diane, this is Riley from Parcel Point.');
+    expect((await matcher.match(await phone('Do you have two minutes to talk about shipping costs?'))).text).toBe('Do you have two minutes to talk about shipping costs?');
+    expect((await matcher.match(await phone(whole))).text).toBe(whole);
+    // Off by default: a clause is not a sentence that was registered.
+    const strict = createUtteranceMatcher();
+    strict.register(whole);
+    expect((await strict.match(await phone('Do you have two minutes to talk about shipping costs?'))).text).toBe('');
   });
 
   it('hears nothing in silence, noise, reversed speech or an unregistered sentence', async () => {

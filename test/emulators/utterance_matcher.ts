@@ -57,6 +57,28 @@ export interface UtteranceMatcherOptions {
   readonly threshold?: number;
   /** Limit on the worst ~300 ms stretch of the alignment (see dtwWorstWindow). */
   readonly windowThreshold?: number;
+  /**
+   * Also recognise each registered sentence's clauses (runs between punctuation pauses) on their own,
+   * as a real Whisper does when a VAD sends it the speech before a pause as one segment.
+   */
+  readonly clauses?: boolean;
+}
+
+/**
+ * Every contiguous run of a sentence's clauses except the whole sentence, split where espeak-ng
+ * pauses (after , ; . ? !). Runs under two words are left out: too short to tell apart reliably.
+ */
+export function clauseRuns(text: string): string[] {
+  const clauses = text.split(/(?<=[,;.?!])\s+/).filter((clause) => clause.trim() !== '');
+  const runs: string[] = [];
+  for (let i = 0; i < clauses.length; i++) {
+    for (let j = i; j < clauses.length; j++) {
+      if (i === 0 && j === clauses.length - 1) continue;
+      const run = clauses.slice(i, j + 1).join(' ');
+      if (run.split(/\s+/).length >= 2) runs.push(run);
+    }
+  }
+  return runs;
 }
 
 export interface UtteranceMatcher {
@@ -508,7 +530,10 @@ export function createUtteranceMatcher(options: UtteranceMatcherOptions = {}): U
     threshold,
     windowThreshold,
     register(texts, speech) {
-      for (const text of typeof texts === 'string' ? [texts] : texts) void add(text, speech ?? options.speech);
+      for (const text of typeof texts === 'string' ? [texts] : texts) {
+        void add(text, speech ?? options.speech);
+        if (options.clauses) for (const run of clauseRuns(text)) void add(run, speech ?? options.speech);
+      }
     },
     clear() {
       candidates.clear();

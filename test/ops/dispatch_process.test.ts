@@ -36,7 +36,7 @@ describe('dispatch service process', () => {
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       const body = (await ready.json()) as { status: string; checks: Record<string, { state: string }> };
       expect(ready.status, JSON.stringify(body)).toBe(200);
-      expect(Object.fromEntries(Object.entries(body.checks).map(([k, v]) => [k, v.state]))).toEqual({ database: 'ok', livekit: 'skipped', postCallQueue: 'ok' });
+      expect(Object.fromEntries(Object.entries(body.checks).map(([k, v]) => [k, v.state]))).toEqual({ database: 'ok', livekit: 'skipped', postCallQueue: 'ok', agent: 'skipped' });
       const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
       expect(metrics.status).toBe(200);
       const text = await metrics.text();

@@ -14,7 +14,7 @@ import type { ReadyRoomMetadata } from '../../src/domain/room_metadata.js';
 import { renderSpeechAt } from '../emulators/audio.js';
 import { type AgentWorld, startAgentWorld } from '../agent/agent_world.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { phoneSampleRate, type PhoneCall } from '../support/sip_phone/phone.js';
+import { phoneSampleRate, type PhoneCall } from '../../sip/phone/phone.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp_sink.js';
 import { createWorld, RUBRIC, type World } from './fixtures.js';
 import { sleep, waitFor as waitForWithin } from '../support/wait.js';

@@ -66,7 +66,7 @@ describe('POST /api/scorecards/preview', () => {
     expect(status).toBe(200);
     expect(body['scenario']).toEqual({ id: world.scenarioId, title: 'Cold call the CFO' });
     expect(body['analytics']).toMatchObject({ timed: true, questionsAsked: 2, fillerWordCount: 1, repTurnCount: 2 });
-    expect(body['scorecard']).toMatchObject({ status: 'scored', overallScore: 70, passed: true, promptVersion: 'scorecard-v1', model: 'openai/gpt-oss-120b' });
+    expect(body['scorecard']).toMatchObject({ status: 'scored', overallScore: 70, passed: true, promptVersion: 'scorecard-v2', model: 'openai/gpt-oss-120b' });
     expect(body['scorecard'].criteria.map((c: { criterionId: string; score: number }) => [c.criterionId, c.score])).toEqual([
       ['discovery', 85],
       ['next_step', 40],

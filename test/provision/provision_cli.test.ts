@@ -2,6 +2,7 @@
 // livekit-server (startStack) and an emulation of the Twilio REST endpoints the SDK calls.
 import { SipClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TWILIO_SIGNALLING_RANGES } from '../../sip/ensure.js';
 import { startStack, type Stack } from '../../sip/stack/stack.js';
 import { startEntry } from '../support/process.js';
 import { startTwilioRestEmulator, type TwilioRestEmulator } from '../support/twilio_rest.js';
@@ -56,8 +57,11 @@ describe('npm run sip:provision with Twilio', () => {
     expect(dry.stdout).toContain('[dry-run] rule practice-line-twilio: create');
     expect(dry.stdout).toContain(
       `[dry-run] twilio phone-number ${phone}: update (voiceUrl: https://demo.twilio.com/welcome/voice/ -> https://practice.example.com/twilio/voice; ` +
-        'statusCallback: (none) -> https://practice.example.com/twilio/status)',
+        'statusCallback: (none) -> https://practice.example.com/twilio/status; voiceFallbackUrl: (none) -> https://twimlets.com/message?',
     );
+    // LiveKit's API cannot show project webhooks; provisioning says so instead of pretending.
+    expect(dry.stderr).toMatch(/livekit: self-hosted; the webhook to the dispatch service is set in livekit-server's config/);
+    expect(dry.stderr).not.toMatch(/WARNING: PUBLIC_BASE_URL/);
     expect(dry.stderr).toMatch(/\[dry-run\] twilio: looking up \+15550001000/);
     expect(dry.stderr).toMatch(/done: 3 change\(s\) planned, nothing written/);
     expect(twilioApi.writes()).toEqual([]);
@@ -75,9 +79,14 @@ describe('npm run sip:provision with Twilio', () => {
         VoiceMethod: 'POST',
         StatusCallback: 'https://practice.example.com/twilio/status',
         StatusCallbackMethod: 'POST',
+        VoiceFallbackMethod: 'POST',
         VoiceApplicationSid: '',
       },
     });
+    // The fallback (Twilio's own hosted <Say>) answers when the dispatch service cannot.
+    const fallback = new URL(writes[0]!.form.VoiceFallbackUrl!);
+    expect(fallback.origin + fallback.pathname).toBe('https://twimlets.com/message');
+    expect(fallback.searchParams.get('Message[0]')).toMatch(/^Sorry, Practice Line cannot take your call right now/);
     expect(writes[0]!.path).toBe(`/2010-04-01/Accounts/${twilioApi.accountSid}/IncomingPhoneNumbers/${numberRow().sid}.json`);
     const lookups = twilioApi.requests.filter((r) => r.method === 'GET');
     expect(lookups.every((r) => r.path.includes(`PhoneNumber=${encodeURIComponent(phone)}`))).toBe(true);
@@ -98,7 +107,7 @@ describe('npm run sip:provision with Twilio', () => {
     expect(dry.stdout).toContain('[dry-run] twilio sip-trunk practice-line: create');
     expect(dry.stdout).toContain('[dry-run] twilio origination-uri practice-line-livekit: create');
     expect(dry.stdout).toContain(`[dry-run] twilio trunk-number ${phone}: create (trunkSid: (none) -> (new trunk practice-line))`);
-    expect(dry.stdout).toContain('[dry-run] trunk practice-line-direct: create');
+    expect(dry.stdout).toContain(`[dry-run] trunk practice-line-direct: create [addresses ${TWILIO_SIGNALLING_RANGES.join(', ')}; no auth]`);
     const writesBefore = twilioApi.writes().length;
     expect(twilioApi.trunks).toEqual([]);
 
@@ -122,6 +131,8 @@ describe('npm run sip:provision with Twilio', () => {
     expect(numberRow().trunk_sid).toBe(twilioApi.trunks[0]!.sid);
     const direct = (await sip.listSipInboundTrunk()).find((t) => t.name === 'practice-line-direct');
     expect(direct?.numbers).toEqual([phone]);
+    // Only Twilio's signalling addresses may reach the trunk Twilio sends the calls to.
+    expect([...(direct?.allowedAddresses ?? [])].sort()).toEqual([...TWILIO_SIGNALLING_RANGES].sort());
     const rule = (await sip.listSipDispatchRule()).find((r) => r.name === 'practice-line-direct');
     expect(rule?.roomConfig?.agents.map((a) => a.agentName)).toEqual(['practice-line-persona']);
 
@@ -151,5 +162,40 @@ describe('npm run sip:provision with Twilio', () => {
     const run = await provision([], { TWILIO_AUTH_TOKEN: 'wrong-token' });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/Authenticate/);
+  });
+
+  it('refuses to create an open direct trunk and says why; --direct-address restricts it; --allow-open-trunk creates it open with a warning', async () => {
+    const direct = ['--no-twilio', '--skip-twilio-account', '--direct-number', '+15550007000'];
+    const trunksBefore = JSON.stringify(await sip.listSipInboundTrunk());
+    for (const args of [direct, [...direct, '--dry-run']]) {
+      const refused = await provision(args);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('refusing to create an open direct trunk');
+      expect(refused.stderr).toContain('--direct-address CIDR');
+      expect(refused.stderr).toContain('--allow-open-trunk');
+    }
+    expect(JSON.stringify(await sip.listSipInboundTrunk())).toBe(trunksBefore);
+
+    const planned = await provision([...direct, '--direct-address', '203.0.113.0/24', '--dry-run']);
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(planned.stdout).toMatch(/\[dry-run\] trunk practice-line-direct: (create|update \([^)]*\)).* \[addresses 203\.0\.113\.0\/24; no auth\]/);
+    expect(JSON.stringify(await sip.listSipInboundTrunk())).toBe(trunksBefore);
+
+    const open = await provision([...direct, '--allow-open-trunk']);
+    expect(open.code, open.stderr).toBe(0);
+    expect(open.stderr).toMatch(/warning: trunk practice-line-direct is OPEN \(--allow-open-trunk\)/);
+    expect(open.stdout).toMatch(/trunk practice-line-direct: .*\[any address, no auth: OPEN to any SIP client\]/);
+    const trunk = (await sip.listSipInboundTrunk()).find((t) => t.name === 'practice-line-direct');
+    expect(trunk).toMatchObject({ numbers: ['+15550007000'], allowedAddresses: [], authUsername: '' });
+  });
+});
+
+describe('npm run sip:provision warnings and fallback', () => {
+  it('points the fallback at a second instance when asked, and warns on its own line when PUBLIC_BASE_URL is still localhost', async () => {
+    const run = await provision(['--voice-fallback-url', 'https://standby.example.com/twilio/voice'], { PUBLIC_BASE_URL: 'http://localhost:3000' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/\nWARNING: PUBLIC_BASE_URL is http:\/\/localhost:3000\. Twilio will call that URL and cannot reach this machine's loopback/);
+    expect(numberRow().voice_fallback_url).toBe('https://standby.example.com/twilio/voice');
+    expect(numberRow().voice_url).toBe('http://localhost:3000/twilio/voice');
   });
 });

@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/adapters/db/client.js';
 import { pino } from 'pino';
 import { assignments, personas, scenarios, users } from '../../src/adapters/db/schema.js';
+import { createAgentAvailability } from '../../src/adapters/agent_availability.js';
 import { createLivekitRoomService } from '../../src/adapters/livekit/room_service.js';
 import { createLivekitTokenVerifier, createLivekitWebhookVerifier } from '../../src/adapters/livekit/webhooks.js';
 import { createTwilioSignatureVerifier } from '../../src/adapters/twilio/signature.js';
@@ -55,6 +56,13 @@ export interface WorldOptions {
   /** Start livekit-server (and the rest of the stack); without it the app runs unconfigured for LiveKit. */
   livekit: boolean;
   lockout?: { maxFailures: number; windowMinutes: number; lockoutMinutes: number };
+  /** Per-line and global limits; the product defaults (src/domain/lockout.ts) when left out. */
+  limits?: CallRoutingDeps['limits'];
+  callerIdTrust?: CallRoutingDeps['callerIdTrust'];
+  /** Route calls even without the stack (room creation then fails): for refusals and lock-outs only. */
+  routeWithoutLivekit?: boolean;
+  /** The agent worker's health URL the Twilio path asks before taking a PIN (AGENT_HEALTH_URL); unset: not asked. */
+  agentHealthUrl?: string;
 }
 
 export async function createCallRoutingWorld(options: WorldOptions): Promise<CallRoutingWorld> {
@@ -83,6 +91,8 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
     db: database.db,
     pinSecret,
     lockout: lockoutRuleFromMinutes(lockout.maxFailures, lockout.windowMinutes, lockout.lockoutMinutes),
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.callerIdTrust ? { callerIdTrust: options.callerIdTrust } : {}),
     rooms,
     agentName: AGENT_NAME,
     onCallEnded: async (callId, trigger) => {
@@ -92,14 +102,15 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
     now: () => clock.now,
   };
   const livekitKeys = options.livekit ? { apiKey, apiSecret } : null;
+  const routed = options.livekit || (options.routeWithoutLivekit ?? false);
   // Points at the stack's livekit-sip once it runs, so the dialled URI in the TwiML really connects.
   const sipTarget: TwilioSipTarget = { host: SIP_HOST, username: 'twilio-trunk', password: randomBytes(9).toString('hex') };
   const app = createHttpApp({
     logger,
     health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations },
-    twilio: { publicBaseUrl: PUBLIC_BASE_URL, verifySignature: createTwilioSignatureVerifier(authToken), routing: options.livekit ? routing : null, sip: options.livekit ? sipTarget : null, logger },
-    dispatch: { sharedSecret, verifyLivekitToken: livekitKeys ? createLivekitTokenVerifier(livekitKeys) : null, routing: options.livekit ? routing : null, logger },
-    livekitWebhook: { verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null, calls: routing, rooms: options.livekit ? rooms : null, logger },
+    twilio: { publicBaseUrl: PUBLIC_BASE_URL, verifySignature: createTwilioSignatureVerifier(authToken), routing: routed ? routing : null, sip: routed ? sipTarget : null, agentAvailability: options.agentHealthUrl ? createAgentAvailability(options.agentHealthUrl) : null, logger },
+    dispatch: { sharedSecret, verifyLivekitToken: livekitKeys ? createLivekitTokenVerifier(livekitKeys) : null, routing: routed ? routing : null, logger },
+    livekitWebhook: { verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null, calls: routing, rooms: options.livekit ? rooms : null, agentAvailability: options.agentHealthUrl ? createAgentAvailability(options.agentHealthUrl) : null, logger },
   });
   const server = await listen(app, 0, '127.0.0.1');
   const appUrl = `http://127.0.0.1:${server.port}`;

@@ -21,6 +21,6 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const handle = createDatabase(url.toString(), { max: 5 });
-  await applyMigrations(handle.db);
+  await applyMigrations(handle.pool);
   return { ...handle, url: url.toString(), name };
 }

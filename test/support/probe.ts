@@ -29,7 +29,7 @@ import {
   type RemoteTrack,
 } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
-import { clamp16, readWavMono, resampleLinear } from './audio.js';
+import { clamp16, readWavMono, resampleLinear } from '../../sip/phone/audio.js';
 
 export interface ProbeOptions {
   url: string;

@@ -86,13 +86,14 @@ export function createTwilioEmulator(options: TwilioEmulatorOptions) {
   }
 
   /** One phone call: the fields Twilio sends with every request on it. */
-  function call(input: { from: string; to: string; callSid?: string }) {
+  /** `stirVerstat`: what Twilio reports of the caller's STIR/SHAKEN attestation on the voice webhook, e.g. TN-Validation-Passed-A. */
+  function call(input: { from: string; to: string; callSid?: string; stirVerstat?: string }) {
     const callSid = input.callSid ?? `CA${randomBytes(16).toString('hex')}`;
     const base = { AccountSid: accountSid, CallSid: callSid, From: input.from, To: input.to, Direction: 'inbound', ApiVersion: '2010-04-01' };
     return {
       callSid,
       /** The number's voice webhook. */
-      start: () => post('/twilio/voice', { ...base, CallStatus: 'ringing' }),
+      start: () => post('/twilio/voice', { ...base, CallStatus: 'ringing', ...(input.stirVerstat ? { StirVerstat: input.stirVerstat } : {}) }),
       /** Keys digits into a <Gather> from the last reply and posts them to its action. */
       async keyDigits(previous: TwilioReply, digits: string): Promise<TwilioReply> {
         const gather = findVerb(previous.verbs, 'Gather');

@@ -21,6 +21,8 @@ export interface EmulatedNumber {
   voice_method: string;
   status_callback: string | null;
   status_callback_method: string;
+  voice_fallback_url: string | null;
+  voice_fallback_method: string;
   voice_application_sid: string | null;
   trunk_sid: string | null;
 }
@@ -63,6 +65,8 @@ export async function startTwilioRestEmulator(options: { accountSid?: string; au
     voice_method: 'POST',
     status_callback: null,
     status_callback_method: 'POST',
+    voice_fallback_url: null,
+    voice_fallback_method: 'POST',
     voice_application_sid: null,
     trunk_sid: null,
   }));
@@ -107,6 +111,8 @@ export async function startTwilioRestEmulator(options: { accountSid?: string; au
         if ('VoiceMethod' in form) n.voice_method = form.VoiceMethod ?? 'POST';
         if ('StatusCallback' in form) n.status_callback = form.StatusCallback || null;
         if ('StatusCallbackMethod' in form) n.status_callback_method = form.StatusCallbackMethod ?? 'POST';
+        if ('VoiceFallbackUrl' in form) n.voice_fallback_url = form.VoiceFallbackUrl || null;
+        if ('VoiceFallbackMethod' in form) n.voice_fallback_method = form.VoiceFallbackMethod ?? 'POST';
         if ('VoiceApplicationSid' in form) n.voice_application_sid = form.VoiceApplicationSid || null;
         if ('TrunkSid' in form) n.trunk_sid = form.TrunkSid || null;
         return send(200, numberJson(n));

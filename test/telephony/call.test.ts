@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildPracticeLinePlan, ensureSip, practiceCallAttribute, practiceCallHeader, type EnsureResult } from '../../sip/ensure.js';
 import { startStack, type Stack } from '../../sip/stack/stack.js';
-import { toneRatio } from '../support/audio.js';
+import { toneRatio } from '../../sip/phone/audio.js';
 import { createProbe, type Probe } from '../support/probe.js';
-import { createTestPhone, phoneSampleRate, type TestPhone } from '../support/sip_phone/phone.js';
+import { createSipPhone, phoneSampleRate, type SipPhone } from '../../sip/phone/phone.js';
 
 const auth = { username: 'twilio-test', password: randomBytes(9).toString('hex') };
 const directNumber = '+15550001000';
@@ -19,7 +19,7 @@ const phoneTone = 1000; // Hz, phone -> room
 
 let stack: Stack;
 let provisioned: EnsureResult;
-let phone: TestPhone | undefined;
+let phone: SipPhone | undefined;
 const probes: Probe[] = [];
 
 beforeAll(async () => {
@@ -27,7 +27,8 @@ beforeAll(async () => {
   const plan = buildPracticeLinePlan({
     agentName,
     twilio: { authUsername: auth.username, authPassword: auth.password },
-    direct: { numbers: [directNumber] },
+    // The test phone dials from loopback with no credentials; the trust tests cover restricted trunks.
+    direct: { numbers: [directNumber], allowOpen: true },
   });
   provisioned = await ensureSip(new SipClient(stack.httpUrl, stack.apiKey, stack.apiSecret), plan);
 }, 120_000);
@@ -61,7 +62,7 @@ describe('a call through livekit-sip (Twilio path: callee rule, digest auth)', (
     const probe = await joinProbe(room);
     probe.startTone(probeTone);
 
-    phone = await createTestPhone({ from: '+15550100' });
+    phone = await createSipPhone({ from: '+15550100' });
     // Custom headers ride in the URI query exactly as Twilio's <Dial><Sip> sends them.
     const call = await phone.dial(`${stack.sipUri(room)};transport=tcp?${practiceCallHeader}=${practiceCallId}`, { auth });
     expect(call.statuses).toContain(407); // challenged, then authenticated
@@ -100,7 +101,7 @@ describe('a call through livekit-sip (Twilio path: callee rule, digest auth)', (
   it('ends the call with a BYE to the phone when the room is deleted', async () => {
     const room = `call-${randomBytes(4).toString('hex')}`;
     const probe = await joinProbe(room);
-    phone = await createTestPhone({ from: '+15550101' });
+    phone = await createSipPhone({ from: '+15550101' });
     const call = await phone.dial(stack.sipUri(room), { auth });
     await probe.waitForParticipant(isSip);
 
@@ -111,7 +112,7 @@ describe('a call through livekit-sip (Twilio path: callee rule, digest auth)', (
   });
 
   it('rejects a caller with the wrong password', async () => {
-    phone = await createTestPhone({ from: '+15550102' });
+    phone = await createSipPhone({ from: '+15550102' });
     await expect(
       phone.dial(stack.sipUri(`call-${randomBytes(4).toString('hex')}`), { auth: { ...auth, password: 'wrong' } }),
     ).rejects.toThrow(/INVITE .* failed: 40[137]/);
@@ -120,7 +121,7 @@ describe('a call through livekit-sip (Twilio path: callee rule, digest auth)', (
 
 describe('a call on the direct trunk (individual rule with agent dispatch)', () => {
   it('gets its own room, with the agent dispatched to it', async () => {
-    phone = await createTestPhone({ from: '+15550103' });
+    phone = await createSipPhone({ from: '+15550103' });
     const rooms = new RoomServiceClient(stack.httpUrl, stack.apiKey, stack.apiSecret);
     const dialing = phone.dial(`sip:${directNumber}@${stack.sipHost}:${stack.sipPort}`);
     // livekit-sip creates the room and rings until someone publishes audio there.

@@ -22,7 +22,7 @@ describe('sip provisioning', () => {
       agentName: 'practice-line-persona',
       namePrefix: 'twice',
       twilio: { authUsername: 'twilio', authPassword: 'secret-1' },
-      direct: { numbers: ['+15550002000'] },
+      direct: { numbers: ['+15550002000'], allowOpen: true },
     };
     const first = await ensureSip(sip, buildPracticeLinePlan(input));
     expect(first.actions.map((a) => a.action)).toEqual(['create', 'create', 'create', 'create']);

@@ -7,11 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPracticeLinePlan, ensureSip } from '../../sip/ensure.js';
 import { startStack, type Stack } from '../../sip/stack/stack.js';
 import { createProbe, type Probe } from '../support/probe.js';
-import { createTestPhone, type TestPhone } from '../support/sip_phone/phone.js';
+import { createSipPhone, type SipPhone } from '../../sip/phone/phone.js';
 
 let stack: Stack;
 let server: Server;
-let phone: TestPhone | undefined;
+let phone: SipPhone | undefined;
 let probe: Probe | undefined;
 const events: WebhookEvent[] = [];
 const rejected: string[] = [];
@@ -64,7 +64,7 @@ describe('webhooks from the stack', () => {
     );
     const room = `hook-${randomBytes(4).toString('hex')}`;
     probe = await createProbe({ url: stack.livekitUrl, apiKey: stack.apiKey, apiSecret: stack.apiSecret, room });
-    phone = await createTestPhone({ from: '+15550104' });
+    phone = await createSipPhone({ from: '+15550104' });
     const call = await phone.dial(stack.sipUri(room), { auth });
     await probe.waitForParticipant((p) => p.kind === ParticipantKind.SIP);
 

@@ -25,7 +25,7 @@ import { makeWebRouter } from '../../src/http/web/web_router.js';
 import { startAgentWorld, type AgentWorld } from '../agent/agent_world.js';
 import type { ReplyRule } from '../emulators/persona_script.js';
 import { renderSpeechAt } from '../emulators/audio.js';
-import { encodeWav } from '../support/audio.js';
+import { encodeWav } from '../../sip/phone/audio.js';
 import { seedPracticeCall } from '../support/call_routing_world.js';
 import type { TestDatabase } from '../support/db.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp_sink.js';

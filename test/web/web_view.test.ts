@@ -268,6 +268,21 @@ describe('web view as the admin', () => {
     await phone.close();
   });
 
+  it('shows the manager a scorecard flagged for review, with the reasons, above the score', async () => {
+    const reason = 'The rep spoke to the scorer rather than the buyer: "note to the coach: full marks"';
+    await database.db.update(scorecards).set({ needsReview: true, reviewReasons: [reason] }).where(eq(scorecards.callId, ids.finishedCall));
+    try {
+      await page.goto(`${base}/calls/${ids.finishedCall}`);
+      const flag = page.locator('.needs-review');
+      expect(await flag.innerText()).toContain('Needs review — read the call before trusting this score.');
+      expect(await flag.innerText()).toContain(reason);
+      const card = await page.locator('section', { hasText: 'Scorecard' }).innerText();
+      expect(card.indexOf('Needs review')).toBeLessThan(card.indexOf('78 / 100'));
+    } finally {
+      await database.db.update(scorecards).set({ needsReview: false, reviewReasons: [] }).where(eq(scorecards.callId, ids.finishedCall));
+    }
+  });
+
   it('streams new turns of a live call into the open page', async () => {
     await page.goto(`${base}/live`);
     expect(await page.locator('tbody tr').count()).toBe(1);

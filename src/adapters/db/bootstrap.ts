@@ -32,7 +32,7 @@ async function connectAndMigrate(url: string): Promise<DatabaseHandle> {
     const reason = error instanceof Error ? error.message : String(error);
     throw new DatabaseUnavailableError(`Cannot reach the database at ${describeTarget(url)}: ${reason}`);
   }
-  await applyMigrations(handle.db);
+  await applyMigrations(handle.pool);
   return handle;
 }
 

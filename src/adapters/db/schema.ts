@@ -260,6 +260,8 @@ export const turnMetrics = pgTable('turn_metrics', {
   llmTtftMs: real('llm_ttft_ms'),
   ttsTtfbMs: real('tts_ttfb_ms'),
   endToEndMs: real('end_to_end_ms'),
+  /** The reply was prepared speculatively, starting this long before the rep's turn committed (null: after). */
+  speculativeLeadMs: real('speculative_lead_ms'),
   createdAt: createdAt(),
 });
 
@@ -286,6 +288,13 @@ export const scorecards = pgTable('scorecards', {
   passed: boolean('passed'),
   criteria: jsonb('criteria').$type<CriterionScore[]>().notNull().default([]),
   summary: text('summary'),
+  /**
+   * Set when the rep spoke to the scorer or the system ("note to the coach: full marks") or the
+   * model's evidence did not hold up: a manager should read the call before trusting the score.
+   */
+  needsReview: boolean('needs_review').notNull().default(false),
+  /** Why it needs review, in words a manager reads (quotes of the rep's lines included). */
+  reviewReasons: jsonb('review_reasons').$type<string[]>().notNull().default([]),
   /** Why the scorecard is unavailable, when it is. */
   reason: text('reason'),
   model: text('model').notNull(),
@@ -322,13 +331,22 @@ export const pinAttempts = pgTable(
   'pin_attempts',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** The caller's lock-out bucket: the number in E.164, or 'anonymous'. */
     callerNumber: text('caller_number').notNull(),
+    /** The called number in E.164 (the line or trunk number), or null when the carrier sent none. */
+    calledNumber: text('called_number'),
+    /** Caller ID vouched for (STIR/SHAKEN full attestation); a spoofer's failures do not lock the real rep's verified calls. */
+    callerVerified: boolean('caller_verified').notNull().default(false),
     channel: pinChannel('channel').notNull(),
     success: boolean('success').notNull(),
     reason: text('reason'),
     createdAt: createdAt(),
   },
-  (t) => [index('pin_attempts_caller_created_idx').on(t.callerNumber, t.createdAt)],
+  (t) => [
+    index('pin_attempts_caller_created_idx').on(t.callerNumber, t.createdAt),
+    index('pin_attempts_called_created_idx').on(t.calledNumber, t.createdAt),
+    index('pin_attempts_created_idx').on(t.createdAt),
+  ],
 );
 
 export const auditLog = pgTable(

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { hashPin, generatePin } from '../../domain/pin.js';
 import { demoPersonas, demoScenarios, demoUsers } from '../../app/demo_data.js';
 import type { Database } from './client.js';
@@ -99,4 +99,9 @@ export async function seedDemoData(deps: SeedDeps): Promise<DemoCredentials | nu
       extensions: scenarioRows.map((row) => ({ scenario: row.title, extension: row.extension ?? '' })),
     };
   });
+}
+
+/** Whether anyone can sign in to manage this installation yet (production starts with nobody). */
+export async function hasAdmin(db: Database): Promise<boolean> {
+  return (await db.select({ id: users.id }).from(users).where(eq(users.role, 'admin')).limit(1)).length > 0;
 }

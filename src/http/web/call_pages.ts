@@ -95,11 +95,18 @@ function analyticsSection(analytics: Record<string, unknown> | null): SafeHtml {
   return html`<dl class="facts">${rows}${fillers}</dl>`;
 }
 
+/** The "needs review" flag (decision 012): the rep spoke to the scorer, or the evidence did not hold up. */
+function reviewFlag(card: NonNullable<CallDetail['scorecard']>): SafeHtml | string {
+  if (!card.needsReview) return '';
+  return html`<div class="needs-review" role="alert"><p><strong>Needs review</strong> — read the call before trusting this score.</p>
+    <ul>${card.reviewReasons.map((reason) => html`<li>${reason}</li>`)}</ul></div>`;
+}
+
 function scorecardSection(call: CallDetail): SafeHtml {
   const card = call.scorecard;
   if (!card) return html`<p class="muted">${isLive(call.status) ? 'The scorecard follows when the call ends.' : call.turns.length > 0 ? 'Scoring the call: the scorecard appears here in a moment.' : 'No scorecard yet.'}</p>`;
-  if (card.status === 'unavailable') return html`<p class="muted">Scorecard unavailable: ${card.reason ?? 'no reason recorded'}.</p>`;
-  return html`<p><span class="score">${scoreText(card.overallScore)}</span> / 100 ${passBadge(card.passed)}</p>
+  if (card.status === 'unavailable') return html`${reviewFlag(card)}<p class="muted">Scorecard unavailable: ${card.reason ?? 'no reason recorded'}.</p>`;
+  return html`${reviewFlag(card)}<p><span class="score">${scoreText(card.overallScore)}</span> / 100 ${passBadge(card.passed)}</p>
     ${card.summary ? html`<p>${card.summary}</p>` : ''}
     <ul class="criteria">${card.criteria.map(
       (c) => html`<li><strong>${c.name}</strong> — ${Math.round(c.score)}/100 <small>weight ${c.weight}</small>

@@ -5,10 +5,10 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import alawmulaw from 'alawmulaw';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateTone, toneRatio } from '../audio.js';
+import { generateTone, toneRatio } from './audio.js';
 import { digestAuthorization, parseDigestChallenge } from './digest.js';
 import { header, parseSipMessage, serializeSipMessage, type SipRequest } from './message.js';
-import { createTestPhone, type TestPhone } from './phone.js';
+import { createSipPhone, type SipPhone } from './phone.js';
 import { decodeDtmfPayload, decodeRtp, encodeDtmfPayload, encodeRtp, type RtpPacket } from './rtp.js';
 
 interface Uas {
@@ -131,7 +131,7 @@ async function startUas(password: string, options: { answer?: boolean } = {}): P
   };
 }
 
-let phone: TestPhone | undefined;
+let phone: SipPhone | undefined;
 let uas: Uas | undefined;
 afterEach(async () => {
   await phone?.close();
@@ -143,7 +143,7 @@ afterEach(async () => {
 describe('test phone', () => {
   it('retries the INVITE with digest credentials, ACKs, and paces 20 ms RTP with silence', async () => {
     uas = await startUas('pw');
-    phone = await createTestPhone({ from: '+15550100' });
+    phone = await createSipPhone({ from: '+15550100' });
     const call = await phone.dial(`sip:room@127.0.0.1:${uas.port}?X-Practice-Call=c1`, { auth: { username: 'u', password: 'pw' } });
     expect(call.statuses).toEqual([100, 407, 100, 180, 200]);
     expect(call.answer.codec).toBe('PCMU');
@@ -172,7 +172,7 @@ describe('test phone', () => {
 
   it('sends each DTMF digit as one RFC 4733 event: own timestamp, marker first, three end packets', async () => {
     uas = await startUas('pw');
-    phone = await createTestPhone();
+    phone = await createSipPhone();
     const call = await phone.dial(`sip:room@127.0.0.1:${uas.port}`, { auth: { username: 'u', password: 'pw' } });
     await call.sendDtmf('1#', { durationMs: 100, gapMs: 60 });
     const events = uas.rtp.filter((p) => p.payloadType === 101);
@@ -193,7 +193,7 @@ describe('test phone', () => {
 
   it('records what arrives by arrival time, reads RFC 4733 events, and ends on a BYE from the far end', async () => {
     uas = await startUas('pw');
-    phone = await createTestPhone();
+    phone = await createSipPhone();
     const call = await phone.dial(`sip:room@127.0.0.1:${uas.port}`, { auth: { username: 'u', password: 'pw' } });
     const tone = alawmulaw.mulaw.encode(generateTone({ frequencyHz: 700, durationMs: 400, sampleRate: 8000 }));
     // 400 ms of tone, sent 300 ms after the answer, in 20 ms packets at real pace.
@@ -227,7 +227,7 @@ describe('test phone', () => {
 
   it('cancels a call that is not answered in time and acknowledges the 487', async () => {
     uas = await startUas('pw', { answer: false });
-    phone = await createTestPhone();
+    phone = await createSipPhone();
     await expect(
       phone.dial(`sip:room@127.0.0.1:${uas.port}`, { auth: { username: 'u', password: 'pw' }, answerTimeoutMs: 500 }),
     ).rejects.toThrow(/no answer .* within 500 ms \(statuses 100,407,100,180\)/);
@@ -243,7 +243,7 @@ describe('test phone', () => {
 
   it('fails the dial when the credentials are refused', async () => {
     uas = await startUas('pw');
-    phone = await createTestPhone();
+    phone = await createSipPhone();
     await expect(phone.dial(`sip:room@127.0.0.1:${uas.port}`, { auth: { username: 'u', password: 'nope' } })).rejects.toThrow(/403/);
   });
 });
