@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     mailer,
     practice:
       routing && livekitKeys
-        ? { ...routing, tokens: createLivekitCallerTokens(livekitKeys), livekitUrl: config.LIVEKIT_PUBLIC_URL ?? livekitKeys.url }
+        ? { ...routing, tokens: createLivekitCallerTokens(livekitKeys), livekitUrl: config.LIVEKIT_PUBLIC_URL ?? livekitKeys.url, agentAvailability }
         : null,
     practiceNumber: config.TWILIO_PHONE_NUMBER ?? null,
   });

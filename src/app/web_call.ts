@@ -11,7 +11,7 @@ import { isTerminal } from '../domain/call_state.js';
 import { notFound } from '../domain/errors.js';
 import { checkAssignment, type RepCandidate, type ResolveFailure, type ScenarioCandidate } from '../domain/resolver.js';
 import { encodeRoomMetadata } from '../domain/room_metadata.js';
-import type { CallerTokens } from './ports.js';
+import type { AgentAvailability, CallerTokens } from './ports.js';
 import { recordCallEvent } from './record_call_event.js';
 import {
   abandonDispatch,
@@ -29,6 +29,8 @@ import { nowOf, parseId } from './use_case.js';
 
 export interface WebCallDeps extends Pick<CallRoutingDeps, 'db' | 'rooms' | 'agentName' | 'onCallEnded' | 'logger' | 'now'> {
   tokens: CallerTokens;
+  /** Asked before anything is taken, as on the phone: no free persona, no attempt used. Absent: not checked. */
+  agentAvailability?: AgentAvailability | null | undefined;
   /** The LiveKit URL a browser connects to (wss:// in production). */
   livekitUrl: string;
 }
@@ -38,6 +40,8 @@ export type WebCallOutcome =
   | { kind: 'refused'; failure: ResolveFailure }
   /** The person already has a browser call open: one at a time, so a script cannot open rooms by the hundred. */
   | { kind: 'busy'; callId: string }
+  /** No persona agent is free right now; nothing was created or used. */
+  | { kind: 'no_partner' }
   | { kind: 'unavailable' };
 
 /** The page joins within a second or two; the room closes if nobody does within this. */
@@ -51,6 +55,13 @@ async function createCall(
   deps: WebCallDeps,
   input: { scenario: ScenarioCandidate; rep: RepCandidate; assignmentId: string | null; maxAttempts: number | null; isTest: boolean },
 ): Promise<WebCallOutcome> {
+  if (deps.agentAvailability) {
+    const { available, detail } = await deps.agentAvailability();
+    if (!available) {
+      deps.logger.warn({ repId: input.rep.id, detail }, 'browser call refused: no agent worker available');
+      return { kind: 'no_partner' };
+    }
+  }
   const callId = randomUUID();
   const roomName = newRoomName();
   const metadata = buildMetadata(callId, input.scenario, input.rep);

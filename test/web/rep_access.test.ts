@@ -5,6 +5,7 @@ import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignments, calls, scorecards, signInTokens, users } from '../../src/adapters/db/schema.js';
+import { createAgentAvailability } from '../../src/adapters/agent_availability.js';
 import { createLivekitCallerTokens } from '../../src/adapters/livekit/caller_token.js';
 import { createLivekitRoomService } from '../../src/adapters/livekit/room_service.js';
 import { createSmtpMailer } from '../../src/adapters/mail/mailer.js';
@@ -27,8 +28,11 @@ let smtp: SmtpSink;
 let server: RunningServer;
 let closeWeb: () => Promise<void>;
 let base: string;
+/** The same web view with an agent health URL nobody answers: no persona is free. */
+let baseNoPartner: string;
 let riley: Awaited<ReturnType<typeof seedPracticeCall>>;
 let other: Awaited<ReturnType<typeof seedPracticeCall>>;
+const extraServers: { server: RunningServer; close(): Promise<void> }[] = [];
 const ids = { rileyCall: '', otherCall: '', rileyWebCall: '', otherWebCall: '' };
 
 beforeAll(async () => {
@@ -71,9 +75,28 @@ beforeAll(async () => {
   const app = createHttpApp({ logger, health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations }, web: web.router });
   server = await listen(app, 0, '127.0.0.1');
   base = `http://127.0.0.1:${server.port}`;
+  const noPartner = makeWebRouter({
+    app: { db: database.db, pinSecret: PIN_SECRET, hashPassword },
+    pool: database.pool,
+    sessionSecret: 'rep-access-session-secret-0123456789abcdef',
+    publicBaseUrl: 'http://127.0.0.1',
+    verifyPassword,
+    logger,
+    defaultVoiceId: 'v',
+    defaultLlmModel: 'm',
+    pruneExpiredSessions: false,
+    practice: { db: database.db, rooms: createLivekitRoomService(LIVEKIT), agentName: 'persona', onCallEnded: async () => undefined, logger, tokens: createLivekitCallerTokens(LIVEKIT), livekitUrl: LIVEKIT.url, agentAvailability: createAgentAvailability('http://127.0.0.1:9/', 500) },
+  });
+  const second = await listen(createHttpApp({ logger, health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations }, web: noPartner.router }), 0, '127.0.0.1');
+  extraServers.push({ server: second, close: noPartner.close });
+  baseNoPartner = `http://127.0.0.1:${second.port}`;
 });
 
 afterAll(async () => {
+  for (const extra of extraServers) {
+    await extra.server.close();
+    await extra.close();
+  }
   await server?.close();
   await closeWeb?.();
   await smtp?.stop();
@@ -81,8 +104,9 @@ afterAll(async () => {
 });
 
 /** A cookie jar of one: the session cookie, plus the latest CSRF token seen on a page. */
-function client() {
+function client(origin?: () => string) {
   const state = { cookie: '', csrf: '' };
+  const at = () => (origin ? origin() : base);
   const remember = (response: Response) => {
     const set = response.headers.get('set-cookie');
     if (set) state.cookie = set.split(';')[0]!;
@@ -90,14 +114,14 @@ function client() {
   return {
     state,
     async get(path: string) {
-      const response = await fetch(`${base}${path}`, { redirect: 'manual', headers: { cookie: state.cookie } });
+      const response = await fetch(`${at()}${path}`, { redirect: 'manual', headers: { cookie: state.cookie } });
       remember(response);
       const text = await response.text();
       state.csrf = /name="_csrf" value="([^"]+)"/.exec(text)?.[1] ?? state.csrf;
       return { status: response.status, text, location: response.headers.get('location') };
     },
     async post(path: string, fields: Record<string, string> = {}, headers: Record<string, string> = {}) {
-      const response = await fetch(`${base}${path}`, {
+      const response = await fetch(`${at()}${path}`, {
         method: 'POST',
         redirect: 'manual',
         headers: { cookie: state.cookie, 'content-type': 'application/x-www-form-urlencoded', ...headers },
@@ -270,6 +294,19 @@ describe('a signed-in rep', () => {
     expect((await rep.get('/me')).text).toContain('You already have a practice call open');
     const [row] = await database.db.select().from(assignments).where(eq(assignments.id, riley.assignment.id));
     expect(row!.attemptsUsed).toBe(1);
+  });
+
+  it('with no persona agent free, "Practise now" says so before anything is created or used', async () => {
+    const before = (await database.db.select().from(calls).where(eq(calls.repId, riley.rep.id))).length;
+    // Same session (cookies ignore the port), the web view whose agent health check finds no worker.
+    const elsewhere = client(() => baseNoPartner);
+    elsewhere.state.cookie = rep.state.cookie;
+    await elsewhere.get('/me');
+    const refused = await elsewhere.post(`/practice/assignments/${riley.assignment.id}`);
+    expect(refused).toMatchObject({ status: 303, location: '/me' });
+    expect((await elsewhere.get('/me')).text).toContain('No practice partner is free right now');
+    expect((await database.db.select().from(calls).where(eq(calls.repId, riley.rep.id))).length).toBe(before);
+    expect((await database.db.select().from(assignments).where(eq(assignments.id, riley.assignment.id)))[0]!.attemptsUsed).toBe(1);
   });
 
   it('cannot sign in with a link issued before the rep was deactivated', async () => {

@@ -101,6 +101,7 @@ function practicePage(req: Request, res: Response, details: Extract<Awaited<Retu
 function sendOutcome(req: Request, res: Response, outcome: WebCallOutcome, back: string): Promise<void> | void {
   if (outcome.kind === 'started') return res.redirect(303, `/practice/calls/${outcome.callId}`);
   if (outcome.kind === 'refused') return redirectWithNotice(req, res, back, refusalText(outcome.failure));
+  if (outcome.kind === 'no_partner') return redirectWithNotice(req, res, back, 'No practice partner is free right now; nothing was used. Try again in a few minutes.');
   if (outcome.kind === 'busy') return redirectWithNotice(req, res, back, 'You already have a practice call open: finish it first (or give it a minute to close).');
   return redirectWithNotice(req, res, back, 'The practice line could not start the call. Try again in a minute.');
 }
