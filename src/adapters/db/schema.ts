@@ -41,7 +41,7 @@ export const users = pgTable(
     managerId: uuid('manager_id').references((): AnyPgColumn => users.id, { onDelete: 'set null' }),
     /** E.164 numbers the rep calls from; used to identify callers who dial a scenario extension. */
     phoneNumbers: text('phone_numbers').array().notNull().default(sql`'{}'::text[]`),
-    /** argon2id; only admins and managers log in to the web view. */
+    /** argon2id; only admins and managers have one (reps sign in by emailed link). */
     passwordHash: text('password_hash'),
     active: boolean('active').notNull().default(true),
     createdAt: createdAt(),

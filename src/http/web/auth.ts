@@ -22,7 +22,7 @@ declare module 'express-serve-static-core' {
 // Argon2 work for an unknown email too, so response time does not reveal which emails exist.
 let dummyHash: Promise<string> | undefined;
 
-/** Staff with a password may log in; reps practise on the phone only. */
+/** Staff log in with a password; reps sign in by emailed link (sign_in.ts), never here. */
 async function authenticate(deps: WebDeps, email: string, password: string): Promise<Viewer | null> {
   const [row] = await deps.app.db
     .select()

@@ -39,7 +39,7 @@ export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     ${textareaField({ label: 'Phone numbers (reps)', name: 'phoneNumbers', value: (values.phoneNumbers ?? []).join('\n'), errors, rows: 2, hint: 'E.164, one per line, e.g. +15550100001. Used to recognise a rep who dials an extension.' })}
     ${values.role === 'rep' && editing
       ? ''
-      : inputField({ label: editing ? 'New password (leave empty to keep)' : 'Password (admins and managers)', name: 'password', type: 'password', errors, hint: 'At least 12 characters. Reps never log in.', attrs: html` autocomplete="new-password"` })}
+      : inputField({ label: editing ? 'New password (leave empty to keep)' : 'Password (admins and managers)', name: 'password', type: 'password', errors, hint: 'At least 12 characters. Reps have no password: they sign in by emailed link.', attrs: html` autocomplete="new-password"` })}
     ${editing ? checkboxField({ label: 'Active', name: 'active', checked: values.active !== false }) : ''}`;
 
   const fromForm = (form: FormBody, editing: boolean): UserForm => ({
