@@ -174,6 +174,14 @@ export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise
     logger.info({ callId: call.id, status: outcome.status, attempts: outcome.attempts }, 'scorecard stored');
   }
 
+  // The first passing call marks the assignment passed (kept if it is scored again or later fails).
+  if (scorecard?.passed === true && call.assignmentId && !call.isTest) {
+    await db
+      .update(assignments)
+      .set({ passedAt: sql`coalesce(${assignments.passedAt}, ${call.createdAt.toISOString()}::timestamptz)` })
+      .where(eq(assignments.id, call.assignmentId));
+  }
+
   const summary: PostCallSummary = { callId: call.id, analytics, scorecard: scorecard?.status ?? 'none', emails: [] };
   if (!call.repId || !context) {
     logger.info({ callId: call.id }, 'no rep or scenario behind the call; no emails');
