@@ -15,7 +15,7 @@ import { type AnalyticsTurn, type CallAnalytics, computeAnalytics } from '../dom
 import { isProviderError } from '../domain/provider_error.js';
 import { renderCallEmail, type EmailScorecard } from './call_email.js';
 import type { AppLogger } from './ports.js';
-import { produceScorecard, scorecardValues, type ScoringDeps } from './score_transcript.js';
+import { markAssignmentPassed, produceScorecard, scorecardValues, type ScoringDeps } from './score_transcript.js';
 
 export interface OutgoingEmail {
   to: string;
@@ -174,13 +174,7 @@ export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise
     logger.info({ callId: call.id, status: outcome.status, attempts: outcome.attempts }, 'scorecard stored');
   }
 
-  // The first passing call marks the assignment passed (kept if it is scored again or later fails).
-  if (scorecard?.passed === true && call.assignmentId && !call.isTest) {
-    await db
-      .update(assignments)
-      .set({ passedAt: sql`coalesce(${assignments.passedAt}, ${call.createdAt.toISOString()}::timestamptz)` })
-      .where(eq(assignments.id, call.assignmentId));
-  }
+  await markAssignmentPassed(db, call, scorecard?.passed);
 
   const summary: PostCallSummary = { callId: call.id, analytics, scorecard: scorecard?.status ?? 'none', emails: [] };
   if (!call.repId || !context) {
