@@ -53,6 +53,9 @@ export interface PersonaCallDeps {
 /** Unrecoverable provider failures in a row before the persona gives up and ends the call. */
 const MAX_CONSECUTIVE_PROVIDER_FAILURES = 2;
 const TURN_DRAIN_TIMEOUT_MS = 5000;
+/** Who can be the caller: a phone (livekit-sip) or a rep's browser on a `web` call (a standard participant). */
+const CALLER_KINDS = [ParticipantKind.SIP, ParticipantKind.STANDARD];
+const isCaller = (participant: RemoteParticipant): boolean => CALLER_KINDS.includes(participant.info.kind!);
 const PIN_PROMPT = 'Welcome to Practice Line. Please enter your PIN, followed by the pound key.';
 const PIN_RETRY_PROMPT = "Sorry, that PIN didn't work. Please enter it again, followed by the pound key.";
 const PIN_GIVE_UP_LINE = "Sorry, I couldn't verify that PIN. Please check it and call again. Goodbye.";
@@ -257,14 +260,14 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
     );
   };
 
-  // The caller: the SIP participant (the only kind that can phone in).
+  // The caller: the phone's SIP participant, or the rep's browser.
   const callerPromise = waitForCaller(room);
   const initialAgent = ready ? becomePersona(ready) : createPersonaAgent('You are the automated PIN prompt of Practice Line. You never improvise.');
   await session.start({
     agent: initialAgent,
     room,
     // 16 kHz end to end: Silero and Whisper want it, and the phone side is 8 kHz anyway.
-    inputOptions: { participantKinds: [ParticipantKind.SIP], closeOnDisconnect: true, audioSampleRate: 16000 },
+    inputOptions: { participantKinds: CALLER_KINDS, closeOnDisconnect: true, audioSampleRate: 16000 },
     outputOptions: { audioSampleRate: 16000 },
     record: false,
   });
@@ -325,11 +328,11 @@ function createCallState(): CallState {
 
 function waitForCaller(room: Room): Promise<RemoteParticipant> {
   for (const participant of room.remoteParticipants.values()) {
-    if (participant.info.kind === ParticipantKind.SIP) return Promise.resolve(participant);
+    if (isCaller(participant)) return Promise.resolve(participant);
   }
   return new Promise((resolve, reject) => {
     const onJoin = (participant: RemoteParticipant) => {
-      if (participant.info.kind !== ParticipantKind.SIP) return;
+      if (!isCaller(participant)) return;
       cleanup();
       resolve(participant);
     };
@@ -373,7 +376,7 @@ async function apologiseAndHangUp(ctx: JobContext, deps: PersonaCallDeps, logger
   const session = new voice.AgentSession({ vad: deps.vad, tts: createTts(deps.providers, deps.defaultVoiceId, 'en'), turnHandling: { turnDetection: 'vad' } });
   try {
     const caller = waitForCaller(ctx.room);
-    await session.start({ agent: new voice.Agent({ instructions: '' }), room: ctx.room, inputOptions: { participantKinds: [ParticipantKind.SIP] }, record: false });
+    await session.start({ agent: new voice.Agent({ instructions: '' }), room: ctx.room, inputOptions: { participantKinds: CALLER_KINDS }, record: false });
     await Promise.race([caller, new Promise((resolve) => setTimeout(resolve, 30_000))]);
     await session.say(line, { allowInterruptions: false }).waitForPlayout();
   } catch (error) {

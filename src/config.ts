@@ -110,6 +110,8 @@ const envSchema = z.object({
   LIVEKIT_URL: optionalUrl('a ws(s):// or http(s):// LiveKit server URL'),
   LIVEKIT_API_KEY: optionalString,
   LIVEKIT_API_SECRET: optionalString,
+  /** The LiveKit URL browsers join practice calls at, when it differs from LIVEKIT_URL (e.g. wss:// behind TLS vs ws://livekit:7880 inside compose). */
+  LIVEKIT_PUBLIC_URL: optionalUrl('a ws(s):// LiveKit URL reachable from reps\' browsers'),
   LIVEKIT_SIP_HOST: optionalString,
   LIVEKIT_AGENT_NAME: z.string().default('practice-line-persona'),
   /** Digest credentials of the LiveKit inbound trunk Twilio's <Dial><Sip> authenticates with (sip:provision sets them on the trunk). */

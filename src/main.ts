@@ -6,6 +6,7 @@ import { bootstrapDatabase, DatabaseUnavailableError } from './adapters/db/boots
 import { EmbeddedPostgresError } from './adapters/db/embedded.js';
 import { hasAdmin, seedDemoData, type DemoCredentials } from './adapters/db/seed.js';
 import { scorecardModelFromConfig } from './adapters/groq/scorecard_model.js';
+import { createLivekitCallerTokens } from './adapters/livekit/caller_token.js';
 import { createLivekitRoomService } from './adapters/livekit/room_service.js';
 import { createLivekitTokenVerifier, createLivekitWebhookVerifier } from './adapters/livekit/webhooks.js';
 import { createLogger, safeStack } from './adapters/logger.js';
@@ -162,6 +163,12 @@ async function main(): Promise<void> {
     scoring: { scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, logger },
     sessionMaxMs: config.WEB_SESSION_MAX_DAYS * 24 * 60 * 60_000,
     accountLoginLimit,
+    mailer,
+    practice:
+      routing && livekitKeys
+        ? { ...routing, tokens: createLivekitCallerTokens(livekitKeys), livekitUrl: config.LIVEKIT_PUBLIC_URL ?? livekitKeys.url, agentAvailability }
+        : null,
+    practiceNumber: config.TWILIO_PHONE_NUMBER ?? null,
   });
   let acceptingCalls = true;
   const ops: OpsDeps = {

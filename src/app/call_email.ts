@@ -54,8 +54,8 @@ function render(value: HtmlValue): string {
   return escapeHtml(String(value));
 }
 
-/** Escapes every interpolation unless it is already SafeHtml (built by this same tag). */
-function html(strings: TemplateStringsArray, ...values: HtmlValue[]): SafeHtml {
+/** Escapes every interpolation unless it is already SafeHtml (built by this same tag). Shared by the app's emails. */
+export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): SafeHtml {
   return new SafeHtml(strings.reduce((out, chunk, index) => out + chunk + (index < values.length ? render(values[index] as HtmlValue) : ''), ''));
 }
 

@@ -1,5 +1,5 @@
 // Reading calls: the list a manager filters, and one call with its transcript, latency and scorecard.
-import { and, asc, count, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import {
   callStatus,
@@ -12,7 +12,7 @@ import {
   turns,
   users,
 } from '../adapters/db/schema.js';
-import { canSeeCallOf, repManagerScope, type Actor } from '../domain/access.js';
+import { callListScope, canSeeCallOf, type Actor, type CallListScope } from '../domain/access.js';
 import { notFound } from '../domain/errors.js';
 import { type AppDeps, parseId, parseInput } from './use_case.js';
 import { idSchema } from './users.js';
@@ -43,7 +43,8 @@ export type ListCallsInput = z.input<typeof listCallsInput>;
 export interface CallListItem {
   id: string;
   status: (typeof statusValues)[number];
-  path: 'twilio' | 'sip';
+  path: 'twilio' | 'sip' | 'web';
+  isTest: boolean;
   createdAt: Date;
   answeredAt: Date | null;
   endedAt: Date | null;
@@ -67,11 +68,18 @@ export interface CallPage {
 /** ILIKE treats % and _ as wildcards; a search for "50%" means the characters. */
 const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
 
+/** A manager's team plus their own test calls; a rep's own calls. */
+function scopeCondition(scope: CallListScope, actor: Actor): SQL | undefined {
+  if (scope.kind === 'all') return undefined;
+  if (scope.kind === 'own') return eq(calls.repId, scope.userId);
+  return actor.userId === null ? eq(users.managerId, scope.managerId) : or(eq(users.managerId, scope.managerId), eq(calls.repId, actor.userId));
+}
+
 export async function listCalls(deps: Pick<AppDeps, 'db'>, actor: Actor, raw: ListCallsInput = {}): Promise<CallPage> {
-  const scope = repManagerScope(actor);
+  const scope = callListScope(actor);
   const input = parseInput(listCallsInput, raw);
   const where: (SQL | undefined)[] = [
-    scope === null ? undefined : eq(users.managerId, scope),
+    scopeCondition(scope, actor),
     input.repId ? eq(calls.repId, input.repId) : undefined,
     input.scenarioId ? eq(calls.scenarioId, input.scenarioId) : undefined,
     input.status ? inArray(calls.status, input.status) : undefined,
@@ -90,6 +98,7 @@ export async function listCalls(deps: Pick<AppDeps, 'db'>, actor: Actor, raw: Li
           id: calls.id,
           status: calls.status,
           path: calls.path,
+          isTest: calls.isTest,
           createdAt: calls.createdAt,
           answeredAt: calls.answeredAt,
           endedAt: calls.endedAt,
@@ -152,7 +161,6 @@ export interface CallDetail extends CallRow {
 }
 
 export async function getCall(deps: Pick<AppDeps, 'db'>, actor: Actor, id: string): Promise<CallDetail> {
-  repManagerScope(actor);
   const callId = parseId(id, 'call');
   const [head] = await deps.db
     .select({ call: calls, rep: users, scenario: scenarios, persona: personas })

@@ -41,6 +41,12 @@ export interface AppLogger {
   debug(fields: object, message: string): void;
 }
 
+/** A LiveKit access token for the person in a browser call. */
+export interface CallerTokens {
+  /** Join exactly `room`, publish the microphone only, subscribe to the persona; valid `ttlSeconds`. */
+  mint(input: { room: string; identity: string; name: string; ttlSeconds: number }): Promise<string>;
+}
+
 /**
  * Can a persona take a call right now? Asked before a caller keys a PIN, so a call that no agent
  * would answer costs no attempt. `detail` says why not (for /readyz and the logs), never a secret.

@@ -15,7 +15,7 @@ import { type AnalyticsTurn, type CallAnalytics, computeAnalytics } from '../dom
 import { isProviderError } from '../domain/provider_error.js';
 import { renderCallEmail, type EmailScorecard } from './call_email.js';
 import type { AppLogger } from './ports.js';
-import { produceScorecard, scorecardValues, type ScoringDeps } from './score_transcript.js';
+import { markAssignmentPassed, produceScorecard, scorecardValues, type ScoringDeps } from './score_transcript.js';
 
 export interface OutgoingEmail {
   to: string;
@@ -173,6 +173,8 @@ export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise
     [scorecard] = await db.select().from(scorecards).where(eq(scorecards.callId, call.id));
     logger.info({ callId: call.id, status: outcome.status, attempts: outcome.attempts }, 'scorecard stored');
   }
+
+  await markAssignmentPassed(db, call, scorecard?.passed);
 
   const summary: PostCallSummary = { callId: call.id, analytics, scorecard: scorecard?.status ?? 'none', emails: [] };
   if (!call.repId || !context) {

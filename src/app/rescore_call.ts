@@ -8,7 +8,7 @@ import { isTerminal, type CallStatus } from '../domain/call_state.js';
 import { conflict } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
 import { getCall } from './calls.js';
-import { produceScorecard, type ScorecardOutcome, scorecardValues, type ScoringDeps } from './score_transcript.js';
+import { markAssignmentPassed, produceScorecard, type ScorecardOutcome, scorecardValues, type ScoringDeps } from './score_transcript.js';
 import type { AppDeps } from './use_case.js';
 
 export async function rescoreCall(deps: Pick<AppDeps, 'db'> & ScoringDeps, actor: Actor, id: string): Promise<ScorecardOutcome> {
@@ -24,6 +24,7 @@ export async function rescoreCall(deps: Pick<AppDeps, 'db'> & ScoringDeps, actor
   await deps.db.transaction(async (tx) => {
     await tx.delete(scorecards).where(eq(scorecards.callId, call.id));
     await tx.insert(scorecards).values(scorecardValues(call.id, outcome));
+    await markAssignmentPassed(tx, call, outcome.status === 'scored' ? outcome.passed : null);
     await recordAudit(tx, actor, { action: 'scorecard.rescored', entityType: 'call', entityId: call.id, details: { status: outcome.status } });
   });
   return outcome;

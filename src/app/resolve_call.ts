@@ -145,9 +145,9 @@ function toScenario(row: ScenarioRow): ScenarioCandidate {
   };
 }
 
-const repColumns = { id: users.id, name: users.name, role: users.role, active: users.active };
+export const repColumns = { id: users.id, name: users.name, role: users.role, active: users.active };
 
-function toAssignment(row: typeof assignments.$inferSelect): AssignmentCandidate {
+export function toAssignment(row: typeof assignments.$inferSelect): AssignmentCandidate {
   return {
     id: row.id,
     repId: row.repId,
@@ -160,7 +160,7 @@ function toAssignment(row: typeof assignments.$inferSelect): AssignmentCandidate
   };
 }
 
-async function loadScenario(db: Executor, where: ReturnType<typeof eq>): Promise<ScenarioCandidate | null> {
+export async function loadScenario(db: Executor, where: ReturnType<typeof eq>): Promise<ScenarioCandidate | null> {
   const [row] = await db.select(scenarioColumns).from(scenarios).innerJoin(personas, eq(personas.id, scenarios.personaId)).where(where).limit(1);
   return row ? toScenario(row) : null;
 }
@@ -206,7 +206,7 @@ async function loadCandidates(
   return { pinMatch, extensionScenario, directLineScenario, callerUsers: callerUsers as RepCandidate[], callerAssignments };
 }
 
-function buildMetadata(callId: string, scenario: ScenarioCandidate, rep: RepCandidate): ReadyRoomMetadata {
+export function buildMetadata(callId: string, scenario: ScenarioCandidate, rep: RepCandidate): ReadyRoomMetadata {
   const { id: _personaId, archived: _personaArchived, ...persona } = scenario.persona;
   return {
     v: 1,
@@ -233,6 +233,33 @@ async function metadataOfCall(db: Executor, call: typeof calls.$inferSelect): Pr
     db.select(repColumns).from(users).where(eq(users.id, call.repId)),
   ]);
   return scenario && rep ? buildMetadata(call.id, scenario, rep as RepCandidate) : null;
+}
+
+/**
+ * Uses one of the assignment's attempts, guarded in the update itself so two calls cannot both take
+ * the last one. False when none is left (or it was revoked meanwhile).
+ */
+export async function takeAttempt(tx: Executor, assignmentId: string): Promise<boolean> {
+  const bumped = await tx
+    .update(assignments)
+    .set({ attemptsUsed: sql`${assignments.attemptsUsed} + 1` })
+    .where(
+      and(
+        eq(assignments.id, assignmentId),
+        isNull(assignments.revokedAt),
+        or(isNull(assignments.maxAttempts), sql`${assignments.attemptsUsed} < ${assignments.maxAttempts}`),
+      ),
+    )
+    .returning({ id: assignments.id });
+  return bumped.length > 0;
+}
+
+/** Hands an attempt back (the call never reached the persona through no fault of the rep). */
+export async function giveBackAttempt(db: Executor, assignmentId: string): Promise<void> {
+  await db
+    .update(assignments)
+    .set({ attemptsUsed: sql`greatest(${assignments.attemptsUsed} - 1, 0)` })
+    .where(eq(assignments.id, assignmentId));
 }
 
 type Decision =
@@ -401,18 +428,7 @@ async function decide(deps: CallRoutingDeps, attempt: Attempt): Promise<Decision
     }
 
     if (outcome.assignment) {
-      const bumped = await tx
-        .update(assignments)
-        .set({ attemptsUsed: sql`${assignments.attemptsUsed} + 1` })
-        .where(
-          and(
-            eq(assignments.id, outcome.assignment.id),
-            isNull(assignments.revokedAt),
-            or(isNull(assignments.maxAttempts), sql`${assignments.attemptsUsed} < ${assignments.maxAttempts}`),
-          ),
-        )
-        .returning({ id: assignments.id });
-      if (bumped.length === 0) {
+      if (!(await takeAttempt(tx, outcome.assignment.id))) {
         await record(false, 'exhausted');
         return { kind: 'refused', failure: { kind: 'exhausted', maxAttempts: outcome.assignment.maxAttempts ?? 0 } };
       }
@@ -449,14 +465,13 @@ async function replay(deps: CallRoutingDeps, call: typeof calls.$inferSelect): P
 }
 
 /** Gives back the attempt and closes the call when LiveKit could not take it. */
-async function abandonDispatch(deps: CallRoutingDeps, decision: Extract<Decision, { kind: 'created' }>, error: unknown): Promise<RouteOutcome> {
+export async function abandonDispatch(
+  deps: Pick<CallRoutingDeps, 'db' | 'logger' | 'onCallEnded' | 'now'>,
+  decision: { callId: string; roomName: string; assignmentId: string | null },
+  error: unknown,
+): Promise<{ kind: 'unavailable' }> {
   deps.logger.error({ err: error, callId: decision.callId, roomName: decision.roomName }, 'livekit could not take the call');
-  if (decision.assignmentId) {
-    await deps.db
-      .update(assignments)
-      .set({ attemptsUsed: sql`greatest(${assignments.attemptsUsed} - 1, 0)` })
-      .where(eq(assignments.id, decision.assignmentId));
-  }
+  if (decision.assignmentId) await giveBackAttempt(deps.db, decision.assignmentId);
   await recordCallEvent(deps, {
     callId: decision.callId,
     event: { type: 'failed', at: nowOf(deps), reason: 'room_unavailable' },

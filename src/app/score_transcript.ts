@@ -1,9 +1,9 @@
 // Scoring: the same analytics and scorecard for a finished call (post_call.ts) and for an uploaded
 // transcript a manager wants to test a rubric on (scoreTranscript below).
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../adapters/db/client.js';
-import { personas, scenarios, type scorecards } from '../adapters/db/schema.js';
+import { assignments, personas, scenarios, type scorecards } from '../adapters/db/schema.js';
 import { assertStaff, type Actor } from '../domain/access.js';
 import { type AnalyticsTurn, type CallAnalytics, computeAnalytics } from '../domain/analytics.js';
 import { notFound, invalidInput } from '../domain/errors.js';
@@ -23,7 +23,7 @@ import {
 } from '../domain/scorecard.js';
 import { parseTranscript, TranscriptError } from '../domain/transcript.js';
 import type { AppLogger } from './ports.js';
-import { parseInput } from './use_case.js';
+import { type Executor, parseInput } from './use_case.js';
 import { idSchema } from './users.js';
 
 export interface ScorecardRequest {
@@ -128,6 +128,18 @@ export async function produceScorecard(
     }
   }
   return { status: 'unavailable', reason: `no valid scorecard after ${attempts} tries: ${reason}`, attempts, ...base, ...(transient ? { transient: true as const } : {}) };
+}
+
+/**
+ * The first passing (non-test) call marks its assignment passed, whether the post-call job or a
+ * re-run scored it; kept if the call is scored again or a later one fails.
+ */
+export async function markAssignmentPassed(db: Executor, call: { assignmentId: string | null; isTest: boolean; createdAt: Date }, passed: boolean | null | undefined): Promise<void> {
+  if (passed !== true || !call.assignmentId || call.isTest) return;
+  await db
+    .update(assignments)
+    .set({ passedAt: sql`coalesce(${assignments.passedAt}, ${call.createdAt.toISOString()}::timestamptz)` })
+    .where(eq(assignments.id, call.assignmentId));
 }
 
 /** The scorecards row for an outcome; the post-call job stores the same shape. */

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   assertAdmin,
+  assertRep,
   assertStaff,
+  callListScope,
+  canPractiseOn,
+  mayUseSignInLink,
   canAssignTo,
   canIssueTokenFor,
   canManageUser,
@@ -40,7 +44,7 @@ describe('access rules', () => {
     expect(codeOf(() => assertStaff(repActor))).toBe('forbidden');
     expect(codeOf(() => repManagerScope(repActor))).toBe('forbidden');
     expect(canSeeUser(repActor, riley)).toBe(false);
-    expect(canSeeCallOf(repActor, riley)).toBe(false);
+    expect(canSeeCallOf(repActor, pat)).toBe(false);
     expect(codeOf(() => assertStaff(morgan))).toBe('ok');
   });
 
@@ -89,5 +93,37 @@ describe('access rules', () => {
     expect(canIssueTokenFor(morgan, otherManagerRow)).toBe(false);
     expect(canIssueTokenFor(admin, riley)).toBe(false);
     expect(codeOf(() => assertAdmin(morgan))).toBe('forbidden');
+  });
+
+  it('lets a rep see only their own calls and practise only their own assignments', () => {
+    expect(canSeeCallOf(repActor, riley)).toBe(true);
+    expect(canSeeCallOf(repActor, pat)).toBe(false);
+    expect(canSeeCallOf(repActor, orphan)).toBe(false);
+    expect(canSeeCallOf(repActor, morganRow)).toBe(false);
+    expect(canSeeCallOf(repActor, null)).toBe(false);
+    expect(canPractiseOn(repActor, { repId: 'r1' })).toBe(true);
+    expect(canPractiseOn(repActor, { repId: 'r2' })).toBe(false);
+    // Staff practise with "Try this scenario", never on a rep's assignment (it would use the rep's attempt).
+    expect(canPractiseOn(morgan, { repId: 'r1' })).toBe(false);
+    expect(canPractiseOn(admin, { repId: 'r1' })).toBe(false);
+    expect(callListScope(repActor)).toEqual({ kind: 'own', userId: 'r1' });
+    expect(callListScope(morgan)).toEqual({ kind: 'team', managerId: 'm1' });
+    expect(callListScope(admin)).toEqual({ kind: 'all' });
+    expect(assertRep(repActor)).toBe('r1');
+    expect(codeOf(() => assertRep(morgan))).toBe('forbidden');
+    expect(codeOf(() => assertRep({ userId: null, role: 'rep' }))).toBe('forbidden');
+  });
+
+  it('lets a manager see their own test calls but not another manager\'s', () => {
+    expect(canSeeCallOf(morgan, morganRow)).toBe(true);
+    expect(canSeeCallOf(morgan, otherManagerRow)).toBe(false);
+    expect(canSeeCallOf(otherManager, riley)).toBe(false);
+  });
+
+  it('gives sign-in links to active reps only', () => {
+    expect(mayUseSignInLink({ role: 'rep', active: true })).toBe(true);
+    expect(mayUseSignInLink({ role: 'rep', active: false })).toBe(false);
+    expect(mayUseSignInLink({ role: 'manager', active: true })).toBe(false);
+    expect(mayUseSignInLink({ role: 'admin', active: true })).toBe(false);
   });
 });

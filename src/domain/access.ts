@@ -68,11 +68,42 @@ export function canAssignTo(actor: Actor, user: UserRef): boolean {
   return user.role === 'rep' && (isAdmin(actor) || isManagerOf(actor, user));
 }
 
-/** A call is visible to admins, and to the manager of the rep who made it. */
+/**
+ * A call is visible to admins, to the manager of the rep who made it, and to the person who made it
+ * (a rep's own practice, a manager's own test call). Anyone else's call does not exist for them.
+ */
 export function canSeeCallOf(actor: Actor, rep: UserRef | null): boolean {
   if (isAdmin(actor)) return true;
-  return rep !== null && isManagerOf(actor, rep);
+  if (rep === null) return false;
+  return isSelf(actor, rep) || isManagerOf(actor, rep);
 }
+
+const isSelf = (actor: Actor, user: UserRef): boolean => actor.userId !== null && user.id === actor.userId;
+
+/** A rep's own pages (assignments, calls, progress, practice) are for that signed-in rep alone. */
+export function assertRep(actor: Actor): string {
+  if (actor.role !== 'rep' || actor.userId === null) throw forbidden('only a rep has practice pages');
+  return actor.userId;
+}
+
+/** Practising on an assignment in the browser: only the rep it was given to. */
+export const canPractiseOn = (actor: Actor, assignment: { repId: string }): boolean =>
+  actor.role === 'rep' && actor.userId !== null && assignment.repId === actor.userId;
+
+/**
+ * Which calls a list shows: staff see their scope (repManagerScope) plus their own test calls; a rep
+ * sees only their own.
+ */
+export type CallListScope = { kind: 'all' } | { kind: 'team'; managerId: string } | { kind: 'own'; userId: string };
+
+export function callListScope(actor: Actor): CallListScope {
+  if (actor.role === 'rep') return { kind: 'own', userId: assertRep(actor) };
+  const managerId = repManagerScope(actor);
+  return managerId === null ? { kind: 'all' } : { kind: 'team', managerId };
+}
+
+/** Signing in by emailed link is for reps; staff keep their passwords (and their stronger login). */
+export const mayUseSignInLink = (user: { role: Role; active: boolean }): boolean => user.role === 'rep' && user.active;
 
 /**
  * The filter list queries apply: null means "everything" (admins); otherwise only rows belonging to

@@ -65,7 +65,7 @@ export interface ResolveRequest {
   callerIdTrusted: boolean;
 }
 
-export type ResolvedVia = 'pin' | 'extension' | 'direct_line';
+export type ResolvedVia = 'pin' | 'extension' | 'direct_line' | 'web';
 
 export type ResolveOutcome =
   | {
@@ -140,7 +140,8 @@ const isExpired = (assignment: AssignmentCandidate, now: Date): boolean =>
 const isExhausted = (assignment: AssignmentCandidate): boolean =>
   assignment.maxAttempts !== null && assignment.attemptsUsed >= assignment.maxAttempts;
 
-function checkAssignment(
+/** The rules every way in applies to an assignment (the browser's "Practise now" too). */
+export function checkAssignment(
   via: ResolvedVia,
   scenario: ScenarioCandidate,
   rep: RepCandidate,

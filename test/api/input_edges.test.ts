@@ -218,5 +218,17 @@ describe('team ownership of personas and scenarios', () => {
     expect(sharedPage).toContain('<fieldset disabled');
     const ownPage = await (await fetch(`${base}/personas/${mine.body.id}`, { headers: { cookie } })).text();
     expect(ownPage).not.toContain('Read-only');
+    // Read-only is still usable: "Try this scenario" (decision 015) sits outside the disabled form.
+    const orgScenario = await as(adminToken)('POST', '/api/scenarios', { title: 'Org scenario', objective: 'Book a demo', context: 'Cold call', difficulty: 'easy', personaId: shared.body.id, rubric: [{ id: 'open', name: 'Opening', description: 'Says why', weight: 1 }], timeLimitSeconds: 300 });
+    expect(orgScenario.status).toBe(201);
+    const orgScenarioPage = await (await fetch(`${base}/scenarios/${orgScenario.body.id}`, { headers: { cookie } })).text();
+    expect(orgScenarioPage).toContain('Read-only: this scenario belongs to the whole organisation');
+    const tryButton = orgScenarioPage.indexOf(`action="/scenarios/${orgScenario.body.id}/try"`);
+    expect(tryButton).toBeGreaterThan(-1);
+    expect(tryButton).toBeLessThan(orgScenarioPage.indexOf('<fieldset disabled'));
+    const sharedWithScenario = await (await fetch(`${base}/personas/${shared.body.id}`, { headers: { cookie } })).text();
+    const tryFromPersona = sharedWithScenario.indexOf(`action="/scenarios/${orgScenario.body.id}/try"`);
+    expect(tryFromPersona).toBeGreaterThan(-1);
+    expect(tryFromPersona).toBeLessThan(sharedWithScenario.indexOf('<fieldset disabled'));
   });
 });

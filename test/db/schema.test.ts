@@ -58,6 +58,7 @@ describe('schema from the real migrations', () => {
       'scenarios',
       'scorecards',
       'sessions',
+      'sign_in_tokens',
       'turn_metrics',
       'turns',
       'users',

@@ -4,7 +4,7 @@
 import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, calls, scorecards, users } from '../../src/adapters/db/schema.js';
+import { assignments, auditLog, calls, scorecards, users } from '../../src/adapters/db/schema.js';
 import { createGroqScorecardModel } from '../../src/adapters/groq/scorecard_model.js';
 import { hashPassword, verifyPassword } from '../../src/adapters/password.js';
 import { createUser } from '../../src/app/users.js';
@@ -102,6 +102,9 @@ describe('re-run scoring from the call page', () => {
     expect(after).toContain('<span class="score">70</span>');
     const audit = await database.db.select().from(auditLog).where(eq(auditLog.entityId, callId));
     expect(audit.map((row) => row.action)).toContain('scorecard.rescored');
+    // 70 meets the pass mark of 70: the rep's assignment now shows as passed (decision 015).
+    const [assignment] = await database.db.select().from(assignments).where(eq(assignments.id, world.assignmentId));
+    expect(assignment!.passedAt).not.toBeNull();
   });
 
   it('shows a transcript marked incomplete as such on the call page', async () => {

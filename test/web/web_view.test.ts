@@ -435,9 +435,14 @@ describe('web view as a manager', () => {
     expect((await page.goto(`${base}/calls/not-a-uuid`))?.status()).toBe(404);
   });
 
-  it('has no users page', async () => {
-    expect(await page.locator('nav a', { hasText: 'Users' }).count()).toBe(0);
-    expect((await page.goto(`${base}/users`))?.status()).toBe(403);
+  it('sees only their own reps on the users page (to send invites), and edits nobody there', async () => {
+    expect(await page.locator('nav a', { hasText: 'Users' }).count()).toBe(1);
+    expect((await page.goto(`${base}/users`))?.status()).toBe(200);
+    const table = await page.locator('tbody').innerText();
+    expect(table).toContain('Riley');
+    expect(table).not.toContain('Quentin Other');
+    expect(await page.getByRole('button', { name: 'Create user' }).count()).toBe(0);
+    expect((await page.goto(`${base}/users/${ids.riley}`))?.status()).toBe(403);
   });
 
   it('changes the password, logs out, and logs in with the new one', async () => {

@@ -41,13 +41,32 @@ export const users = pgTable(
     managerId: uuid('manager_id').references((): AnyPgColumn => users.id, { onDelete: 'set null' }),
     /** E.164 numbers the rep calls from; used to identify callers who dial a scenario extension. */
     phoneNumbers: text('phone_numbers').array().notNull().default(sql`'{}'::text[]`),
-    /** argon2id; only admins and managers log in to the web view. */
+    /** argon2id; only admins and managers have one (reps sign in by emailed link). */
     passwordHash: text('password_hash'),
     active: boolean('active').notNull().default(true),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [uniqueIndex('users_email_unique').on(sql`lower(${t.email})`), index('users_manager_idx').on(t.managerId)],
+);
+
+export const signInTokenPurpose = pgEnum('sign_in_token_purpose', ['sign_in', 'invite']);
+
+/** Emailed single-use sign-in links for reps; only a SHA-256 of the token is stored. */
+export const signInTokens = pgTable(
+  'sign_in_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull().unique(),
+    purpose: signInTokenPurpose('purpose').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('sign_in_tokens_user_idx').on(t.userId)],
 );
 
 /** express-session rows (connect-pg-simple's column layout). */
@@ -164,6 +183,8 @@ export const assignments = pgTable(
     maxAttempts: integer('max_attempts'),
     attemptsUsed: integer('attempts_used').notNull().default(0),
     pinRotatedAt: timestamp('pin_rotated_at', { withTimezone: true }),
+    /** When a (non-test) call on this assignment first scored at or above the pass mark. */
+    passedAt: timestamp('passed_at', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -185,7 +206,7 @@ export const callStatus = pgEnum('call_status', [
   'abandoned',
 ]);
 
-export const callPath = pgEnum('call_path', ['twilio', 'sip']);
+export const callPath = pgEnum('call_path', ['twilio', 'sip', 'web']);
 
 export interface CallUsage {
   sttAudioSeconds: number;
@@ -207,6 +228,8 @@ export const calls = pgTable(
     scenarioId: uuid('scenario_id').references(() => scenarios.id),
     personaId: uuid('persona_id').references(() => personas.id),
     repId: uuid('rep_id').references(() => users.id),
+    /** A manager or admin trying a scenario in the browser: kept out of progress and practice metrics. */
+    isTest: boolean('is_test').notNull().default(false),
     twilioCallSid: text('twilio_call_sid').unique(),
     sipCallId: text('sip_call_id'),
     fromNumber: text('from_number'),

@@ -8,10 +8,11 @@ import { isDomainError } from '../../domain/errors.js';
 import { accountLockedUntil, clearLoginFailures, recordLoginFailure } from '../../app/login_throttle.js';
 import { listApiTokens, type ApiTokenView } from '../../app/api_tokens.js';
 import { updateUser } from '../../app/users.js';
+import { consumeSignInLink, requestSignInLink } from '../../app/sign_in.js';
 import { html, type SafeHtml } from './html.js';
 import { csrfField, formatTime, inputField, page, formError, type FieldErrors, type Viewer } from './layout.js';
 import { csrfTokenOf, SESSION_COOKIE } from './session.js';
-import type { WebDeps } from './web_deps.js';
+import { signInDeps, type WebDeps } from './web_deps.js';
 
 declare module 'express-serve-static-core' {
   interface Locals {
@@ -23,7 +24,7 @@ declare module 'express-serve-static-core' {
 // Argon2 work for an unknown email too, so response time does not reveal which emails exist.
 let dummyHash: Promise<string> | undefined;
 
-/** Staff with a password may log in; reps practise on the phone only. */
+/** Staff log in with a password; reps sign in by emailed link (sign_in.ts), never here. */
 async function authenticate(deps: WebDeps, email: string, password: string): Promise<Viewer | null> {
   const [row] = await deps.app.db
     .select()
@@ -38,14 +39,17 @@ async function authenticate(deps: WebDeps, email: string, password: string): Pro
 
 async function loadViewer(deps: WebDeps, userId: string): Promise<(Viewer & { passwordHash: string | null }) | null> {
   const [row] = await deps.app.db.select().from(users).where(eq(users.id, userId)).limit(1);
-  if (!row || !row.active || row.role === 'rep') return null;
+  if (!row || !row.active) return null;
   return { id: row.id, name: row.name, email: row.email, role: row.role, passwordHash: row.passwordHash };
 }
 
 /** Only same-site paths, so `?next=` cannot send a freshly logged-in user elsewhere. */
-export function safeNext(value: unknown): string {
-  return typeof value === 'string' && /^\/(?![/\\])/.test(value) ? value : '/calls';
+export function safeNext(value: unknown, fallback = '/calls'): string {
+  return typeof value === 'string' && /^\/(?![/\\])/.test(value) ? value : fallback;
 }
+
+/** Where each role starts. */
+export const homeOf = (role: Viewer['role']): string => (role === 'rep' ? '/me' : '/calls');
 
 export const DEFAULT_SESSION_MAX_MS = 7 * 24 * 60 * 60_000;
 
@@ -54,7 +58,11 @@ export function sessionExpired(deps: Pick<WebDeps, 'sessionMaxMs'>, session: { a
   return session.authenticatedAt === undefined || now - session.authenticatedAt > (deps.sessionMaxMs ?? DEFAULT_SESSION_MAX_MS);
 }
 
-export function requireViewer(deps: WebDeps): RequestHandler {
+/**
+ * The guard in front of every page. Staff pages are all of them except the few a rep may open
+ * (`reps: true`: their own page, their calls, practice, account); to a rep the rest do not exist.
+ */
+export function requireViewer(deps: WebDeps, options: { reps?: boolean } = {}): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const userId = req.session.userId;
     const viewer = userId && !sessionExpired(deps, req.session) ? await loadViewer(deps, userId) : null;
@@ -73,6 +81,10 @@ export function requireViewer(deps: WebDeps): RequestHandler {
     }
     res.locals.viewer = { id: viewer.id, name: viewer.name, email: viewer.email, role: viewer.role };
     res.locals.actor = { userId: viewer.id, role: viewer.role };
+    if (viewer.role === 'rep' && !options.reps) {
+      res.status(404).type('html').send(page({ title: 'Not found', viewer: res.locals.viewer, body: html`<h1>Not found</h1><p>There is nothing here, or it is not yours to see.</p><p><a href="/me">Your practice</a></p>` }).toString());
+      return;
+    }
     next();
   };
 }
@@ -88,9 +100,41 @@ function loginPage(req: Request, errors: FieldErrors, email = '', next = '/calls
       ${inputField({ label: 'Email', name: 'email', type: 'email', value: email, required: true, errors, attrs: html` autocomplete="username" autofocus` })}
       ${inputField({ label: 'Password', name: 'password', type: 'password', required: true, errors, attrs: html` autocomplete="current-password"` })}
       <button type="submit">Log in</button>
+    </form>
+    <form method="post" action="/login/link" class="card login">
+      <h2>Reps: sign in by email</h2>
+      ${csrfField(csrfTokenOf(req))}
+      <div class="field"><label for="f-link-email">Your work address</label>
+        <input name="email" id="f-link-email" type="email" required autocomplete="email" aria-describedby="link-email-hint">
+        <small id="link-email-hint">We email you a link that signs you in. It works once, within 15 minutes.</small></div>
+      <button type="submit">Email me a sign-in link</button>
     </form>`,
   });
 }
+
+const LINK_SENT = 'If this address belongs to a rep, a sign-in link is on its way. It works once, within 15 minutes.';
+
+function linkRequestedPage(notice: string) {
+  return page({ title: 'Check your email', body: html`<section class="card login"><h1>Check your email</h1><p role="status">${notice}</p><p><a href="/login">Back to sign-in</a></p></section>` });
+}
+
+function linkConfirmPage(req: Request, token: string) {
+  // A button, not an automatic sign-in: mail scanners that open links must not spend them.
+  return page({
+    title: 'Sign in',
+    body: html`<form method="post" action="/login/link/${token}" class="card login">
+      <h1>Sign in to Practice Line</h1>
+      ${csrfField(csrfTokenOf(req))}
+      <button type="submit">Sign in</button>
+    </form>`,
+  });
+}
+
+const linkFailedPage = () =>
+  page({
+    title: 'Link not valid',
+    body: html`<section class="card login"><h1>This link does not work any more</h1><p>Sign-in links work once, within 15 minutes (invites within 3 days). Ask for a new one.</p><p><a href="/login">Sign in</a></p></section>`,
+  });
 
 function tokensSection(tokens: readonly ApiTokenView[]): SafeHtml {
   if (tokens.length === 0) return html`<p class="muted">No API tokens. Create one with POST /api/tokens or the CLI.</p>`;
@@ -101,7 +145,8 @@ function tokensSection(tokens: readonly ApiTokenView[]): SafeHtml {
 
 async function accountPage(deps: WebDeps, req: Request, res: Response, errors: FieldErrors, notice?: string) {
   const viewer = res.locals.viewer!;
-  const tokens = (await listApiTokens(deps.app, res.locals.actor!)).filter((token) => token.userId === viewer.id);
+  // Reps have neither a password nor API tokens.
+  const tokens = viewer.role === 'rep' ? [] : (await listApiTokens(deps.app, res.locals.actor!)).filter((token) => token.userId === viewer.id);
   return page({
     title: 'Account',
     viewer,
@@ -110,7 +155,7 @@ async function accountPage(deps: WebDeps, req: Request, res: Response, errors: F
     notice,
     body: html`<h1>Account</h1>
       <section class="card"><dl class="facts"><dt>Name</dt><dd>${viewer.name}</dd><dt>Email</dt><dd>${viewer.email}</dd><dt>Role</dt><dd>${viewer.role}</dd></dl></section>
-      <form method="post" action="/account/password" class="card">
+${viewer.role === 'rep' ? html`<p class="muted">Reps sign in with an emailed link; there is no password to change.</p>` : html`      <form method="post" action="/account/password" class="card">
         <h2>Change password</h2>
         ${formError(errors)}
         ${csrfField(csrfTokenOf(req))}
@@ -119,7 +164,7 @@ async function accountPage(deps: WebDeps, req: Request, res: Response, errors: F
         ${inputField({ label: 'Repeat new password', name: 'confirm', type: 'password', required: true, errors, attrs: html` autocomplete="new-password"` })}
         <button type="submit">Change password</button>
       </form>
-      <section class="card"><h2>Your API tokens</h2>${tokensSection(tokens)}</section>`,
+      <section class="card"><h2>Your API tokens</h2>${tokensSection(tokens)}</section>`}`,
   });
 }
 
@@ -133,7 +178,7 @@ const field = (req: Request, name: string): string => {
 };
 
 /** Routes that need no login (login itself) and the account routes; `guard` protects the latter. */
-export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandler, protect: RequestHandler): void {
+export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandler, repsToo: RequestHandler, protect: RequestHandler): void {
   const loginLimiter = rateLimit({
     windowMs: deps.loginRateLimit?.windowMs ?? 15 * 60_000,
     limit: deps.loginRateLimit?.limit ?? 10,
@@ -147,7 +192,7 @@ export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandl
   });
 
   router.get('/login', (req, res) => {
-    if (req.session.userId && !sessionExpired(deps, req.session)) return res.redirect(303, safeNext(req.query.next));
+    if (req.session.userId && !sessionExpired(deps, req.session)) return res.redirect(303, safeNext(req.query.next, '/'));
     // A Secure cookie is never set over plain http, so logging in here would silently fail.
     const insecure = deps.publicBaseUrl.startsWith('https:') && !req.secure;
     const errors = insecure ? { _form: `Sessions need https: log in at ${deps.publicBaseUrl}/login instead.` } : {};
@@ -183,6 +228,52 @@ export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     });
   });
 
+  // Per address and per client address; both answer the same page as success, so a limit reached
+  // says nothing about whether the address exists (and the sending is never awaited).
+  const limited = (name: 'ip' | 'address', limit: number, keyGenerator?: (req: Request) => string) =>
+    rateLimit({
+      windowMs: deps.signInRateLimit?.windowMs ?? 15 * 60_000,
+      limit,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      // An X-Forwarded-For from an untrusted hop is ignored on purpose (TRUST_PROXY), not a mistake.
+      validate: { xForwardedForHeader: false },
+      ...(keyGenerator ? { keyGenerator } : {}),
+      handler: (req, res) => {
+        deps.logger.warn({ limit: name, pii: { email: field(req, 'email') } }, 'sign-in link requests rate limited');
+        send(res, linkRequestedPage(LINK_SENT), 429);
+      },
+    });
+  const perIp = limited('ip', deps.signInRateLimit?.perIp ?? 20);
+  const perAddress = limited('address', deps.signInRateLimit?.perAddress ?? 3, (req) => `email:${field(req, 'email').trim().toLowerCase()}`);
+
+  router.post('/login/link', protect, perIp, perAddress, (req, res) => {
+    const email = field(req, 'email');
+    void requestSignInLink(signInDeps(deps), email).catch((error: unknown) => deps.logger.error({ err: error }, 'sign-in link could not be sent'));
+    send(res, linkRequestedPage(LINK_SENT));
+  });
+
+  router.get('/login/link/:token', (req, res) => send(res, linkConfirmPage(req, String(req.params.token))));
+
+  router.post('/login/link/:token', protect, async (req, res, next) => {
+    const signedIn = await consumeSignInLink(signInDeps(deps), String(req.params.token));
+    if (!signedIn) {
+      deps.logger.info('sign-in link refused');
+      return send(res, linkFailedPage(), 400);
+    }
+    req.session.regenerate((error) => {
+      if (error) return next(error);
+      req.session.userId = signedIn.userId;
+      req.session.authenticatedAt = Date.now();
+      csrfTokenOf(req);
+      req.session.save((saveError) => {
+        if (saveError) return next(saveError);
+        deps.logger.info({ userId: signedIn.userId, role: 'rep' }, 'web sign-in by link');
+        res.redirect(303, '/me');
+      });
+    });
+  });
+
   // An already-expired session has nothing to protect: just go to the login page.
   const loggedOutAlready: RequestHandler = (req, res, next) => (req.session.userId ? next() : res.redirect(303, '/login'));
   router.post('/logout', loggedOutAlready, protect, (req, res, next) => {
@@ -193,7 +284,7 @@ export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     });
   });
 
-  router.get('/account', guard, async (req, res) => {
+  router.get('/account', repsToo, async (req, res) => {
     const notice = req.session.notice;
     delete req.session.notice;
     send(res, await accountPage(deps, req, res, {}, notice));

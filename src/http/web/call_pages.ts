@@ -17,6 +17,8 @@ import type { WebDeps } from './web_deps.js';
 const LIVE_STATUSES = ['dispatching', 'ringing', 'in_progress'] as const;
 const ALL_STATUSES = ['dispatching', 'ringing', 'in_progress', 'completed', 'failed', 'abandoned'] as const;
 const PAGE_SIZE = 25;
+/** How long after a call ends its page keeps refreshing for the scorecard (the job retries for longer). */
+const SCORECARD_WAIT_MS = 10 * 60_000;
 
 const isLive = (status: string) => (LIVE_STATUSES as readonly string[]).includes(status);
 
@@ -110,7 +112,7 @@ function reviewFlag(card: NonNullable<CallDetail['scorecard']>): SafeHtml | stri
 
 function scorecardSection(call: CallDetail, rescore: SafeHtml | ''): SafeHtml {
   const card = call.scorecard;
-  if (!card) return html`<p class="muted">${isLive(call.status) ? 'The scorecard follows when the call ends.' : 'No scorecard yet.'}</p>${rescore}`;
+  if (!card) return html`<p class="muted">${isLive(call.status) ? 'The scorecard follows when the call ends.' : call.turns.length > 0 ? 'Scoring the call: the scorecard appears here in a moment.' : 'No scorecard yet.'}</p>${rescore}`;
   if (card.status === 'unavailable') return html`${reviewFlag(card)}<p class="muted">Scorecard unavailable: ${card.reason ?? 'no reason recorded'}.</p>${rescore}`;
   return html`${reviewFlag(card)}<p><span class="score">${scoreText(card.overallScore)}</span> / 100 ${passBadge(card.passed)}</p>
     ${card.summary ? html`<p>${card.summary}</p>` : ''}
@@ -156,10 +158,15 @@ function emailSection(call: CallDetail): SafeHtml {
     )}</tbody></table></div>`;
 }
 
-function callBody(call: CallDetail, rescore: SafeHtml | ''): SafeHtml {
+/**
+ * `internals`: latency, usage, cost, provider errors and email delivery are for staff, not for the rep.
+ * `rescore`: the re-run scoring form, for staff who may use it.
+ */
+function callBody(call: CallDetail, { internals, rescore }: { internals: boolean; rescore: SafeHtml | '' }): SafeHtml {
   const live = isLive(call.status);
   const origin = originOf(call);
-  return html`<p><a href="${live ? '/live' : '/calls'}">← ${live ? 'Live calls' : 'Calls'}</a></p>
+  const back = internals ? (live ? html`<a href="/live">← Live calls</a>` : html`<a href="/calls">← Calls</a>`) : html`<a href="/me">← My practice</a>`;
+  return html`<p>${back}</p>
   <h1>${call.scenario?.title ?? 'Call'} ${statusBadge(call.status)}</h1>
   <section class="card"><dl class="facts">
     <dt>Rep</dt><dd>${call.rep ? `${call.rep.name} <${call.rep.email}>` : '—'}</dd>
@@ -169,9 +176,9 @@ function callBody(call: CallDetail, rescore: SafeHtml | ''): SafeHtml {
     <dt>Ended</dt><dd>${formatTime(call.endedAt)}</dd>
     <dt>Duration</dt><dd>${formatDuration(call.durationSeconds)}</dd>
     <dt>End reason</dt><dd>${call.endReason ?? '—'}</dd>
-    <dt>Path</dt><dd>${call.path === 'twilio' ? 'Twilio' : 'SIP trunk'}</dd>
+    <dt>Path</dt><dd>${call.path === 'twilio' ? 'Twilio' : call.path === 'web' ? 'Browser' : 'SIP trunk'}${call.isTest ? ' (test call)' : ''}</dd>
   </dl>
-  ${call.providerErrors.length > 0
+  ${internals && call.providerErrors.length > 0
     ? html`<h2>Provider errors</h2><ul>${call.providerErrors.map((e) => html`<li>${formatTime(e.at)} — ${e.provider}: ${e.message}</li>`)}</ul>`
     : ''}
   </section>
@@ -182,20 +189,22 @@ function callBody(call: CallDetail, rescore: SafeHtml | ''): SafeHtml {
       <ol class="transcript" id="transcript" data-origin="${origin.toISOString()}">${call.turns.map((turn) => transcriptItem(turn, origin))}</ol>
       ${call.turns.length === 0 ? html`<p class="muted" id="no-turns">No turns stored yet.</p>` : ''}
     </section>
-    <section class="card"><h2>Scorecard</h2>${scorecardSection(call, rescore)}</section>
+    <section class="card" id="scorecard"><h2>Scorecard</h2>${scorecardSection(call, rescore)}</section>
   </div>
-  <section class="card"><h2>Latency per turn</h2>${latencySection(call)}</section>
+  ${internals
+    ? html`<section class="card"><h2>Latency per turn</h2>${latencySection(call)}</section>
   <div class="grid2">
     <section class="card"><h2>Delivery analytics</h2>${analyticsSection(call.analytics)}</section>
     <section class="card"><h2>Usage and cost</h2>${usageSection(call)}</section>
   </div>
-  <section class="card"><h2>Email delivery</h2>${emailSection(call)}</section>`;
+  <section class="card"><h2>Email delivery</h2>${emailSection(call)}</section>`
+    : html`<section class="card"><h2>Delivery analytics</h2>${analyticsSection(call.analytics)}</section>`}`;
 }
 
 /** Open live streams; shutdown ends them so the HTTP server can close. */
 export type LiveStreams = Set<() => void>;
 
-export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandler, streams: LiveStreams, protect: RequestHandler): void {
+export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandler, repsToo: RequestHandler, streams: LiveStreams, protect: RequestHandler): void {
   const shell = (req: Request, res: Response, section: 'calls' | 'live', title: string, body: SafeHtml, head?: SafeHtml) =>
     page({ title, viewer: res.locals.viewer!, section, csrfToken: csrfTokenOf(req), body, ...(head ? { head } : {}) });
 
@@ -271,16 +280,26 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     );
   });
 
-  router.get('/calls/:id', guard, async (req, res) => {
+  router.get('/calls/:id', repsToo, async (req, res) => {
     const call = await getCall(deps.app, res.locals.actor!, String(req.params.id));
     const live = isLive(call.status);
-    // With JS the transcript streams in over SSE; without it the page refreshes itself.
+    const rep = res.locals.viewer!.role === 'rep';
+    // With JS the transcript streams in over SSE; without it the page refreshes itself. A finished
+    // call with turns but no scorecard yet refreshes until the post-call job has stored it.
+    const awaitingScorecard = !live && call.scorecard === null && call.turns.length > 0 && call.endedAt !== null && Date.now() - call.endedAt.getTime() < SCORECARD_WAIT_MS;
     const head = live
       ? html`<noscript><meta http-equiv="refresh" content="5"></noscript><script src="/static/live.js" defer></script>`
-      : undefined;
-    const canRescore = deps.scoring !== undefined && res.locals.actor!.role !== 'rep' && !live && call.scenario !== null;
-    const body = callBody(call, canRescore ? rescoreForm(call, csrfTokenOf(req)) : '');
-    sendHtml(res, shell(req, res, live ? 'live' : 'calls', call.scenario?.title ?? 'Call', body, head));
+      : awaitingScorecard
+        ? html`<meta http-equiv="refresh" content="3">`
+        : undefined;
+    const title = call.scenario?.title ?? 'Call';
+    if (rep) {
+      sendHtml(res, page({ title, viewer: res.locals.viewer!, section: 'me', csrfToken: csrfTokenOf(req), body: callBody(call, { internals: false, rescore: '' }), ...(head ? { head } : {}) }));
+      return;
+    }
+    const canRescore = deps.scoring !== undefined && !live && call.scenario !== null;
+    const body = callBody(call, { internals: true, rescore: canRescore ? rescoreForm(call, csrfTokenOf(req)) : '' });
+    sendHtml(res, shell(req, res, live ? 'live' : 'calls', title, body, head));
   });
 
   // Each re-run is a paid LLM call: a few a minute per user is plenty.
@@ -307,7 +326,7 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     new Promise<boolean>((resolve) => {
       req.session.reload((error) => resolve(!error && req.session.userId !== undefined && !sessionExpired(deps, req.session)));
     });
-  router.get('/calls/:id/events', guard, async (req, res) => {
+  router.get('/calls/:id/events', repsToo, async (req, res) => {
     const actor = res.locals.actor!;
     const id = String(req.params.id);
     const call = await getCall(deps.app, actor, id);

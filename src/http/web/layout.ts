@@ -16,20 +16,25 @@ export interface PageOptions {
   viewer?: Viewer | null;
   csrfToken?: string;
   /** Which top navigation entry is current. */
-  section?: 'calls' | 'live' | 'personas' | 'scenarios' | 'assignments' | 'users' | 'account';
+  section?: 'calls' | 'live' | 'personas' | 'scenarios' | 'assignments' | 'users' | 'account' | 'me';
   notice?: string | undefined;
   /** Extra elements for <head>, e.g. a no-JS refresh. */
   head?: SafeHtml;
   body: SafeHtml;
 }
 
-const navItems = [
+const staffNav = [
   { section: 'calls', href: '/calls', label: 'Calls' },
   { section: 'live', href: '/live', label: 'Live' },
   { section: 'assignments', href: '/assignments', label: 'Assignments' },
   { section: 'scenarios', href: '/scenarios', label: 'Scenarios' },
   { section: 'personas', href: '/personas', label: 'Personas' },
-  { section: 'users', href: '/users', label: 'Users', adminOnly: true },
+  { section: 'users', href: '/users', label: 'Users' },
+  { section: 'account', href: '/account', label: 'Account' },
+] as const;
+
+const repNav = [
+  { section: 'me', href: '/me', label: 'My practice' },
   { section: 'account', href: '/account', label: 'Account' },
 ] as const;
 
@@ -40,8 +45,7 @@ export function page(options: PageOptions): SafeHtml {
   const nav = viewer
     ? html`<nav aria-label="Main">
         <ul>
-          ${navItems
-            .filter((item) => !('adminOnly' in item) || viewer.role === 'admin')
+          ${(viewer.role === 'rep' ? repNav : staffNav)
             .map(
               (item) =>
                 html`<li><a href="${item.href}"${item.section === options.section ? html` aria-current="page"` : ''}>${item.label}</a></li>`,

@@ -10,6 +10,7 @@ import {
   type Persona,
   type UpdatePersonaInput,
 } from '../../app/personas.js';
+import { listScenarios } from '../../app/scenarios.js';
 import { html, type SafeHtml } from './html.js';
 import { checked, errorsFrom, redirectWithNotice, formOf, lines, numeric, optional, sendHtml, str, type FormBody } from './forms.js';
 import { checkboxField, csrfField, formError, inputField, page, readOnlyUnlessOwned, selectField, textareaField, type FieldErrors } from './layout.js';
@@ -123,9 +124,17 @@ export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHa
   });
 
   const editPage = async (req: Request, res: Response, persona: Persona, values: PersonaForm, errors: FieldErrors, status = 200) => {
+    // "Try this scenario" for each live scenario this persona plays (a test call, see rep_pages.ts).
+    const played = persona.archivedAt ? [] : (await listScenarios(deps.app, res.locals.actor!)).filter((scenario) => scenario.personaId === persona.id);
+    const tryIt = played.length === 0
+      ? ''
+      : html`<section class="card"><h2>Try ${persona.name}</h2><ul>${played.map(
+          (scenario) => html`<li>${scenario.title} <form method="post" action="/scenarios/${scenario.id}/try" class="inline">${csrfField(csrfTokenOf(req))}<button type="submit">Try this scenario</button></form></li>`,
+        )}</ul><small class="muted">A browser call with the persona, marked as a test call.</small></section>`;
     sendHtml(
       res,
-      shell(req, res, persona.name, html`<p><a href="/personas">← Personas</a></p><h1>${persona.name}</h1>${readOnlyUnlessOwned(res, persona.teamManagerId, 'persona', await personaForm(req, deps, `/personas/${persona.id}`, values, errors, true))}`),
+      // Trying is using, so the buttons stay outside the read-only fieldset of another team's persona.
+      shell(req, res, persona.name, html`<p><a href="/personas">← Personas</a></p><h1>${persona.name}</h1>${tryIt}${readOnlyUnlessOwned(res, persona.teamManagerId, 'persona', await personaForm(req, deps, `/personas/${persona.id}`, values, errors, true))}`),
       status,
     );
   };

@@ -168,13 +168,21 @@ export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestH
   });
 
   const editPage = async (req: Request, res: Response, scenario: Scenario, values: ScenarioForm, errors: FieldErrors, status = 200) => {
+    const notice = req.session.notice;
+    delete req.session.notice;
+    // A browser call as yourself: a test call, kept out of reps' progress (rep_pages.ts handles it).
+    const tryIt = scenario.archivedAt === null
+      ? html`<form method="post" action="/scenarios/${scenario.id}/try" class="inline">${csrfField(csrfTokenOf(req))}<button type="submit">Try this scenario</button></form> <small class="muted">A browser call with the persona, marked as a test call.</small>`
+      : '';
     sendHtml(
       res,
       shell(
         req,
         res,
         scenario.title,
-        html`<p><a href="/scenarios">← Scenarios</a></p><h1>${scenario.title}</h1>${readOnlyUnlessOwned(res, scenario.teamManagerId, 'scenario', await scenarioForm(req, res, `/scenarios/${scenario.id}`, values, errors, true))}`,
+        // Trying is using, so the button stays outside the read-only fieldset of another team's scenario.
+        html`<p><a href="/scenarios">← Scenarios</a></p><h1>${scenario.title}</h1><p>${tryIt}</p>${readOnlyUnlessOwned(res, scenario.teamManagerId, 'scenario', await scenarioForm(req, res, `/scenarios/${scenario.id}`, values, errors, true))}`,
+        notice,
       ),
       status,
     );

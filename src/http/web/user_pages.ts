@@ -1,12 +1,13 @@
-// Users (admins only): staff who log in here, and the reps who call in from their phone numbers.
+// Users: admins manage everyone; a manager sees their own reps here and sends them sign-in invites.
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import { inviteRep } from '../../app/sign_in.js';
 import { createUser, getUser, listUsers, updateUser, type CreateUserInput, type PublicUser, type UpdateUserInput } from '../../app/users.js';
 import { forbidden } from '../../domain/errors.js';
 import { html, type SafeHtml } from './html.js';
 import { checked, errorsFrom, redirectWithNotice, formOf, lines, optional, sendHtml, str, type FormBody } from './forms.js';
 import { checkboxField, csrfField, formError, inputField, page, selectField, textareaField, type FieldErrors } from './layout.js';
 import { csrfTokenOf } from './session.js';
-import type { WebDeps } from './web_deps.js';
+import { signInDeps, type WebDeps } from './web_deps.js';
 
 const adminOnly: RequestHandler = (_req: Request, res: Response, next: NextFunction) => {
   if (res.locals.viewer?.role !== 'admin') throw forbidden('only an admin manages users');
@@ -38,7 +39,7 @@ export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     ${textareaField({ label: 'Phone numbers (reps)', name: 'phoneNumbers', value: (values.phoneNumbers ?? []).join('\n'), errors, rows: 2, hint: 'E.164, one per line, e.g. +15550100001. Used to recognise a rep who dials an extension.' })}
     ${values.role === 'rep' && editing
       ? ''
-      : inputField({ label: editing ? 'New password (leave empty to keep)' : 'Password (admins and managers)', name: 'password', type: 'password', errors, hint: 'At least 12 characters. Reps never log in.', attrs: html` autocomplete="new-password"` })}
+      : inputField({ label: editing ? 'New password (leave empty to keep)' : 'Password (admins and managers)', name: 'password', type: 'password', errors, hint: 'At least 12 characters. Reps have no password: they sign in by emailed link.', attrs: html` autocomplete="new-password"` })}
     ${editing ? checkboxField({ label: 'Active', name: 'active', checked: values.active !== false }) : ''}`;
 
   const fromForm = (form: FormBody, editing: boolean): UserForm => ({
@@ -58,6 +59,11 @@ export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     const managerName = new Map(rows.map((u) => [u.id, u.name]));
     const notice = req.session.notice;
     delete req.session.notice;
+    const isAdmin = actor.role === 'admin';
+    const invite = (u: PublicUser) =>
+      u.role === 'rep' && u.active
+        ? html`<form method="post" action="/users/${u.id}/invite" class="inline">${csrfField(csrfTokenOf(req))}<button type="submit" class="link">Email sign-in invite</button></form>`
+        : '';
     sendHtml(
       res,
       shell(
@@ -65,21 +71,29 @@ export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandl
         res,
         'Users',
         html`<h1>Users</h1>
+        <p class="muted">Reps sign in with an emailed link: send an invite, or they ask for a link on the sign-in page.</p>
         <div class="table-wrap"><table>
-          <thead><tr><th>Name</th><th>Email</th><th>Role</th><th>Manager</th><th>Phones</th><th>Status</th></tr></thead>
+          <thead><tr><th>Name</th><th>Email</th><th>Role</th><th>Manager</th><th>Phones</th><th>Status</th><th>Web access</th></tr></thead>
           <tbody>${rows.map(
-            (u) => html`<tr><td><a href="/users/${u.id}">${u.name}</a></td><td>${u.email}</td><td>${u.role}</td><td>${u.managerId ? (managerName.get(u.managerId) ?? '—') : '—'}</td><td>${u.phoneNumbers.join(', ')}</td><td>${u.active ? 'active' : 'inactive'}</td></tr>`,
+            (u) => html`<tr><td>${isAdmin ? html`<a href="/users/${u.id}">${u.name}</a>` : u.name}</td><td>${u.email}</td><td>${u.role}</td><td>${u.managerId ? (managerName.get(u.managerId) ?? '—') : '—'}</td><td>${u.phoneNumbers.join(', ')}</td><td>${u.active ? 'active' : 'inactive'}</td><td>${invite(u)}</td></tr>`,
           )}</tbody>
         </table></div>
-        <h2>New user</h2>
-        <form method="post" action="/users" class="card">${formError(errors)}${csrfField(csrfTokenOf(req))}${userFields(values, errors, managers, false)}<button type="submit">Create user</button></form>`,
+        ${isAdmin
+          ? html`<h2>New user</h2>
+        <form method="post" action="/users" class="card">${formError(errors)}${csrfField(csrfTokenOf(req))}${userFields(values, errors, managers, false)}<button type="submit">Create user</button></form>`
+          : ''}`,
         notice,
       ),
       status,
     );
   };
 
-  router.get('/users', guard, adminOnly, (req, res) => listPage(req, res, {}, {}));
+  router.get('/users', guard, (req, res) => listPage(req, res, {}, {}));
+
+  router.post('/users/:id/invite', guard, protect, async (req, res) => {
+    const sent = await inviteRep(signInDeps(deps), res.locals.actor!, String(req.params.id));
+    await redirectWithNotice(req, res, '/users', `Sign-in invite sent to ${sent.email}.`);
+  });
 
   router.post('/users', guard, adminOnly, protect, async (req, res) => {
     const values = fromForm(formOf(req), false);

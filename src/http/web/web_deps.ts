@@ -3,7 +3,9 @@ import type { VoiceCatalog } from '../../adapters/elevenlabs/voice_catalog.js';
 import type { Logger } from '../../adapters/logger.js';
 import type { LoginThrottleRule } from '../../app/login_throttle.js';
 import type { ScoringDeps } from '../../app/score_transcript.js';
+import type { SignInDeps } from '../../app/sign_in.js';
 import type { AppDeps } from '../../app/use_case.js';
+import type { WebCallDeps } from '../../app/web_call.js';
 
 /** What the web view needs; main.ts builds it from config, secrets and the database. */
 export interface WebDeps {
@@ -30,8 +32,17 @@ export interface WebDeps {
   sessionMaxMs?: number;
   /** Live transcript streams one user may hold open at once (default 5). */
   maxLiveStreamsPerUser?: number;
+  /** Sends reps' sign-in links and invites (the post-call Mailer); without it no link can go out. */
+  mailer?: SignInDeps['mailer'] | undefined;
+  signInRateLimit?: { windowMs: number; perAddress: number; perIp: number };
+  /** Browser practice calls; absent until LiveKit is configured (the page then says so). */
+  practice?: WebCallDeps | null | undefined;
+  /** The number reps dial, shown on their page; absent when no Twilio number is configured. */
+  practiceNumber?: string | null | undefined;
   /** How often the live transcript stream looks for new turns. */
   livePollMs?: number;
   /** Off in tests so no timer outlives them. */
   pruneExpiredSessions?: boolean;
 }
+
+export const signInDeps = (deps: WebDeps): SignInDeps => ({ db: deps.app.db, mailer: deps.mailer ?? null, publicBaseUrl: deps.publicBaseUrl, logger: deps.logger });

@@ -8,11 +8,13 @@ import { isDatabaseUnavailable } from '../../adapters/db/client.js';
 import { isDomainError } from '../../domain/errors.js';
 import { refuseNul } from '../nul_guard.js';
 import { addAssignmentRoutes } from './assignment_pages.js';
-import { addAuthRoutes, requireViewer } from './auth.js';
+import { addAuthRoutes, homeOf, requireViewer } from './auth.js';
 import { addCallRoutes, type LiveStreams } from './call_pages.js';
 import { html } from './html.js';
 import { page } from './layout.js';
 import { addPersonaRoutes } from './persona_pages.js';
+import { addPracticeBundleRoute } from './practice_bundle.js';
+import { addRepRoutes } from './rep_pages.js';
 import { addScenarioRoutes } from './scenario_pages.js';
 import { createSessionMiddleware, csrf } from './session.js';
 import { addUserRoutes } from './user_pages.js';
@@ -24,6 +26,14 @@ export type { WebDeps } from './web_deps.js';
 const staticDir = [new URL('./static/', import.meta.url), new URL('../../../../src/http/web/static/', import.meta.url)]
   .map((url) => fileURLToPath(url))
   .find((dir) => existsSync(dir))!;
+
+/** The LiveKit server the practice page talks to: its WebSocket and, for LiveKit Cloud, its HTTPS API. */
+function livekitOrigins(url: string | undefined): string[] {
+  if (!url) return [];
+  const parsed = new URL(url);
+  const secure = parsed.protocol === 'wss:' || parsed.protocol === 'https:';
+  return [`${secure ? 'wss' : 'ws'}://${parsed.host}`, `${secure ? 'https' : 'http'}://${parsed.host}`];
+}
 
 export function makeWebRouter(deps: WebDeps): { router: Router; close(): Promise<void> } {
   const router = express.Router();
@@ -37,7 +47,7 @@ export function makeWebRouter(deps: WebDeps): { router: Router; close(): Promise
           scriptSrc: ["'self'"],
           styleSrc: ["'self'"],
           imgSrc: ["'self'", 'data:'],
-          connectSrc: ["'self'"],
+          connectSrc: ["'self'", ...livekitOrigins(deps.practice?.livekitUrl)],
           formAction: ["'self'"],
           frameAncestors: ["'none'"],
           objectSrc: ["'none'"],
@@ -51,6 +61,7 @@ export function makeWebRouter(deps: WebDeps): { router: Router; close(): Promise
     }),
   );
   router.use('/static', express.static(staticDir, { maxAge: '1h', index: false }));
+  addPracticeBundleRoute(router);
 
   const sessions = createSessionMiddleware({
     pool: deps.pool,
@@ -73,12 +84,14 @@ export function makeWebRouter(deps: WebDeps): { router: Router; close(): Promise
   });
 
   const guard = requireViewer(deps);
+  const repsToo = requireViewer(deps, { reps: true });
   const protect = csrf.csrfSynchronisedProtection;
 
-  addAuthRoutes(router, deps, guard, protect);
-  router.get('/', guard, (_req, res) => res.redirect(303, '/calls'));
+  addAuthRoutes(router, deps, guard, repsToo, protect);
+  router.get('/', repsToo, (_req, res) => res.redirect(303, homeOf(res.locals.viewer!.role)));
   const liveStreams: LiveStreams = new Set();
-  addCallRoutes(router, deps, guard, liveStreams, protect);
+  addCallRoutes(router, deps, guard, repsToo, liveStreams, protect);
+  addRepRoutes(router, deps, guard, repsToo, protect);
   addAssignmentRoutes(router, deps, guard, protect);
   addScenarioRoutes(router, deps, guard, protect);
   addPersonaRoutes(router, deps, guard, protect);
