@@ -24,7 +24,7 @@ const intoTest = (file: string, specifier: string): string | undefined => {
 };
 
 /** What bench/ may use from test/ (README, "Benchmarks"). */
-const benchMayUse = [/^test\/emulators\//, /^test\/support\//, /^test\/agent\/agent_world\.[jt]s$/];
+const benchMayUse = [/^test\/emulators\//, /^test\/support\//, /^test\/agent\/agent_world\.[jt]s$/, /^test\/web\/practice_world\.[jt]s$/];
 
 describe('imports across the product/test line', () => {
   it('src/, agent/ and sip/ import nothing from test/', () => {
