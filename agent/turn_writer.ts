@@ -1,4 +1,4 @@
-// Writes each finished turn to Postgres as the call goes (DESIGN.md step 6). Recording a turn never
+// Writes each finished turn to Postgres as the call goes (docs/architecture.md step 6). Recording a turn never
 // waits on the database: turns queue in memory and one background loop writes them in order,
 // retrying with backoff while the database is unreachable, so a short outage delays turns instead
 // of dropping them. Each write is idempotent on (call_id, seq), so a retry after a write that

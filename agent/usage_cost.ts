@@ -1,4 +1,4 @@
-// Usage per call and its estimated cost (DESIGN.md, "The agent"). Pure, so the figures a manager
+// Usage per call and its estimated cost (docs/architecture.md, "The agent"). Pure, so the figures a manager
 // reads can be checked by hand.
 import type { CallUsage } from '../src/adapters/db/schema.js';
 

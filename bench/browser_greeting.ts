@@ -2,7 +2,7 @@
 // resolved) to the first persona audio the page hears (remote track level), over N calls on the
 // real stack: Debian chromium with a fake microphone, livekit-server over loopback WebRTC, the agent
 // worker process, provider emulators with Groq's/ElevenLabs' published latencies. Prints figures;
-// asserts nothing (STYLE.md, "Benchmarks").
+// asserts nothing (docs/architecture.md, "Layers and house style").
 //
 //   npm run bench:browser-greeting -- [--calls 7] [--preset published|none]
 import { mkdtemp, rm } from 'node:fs/promises';

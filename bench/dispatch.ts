@@ -1,5 +1,5 @@
 /*
- * Dispatch figures (DESIGN.md, "Figures we track"): `/twilio/pin` to TwiML, including the real room
+ * Dispatch figures (docs/architecture.md, "Figures we track"): `/twilio/pin` to TwiML, including the real room
  * creation with agent dispatch on livekit-server, at a fixed arrival rate (open loop: latency is
  * measured from each request's scheduled time, so a stall is not hidden by sending less); then
  * `/twilio/voice` throughput with a fixed number of callers in flight. Twilio is emulated by signing

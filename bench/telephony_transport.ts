@@ -3,7 +3,7 @@
  * digest retry included) and one-way audio latency in both directions (test phone <-> livekit-sip
  * <-> livekit-server <-> rtc-node probe), measured as tone onsets on one process clock.
  * The room->phone figure includes the probe's AudioSource queue (set to 50 ms here).
- * These are the "transport" part of the turn-latency breakdown in DESIGN.md.
+ * These are the "transport" part of the turn-latency breakdown in docs/architecture.md.
  * Run: npx tsx bench/telephony_transport.ts [iterations=20]
  */
 import os from 'node:os';

@@ -110,7 +110,7 @@ export const isOpenTrunk = (trunk: Pick<InboundTrunkSpec, 'allowedAddresses' | '
   trunk.allowedAddresses.length === 0 && (trunk.authUsername === '' || trunk.authPassword === '');
 
 /**
- * The trunks and rules both call paths need (DESIGN.md): a trunk for Twilio's `<Dial><Sip>`
+ * The trunks and rules both call paths need (docs/architecture.md): a trunk for Twilio's `<Dial><Sip>`
  * with a callee rule and an empty prefix, so the caller lands in exactly the room the dispatch
  * service created; and a trunk for a direct SIP provider whose individual rule gives each call
  * its own room and dispatches the agent, which then resolves the caller itself.

@@ -7,7 +7,7 @@
  *     path: { type: 'voice', voiceUrl: 'https://practice.example.com/twilio/voice', statusCallback: '…/twilio/status' },
  *   }, { dryRun: false, onStep: console.log });
  *
- * Two ways a call reaches LiveKit (DESIGN.md):
+ * Two ways a call reaches LiveKit (docs/architecture.md):
  * - `voice` (Programmable Voice, the default): the number's voice URL points at our dispatch
  *   service, which asks for the PIN and answers with `<Dial><Sip>` into the room it created.
  * - `trunk` (Elastic SIP trunking, "direct"): the number belongs to a Twilio SIP trunk whose

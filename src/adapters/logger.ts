@@ -55,7 +55,7 @@ export function safeStack(error: unknown): string {
 export const errorSerializers = Object.freeze({ err: errorSerializer, error: errorSerializer });
 
 /**
- * Phone numbers, transcripts and prompts go under `pii.*` (STYLE.md) so one redaction rule covers
+ * Phone numbers, transcripts and prompts go under `pii.*` (docs/architecture.md, "Layers and house style") so one redaction rule covers
  * them all in production. PINs are never logged at all; errors go through serializeError.
  */
 export function createLogger(options: { level: string; redactPii: boolean; name?: string; destination?: DestinationStream }): Logger {

@@ -1,4 +1,4 @@
-// Resolving a caller to a practice call (DESIGN.md, "One call, end to end" steps 1-3 and "Second
+// Resolving a caller to a practice call (docs/architecture.md, "One call, end to end" steps 1-3 and "Second
 // path"): load the candidate rows, let the pure resolver decide, record the PIN attempt, apply the
 // lock-out, create the call row (bumping the assignment's attempts), and then create the LiveKit
 // room (Twilio path) or write the metadata into the room the SIP dispatch rule made (direct trunk).

@@ -1,4 +1,4 @@
-// Who may see and change what (DESIGN.md, "Who uses it"). Pure rules over ids and roles; the use
+// Who may see and change what (docs/architecture.md, "Who uses it"). Pure rules over ids and roles; the use
 // cases load the rows and ask these questions, so the rules can be tested without a database.
 import { forbidden } from './errors.js';
 

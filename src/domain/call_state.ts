@@ -1,4 +1,4 @@
-// The call lifecycle (DESIGN.md, "One call, end to end"). Events arrive from Twilio status
+// The call lifecycle (docs/architecture.md, "One call, end to end"). Events arrive from Twilio status
 // callbacks and LiveKit webhooks, each possibly duplicated, late or out of order, so every
 // transition is monotonic: a call only moves forward, a terminal state never changes, and an event
 // that would move it backwards (a late "ringing" after "in_progress") is ignored.

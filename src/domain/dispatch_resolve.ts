@@ -1,4 +1,4 @@
-// The contract of `POST /api/dispatch/resolve` (DESIGN.md, "Second path"): the persona agent, in a
+// The contract of `POST /api/dispatch/resolve` (docs/architecture.md, "Second path"): the persona agent, in a
 // room created by an individual SIP dispatch rule, posts what the caller keyed; the service
 // answers with the room metadata (and has already written it to the room) or with a line to say.
 // Shared by the service (validation) and the agent (building the request, reading the answer).

@@ -1,4 +1,4 @@
-// The PIN-guessing rule (DESIGN.md, "One call, end to end", step 2): after `maxFailures` wrong
+// The PIN-guessing rule (docs/architecture.md, "One call, end to end", step 2): after `maxFailures` wrong
 // entries from one caller number within `windowMs`, that number is locked out for `lockoutMs`,
 // counted from the failure that completed the run. A 6-digit PIN space is small, so this is what
 // makes guessing impractical.

@@ -1,4 +1,4 @@
-// Who is calling and what do they practise? (DESIGN.md, "One call, end to end", steps 1-2, and
+// Who is calling and what do they practise? (docs/architecture.md, "One call, end to end", steps 1-2, and
 // "Second path"). Pure rules over rows the use case has already loaded; no I/O here.
 //
 // Three ways in, tried in this order:

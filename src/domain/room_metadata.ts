@@ -1,4 +1,4 @@
-// The room-metadata contract between the dispatch service and the persona agent (DESIGN.md,
+// The room-metadata contract between the dispatch service and the persona agent (docs/architecture.md,
 // "The room metadata contract"). Both sides import this one schema; a change that an older agent
 // could misread must bump `v`.
 //

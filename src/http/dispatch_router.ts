@@ -1,4 +1,4 @@
-// POST /api/dispatch/resolve (DESIGN.md, "Second path"): the persona agent on the direct trunk
+// POST /api/dispatch/resolve (docs/architecture.md, "Second path"): the persona agent on the direct trunk
 // posts what the caller keyed. Never open: a shared secret, or a LiveKit token (signed with the
 // API secret) granting roomAdmin on exactly the room in the body.
 import { timingSafeEqual } from 'node:crypto';

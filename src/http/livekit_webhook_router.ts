@@ -1,4 +1,4 @@
-// POST /livekit/webhook: livekit-server's signed lifecycle events (DESIGN.md, "Known traps":
+// POST /livekit/webhook: livekit-server's signed lifecycle events (docs/architecture.md, "Known traps":
 // `application/webhook+json`, verify the raw body). The JWT in Authorization carries a sha256 of
 // the exact bytes, so the body is read raw and never re-serialised before verification.
 import express, { Router, type Request, type Response } from 'express';

@@ -1,4 +1,4 @@
-// Twilio Programmable Voice webhooks (DESIGN.md, "One call, end to end"): urlencoded, signed.
+// Twilio Programmable Voice webhooks (docs/architecture.md, "One call, end to end"): urlencoded, signed.
 // Handlers pull fields out of the request and hand them to the use cases and the pure TwiML
 // builders. The client is a phone: bad input re-prompts, and even our own failures answer with a
 // spoken line and a hang-up rather than an HTTP error Twilio would read out as "an application error".

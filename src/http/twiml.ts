@@ -1,4 +1,4 @@
-// Pure TwiML builders for the Twilio webhooks (STYLE.md, "Pure TwiML builders"): plain values in,
+// Pure TwiML builders for the Twilio webhooks (docs/architecture.md, "Layers and house style"): plain values in,
 // XML out; the router only pulls fields from the request. Tests parse the XML.
 import twilio from 'twilio';
 import { MAX_PIN_TRIES, prompts } from '../domain/call_prompts.js';

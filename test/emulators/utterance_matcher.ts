@@ -3,7 +3,7 @@ import { type Pcm16, type RenderSpeechOptions, renderSpeech, resample } from './
 /*
  * Recognises test speech by comparison instead of recognition: each candidate sentence is rendered
  * with espeak-ng, and received audio is compared with every rendering by MFCC features aligned with
- * dynamic time warping. pocketsphinx recognises espeak-ng's voice badly (see DESIGN.md, "Known
+ * dynamic time warping. pocketsphinx recognises espeak-ng's voice badly (see docs/architecture.md, "Known
  * traps"); comparison against the exact synthetic renderings survives the 8 kHz μ-law phone path,
  * while silence, noise and unrelated speech stay far from every candidate.
  */

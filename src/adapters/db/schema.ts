@@ -1,4 +1,4 @@
-// The data model (DESIGN.md, "Data"). This file is the source of truth for row shapes:
+// The data model (docs/architecture.md, "Data"). This file is the source of truth for row shapes:
 // derive insert/select schemas from it with drizzle-zod rather than writing them twice.
 import { sql } from 'drizzle-orm';
 import {
