@@ -20,7 +20,7 @@
 import { eq } from 'drizzle-orm';
 import { ParticipantKind } from '@livekit/rtc-node';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createDatabase, type Database } from '../src/adapters/db/client.js';
@@ -29,11 +29,10 @@ import { applyMigrations } from '../src/adapters/db/migrate.js';
 import { turnMetrics, turns } from '../src/adapters/db/schema.js';
 import { createPostCallQueue } from '../src/adapters/queue/post_call_queue.js';
 import { loadConfig } from '../src/config.js';
-import type { ReadyRoomMetadata } from '../src/domain/room_metadata.js';
 import { renderSpeechAt } from '../test/emulators/audio.js';
 import { espeakVoiceFor } from '../test/emulators/elevenlabs_emulator.js';
 import { PRESETS } from '../test/emulators/knobs.js';
-import { type AgentWorld, startAgentWorld } from '../test/agent/agent_world.js';
+import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, startAgentWorld } from '../test/agent/agent_world.js';
 import { rmsDbfs } from '../sip/phone/audio.js';
 import { freePort } from '../test/support/ports.js';
 import { createProbe, type Probe } from '../test/support/probe.js';
@@ -64,7 +63,7 @@ const SENTENCES = [
 const CUTIN_FIRST = 'I was thinking';
 const CUTIN_REST = 'maybe next quarter would work better for us.';
 const REPLY = 'Okay, tell me more.';
-const VOICE_ID = 'EXAVITQu4vr4xnYQH9Pm';
+const VOICE_ID = DIANE_VOICE_ID;
 const VOICED_DBFS = -40;
 const WINDOW_MS = 10;
 
@@ -155,16 +154,7 @@ async function waitForHeard(call: PhoneCall, fromMs: number, timeoutMs: number):
   return undefined;
 }
 
-const metadata: Omit<ReadyRoomMetadata, 'callId'> = {
-  v: 1,
-  stage: 'ready',
-  persona: {
-    name: 'Diane Carter', role: 'Chief Financial Officer', company: 'Northwind Logistics', personality: 'Busy.', objections: [],
-    openingLine: 'Diane Carter speaking.', voiceId: VOICE_ID, language: 'en', llmModel: 'llama-3.3-70b-versatile', temperature: 0.7,
-  },
-  scenario: { title: 'Bench', objective: 'Measure.', context: '', difficulty: 'easy', rubric: [], timeLimitSeconds: 900 },
-  rep: { id: '0d6f3a52-8a4e-4f8a-a0f5-0f6c1b7d9e21', firstName: 'Riley' },
-};
+const metadata = dianeCarterCall({ scenario: { title: 'Bench', objective: 'Measure.', timeLimitSeconds: 900 } });
 
 interface TurnSample {
   callId: string;
@@ -391,7 +381,7 @@ async function main(): Promise<void> {
         results.push(await runConfig(config, pg.url('bench'), database.db, providerMs));
       }
       console.log(`\nbench:turn  ${TURNS} turns over ${CALLS} call(s) and ${CUTIN_TRIALS} hesitation trials per configuration; emulator preset "published" (STT ${published.transcription?.firstByteMs} ms, LLM TTFT ${published.chat?.firstByteMs} ms, TTS TTFB ${published.tts?.firstByteMs} ms)`);
-      console.log(`host: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}; barge-in ${defaults.AGENT_INTERRUPTION_MIN_DURATION_MS} ms voiced`);
+      console.log(`host: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}; barge-in ${defaults.AGENT_INTERRUPTION_MIN_DURATION_MS} ms voiced`);
       console.log(`the emulated reply "${REPLY}" starts with ${Math.round(firstVoiced(pcmTrack(replyPcm.samples, 16000), 0) ?? 0)} ms of silence before its first voiced window (inside "agent first frame -> room")\n`);
       printTable(configs, results);
     } finally {

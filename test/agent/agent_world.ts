@@ -16,6 +16,26 @@ import { freePort } from '../support/ports.js';
 import { type RunningProcess, startEntry } from '../support/process.js';
 import { createSipPhone, type PhoneCall, type SipPhone } from '../../sip/phone/phone.js';
 
+/** The voice every test persona speaks with (an ElevenLabs stock voice the emulator knows). */
+export const DIANE_VOICE_ID = 'EXAVITQu4vr4xnYQH9Pm';
+
+/** Ready room metadata for a call with Diane Carter, CFO; a case overrides what matters to it. */
+export function dianeCarterCall(
+  overrides: { persona?: Partial<ReadyRoomMetadata['persona']>; scenario?: Partial<ReadyRoomMetadata['scenario']> } = {},
+): Omit<ReadyRoomMetadata, 'callId'> {
+  return {
+    v: 1,
+    stage: 'ready',
+    persona: {
+      name: 'Diane Carter', role: 'Chief Financial Officer', company: 'Northwind Logistics', personality: 'Busy.', objections: [],
+      openingLine: 'Diane Carter speaking.', voiceId: DIANE_VOICE_ID, language: 'en', llmModel: 'llama-3.3-70b-versatile', temperature: 0.7,
+      ...overrides.persona,
+    },
+    scenario: { title: 'Cold call', objective: 'Book a discovery meeting.', context: '', difficulty: 'easy', rubric: [], timeLimitSeconds: 300, ...overrides.scenario },
+    rep: { id: '0d6f3a52-8a4e-4f8a-a0f5-0f6c1b7d9e21', firstName: 'Riley' },
+  };
+}
+
 export interface AgentWorldOptions {
   databaseUrl: string;
   db: Database;

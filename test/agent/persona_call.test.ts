@@ -17,10 +17,10 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import type { PhoneCall } from '../../sip/phone/phone.js';
 import { phoneSampleRate } from '../../sip/phone/phone.js';
 import { rmsDbfs } from '../../sip/phone/audio.js';
-import { type AgentWorld, startAgentWorld } from './agent_world.js';
+import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, startAgentWorld } from './agent_world.js';
 import { sleep, waitFor } from '../support/wait.js';
 
-const VOICE_ID = 'EXAVITQu4vr4xnYQH9Pm';
+const VOICE_ID = DIANE_VOICE_ID;
 const OPENING = 'Diane Carter speaking. Who is this?';
 const REP_1 = 'Hi Diane, this is Riley from Parcel Point. Do you have two minutes to talk about shipping costs?';
 const REP_2 = 'We cut parcel costs by twelve percent for companies like yours. Could we book a call next week?';
@@ -35,24 +35,11 @@ const ASK_LONG = 'How do you handle shipping today?';
 const AFTER_FAULT = 'Can you hear me now? I asked about your carriers.';
 const FALLBACK = 'Sorry, you broke up there.';
 
-const personaMetadata = (timeLimitSeconds = 300): Omit<ReadyRoomMetadata, 'callId'> => ({
-  v: 1,
-  stage: 'ready',
-  persona: {
-    name: 'Diane Carter',
-    role: 'Chief Financial Officer',
-    company: 'Northwind Logistics',
-    personality: 'Numbers-driven and impatient with fluff.',
-    objections: ['We already have a vendor for this.'],
-    openingLine: OPENING,
-    voiceId: VOICE_ID,
-    language: 'en',
-    llmModel: 'llama-3.3-70b-versatile',
-    temperature: 0.7,
-  },
-  scenario: { title: 'Cold call', objective: 'Book a discovery meeting.', context: '', difficulty: 'medium', rubric: [], timeLimitSeconds },
-  rep: { id: '0d6f3a52-8a4e-4f8a-a0f5-0f6c1b7d9e21', firstName: 'Riley' },
-});
+const personaMetadata = (timeLimitSeconds = 300): Omit<ReadyRoomMetadata, 'callId'> =>
+  dianeCarterCall({
+    persona: { personality: 'Numbers-driven and impatient with fluff.', objections: ['We already have a vendor for this.'], openingLine: OPENING },
+    scenario: { difficulty: 'medium', timeLimitSeconds },
+  });
 
 
 

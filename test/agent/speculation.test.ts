@@ -11,31 +11,21 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { phoneSampleRate } from '../../sip/phone/phone.js';
 import { turnMetrics, turns } from '../../src/adapters/db/schema.js';
 import { createPostCallQueue } from '../../src/adapters/queue/post_call_queue.js';
-import type { ReadyRoomMetadata } from '../../src/domain/room_metadata.js';
 import { renderSpeechAt } from '../emulators/audio.js';
 import { espeakVoiceFor } from '../emulators/elevenlabs_emulator.js';
 import { messageText } from '../emulators/persona_script.js';
 import { createUtteranceMatcher } from '../emulators/utterance_matcher.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { sleep, waitFor } from '../support/wait.js';
-import { type AgentWorld, startAgentWorld } from './agent_world.js';
+import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, startAgentWorld } from './agent_world.js';
 
-const VOICE_ID = 'EXAVITQu4vr4xnYQH9Pm';
+const VOICE_ID = DIANE_VOICE_ID;
 const FIRST_HALF = 'So about the budget,';
 const SECOND_HALF = 'could we start with one route next quarter and grow from there?';
 const SPECULATIVE = 'What budget? Nobody told me about a budget.';
 const REPLY = 'One route is fine, send me the details.';
 
-const metadata: Omit<ReadyRoomMetadata, 'callId'> = {
-  v: 1,
-  stage: 'ready',
-  persona: {
-    name: 'Diane Carter', role: 'Chief Financial Officer', company: 'Northwind Logistics', personality: 'Blunt.', objections: [],
-    openingLine: 'Diane Carter speaking.', voiceId: VOICE_ID, language: 'en', llmModel: 'llama-3.3-70b-versatile', temperature: 0.7,
-  },
-  scenario: { title: 'Pilot', objective: 'Agree a pilot.', context: '', difficulty: 'easy', rubric: [], timeLimitSeconds: 300 },
-  rep: { id: '0d6f3a52-8a4e-4f8a-a0f5-0f6c1b7d9e21', firstName: 'Riley' },
-};
+const metadata = dianeCarterCall({ persona: { personality: 'Blunt.' }, scenario: { title: 'Pilot', objective: 'Agree a pilot.' } });
 
 let database: TestDatabase;
 let world: AgentWorld;
