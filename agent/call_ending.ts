@@ -1,9 +1,10 @@
 // Ending a call: one idempotent "end this call because X" for every path (end_call, time limit,
 // caller hang-up, providers down, a failed PIN). The first reason wins; later calls get the same
 // ending. Deleting the room is what hangs up the phone (livekit-sip sends BYE).
-import { voice } from '@livekit/agents';
+import { type JobContext, type tts as ttsNs, type VAD, voice } from '@livekit/agents';
 import type { Logger } from 'pino';
 import type { CallEndOutcome } from './call_store.js';
+import { CALLER_KINDS, waitForCaller } from './caller.js';
 
 /** Every reason the agent ends a call, and how the state machine reads it (src/domain/call_state.ts). */
 export const CALL_END_REASONS = {
@@ -93,4 +94,22 @@ export function reasonForSessionClose(closeReason: voice.CloseReason | string): 
   if (closeReason === voice.CloseReason.PARTICIPANT_DISCONNECTED) return 'caller_hung_up';
   if (closeReason === voice.CloseReason.ERROR) return 'session_error';
   return undefined;
+}
+
+/** Bad metadata: a short apology in the default voice and a hang-up. No persona, no LLM. */
+export async function apologiseAndHangUp(ctx: JobContext, deps: { vad: VAD; tts: ttsNs.TTS; logger: Logger }, line: string): Promise<void> {
+  const { logger } = deps;
+  const session = new voice.AgentSession({ vad: deps.vad, tts: deps.tts, turnHandling: { turnDetection: 'vad' } });
+  try {
+    const caller = waitForCaller(ctx.room);
+    await session.start({ agent: new voice.Agent({ instructions: '' }), room: ctx.room, inputOptions: { participantKinds: CALLER_KINDS }, record: false });
+    await Promise.race([caller, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+    await session.say(line, { allowInterruptions: false }).waitForPlayout();
+  } catch (error) {
+    logger.warn({ err: error }, 'apology could not be spoken');
+  } finally {
+    await session.close().catch(() => undefined);
+    await ctx.deleteRoom().catch(() => undefined);
+    ctx.shutdown('bad_metadata');
+  }
 }

@@ -9,13 +9,13 @@ import type { Logger } from 'pino';
 import type { DispatchResolveRequest, DispatchResolveResponse } from '../src/domain/dispatch_resolve.js';
 import { parseRoomMetadata, type ReadyRoomMetadata, type RoomMetadata } from '../src/domain/room_metadata.js';
 import { createBargeIn } from './barge_in.js';
-import { type CallEnding, createCallEnding } from './call_ending.js';
+import { apologiseAndHangUp, type CallEnding, createCallEnding } from './call_ending.js';
 import type { CallStore } from './call_store.js';
-import { startCallTimers } from './call_timers.js';
+import { startTimeLimit } from './call_timers.js';
 import { CALLER_KINDS, waitForCaller } from './caller.js';
 import { framesStream, prerender } from './greeting.js';
 import { createPersonaAgent, createPinPromptAgent } from './persona_agent.js';
-import { SETUP_FAILED_LINE, timeUpLine, wrapUpInstructions } from './persona_instructions.js';
+import { SETUP_FAILED_LINE } from './persona_instructions.js';
 import { resolveRequestFor, runPinGate, sessionPinLine } from './pin_gate.js';
 import { watchProviderFailures } from './provider_failures.js';
 import { createPersonaSession, createStt, createTts, type ProviderSettings, type TurnSettings } from './session_factory.js';
@@ -54,7 +54,15 @@ interface CallFacts {
   jobStartedAt: number;
 }
 
-type Call = ReturnType<typeof setUpCall>;
+/** What a call does to the world outside its session: the room (JobContext) in the worker, recorded in tests. */
+export interface CallIo {
+  /** Deletes the room: the phone hears BYE. */
+  hangUp(): Promise<void>;
+  /** Ends the job; the job then runs `call.recordEnd`. */
+  shutdown(reason: string): void;
+}
+
+export type Call = ReturnType<typeof assembleCall>;
 
 export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Promise<void> {
   const jobStartedAt = Date.now();
@@ -63,11 +71,12 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
   const logger = deps.logger.child({ room: ctx.room.name, jobId: ctx.job.id });
   if (!parsed.ok) {
     logger.error({ code: parsed.code, problems: parsed.problems }, 'room metadata refused; apologising and hanging up');
-    await apologiseAndHangUp(ctx, deps, logger, SETUP_FAILED_LINE);
+    await apologiseAndHangUp(ctx, { vad: deps.vad, tts: createTts(deps.providers, deps.defaultVoiceId, 'en'), logger }, SETUP_FAILED_LINE);
     return;
   }
 
-  const call = setUpCall(ctx, deps, parsed.metadata, logger, jobStartedAt);
+  const call = assembleCall({ hangUp: () => ctx.deleteRoom(), shutdown: (reason) => ctx.shutdown(reason) }, deps, parsed.metadata, logger, jobStartedAt);
+  ctx.addShutdownCallback(call.recordEnd);
   const callerJoined = waitForCaller(ctx.room);
   await call.session.start({
     agent: call.ready ? call.persona(call.ready) : createPinPromptAgent(),
@@ -85,14 +94,19 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
   logger.info({ pii: { caller: caller.attributes['sip.phoneNumber'] }, sinceJobStartMs: Date.now() - jobStartedAt }, 'caller joined');
 
   const ready = call.ready ?? (await passPinGate(ctx, deps, call, caller, logger));
-  if (!ready) return;
-  call.facts.answerRecorded = deps.callStore.markAnswered(ready.callId, call.facts.answeredAt).catch((error: unknown) => logger.warn({ err: error }, 'answer time not recorded'));
-  startTimeLimit(call, ready, deps, logger);
+  if (ready) await converse(call, ready, deps, logger);
+}
+
+/** The caller is through to the persona: the answer is recorded, the clock starts, the persona greets. */
+export async function converse(call: Call, ready: ReadyRoomMetadata, deps: PersonaCallDeps, logger: Logger): Promise<void> {
+  const answeredAt = (call.facts.answeredAt ??= new Date());
+  call.facts.answerRecorded = deps.callStore.markAnswered(ready.callId, answeredAt).catch((error: unknown) => logger.warn({ err: error }, 'answer time not recorded'));
+  startTimeLimit({ session: call.session, ending: call.ending, logger }, ready, deps.wrapUpWarningSeconds);
   await greet(call, ready, logger);
 }
 
-/** The session and everything that listens to it, before anyone has joined. */
-function setUpCall(ctx: JobContext, deps: PersonaCallDeps, metadata: RoomMetadata, logger: Logger, jobStartedAt: number) {
+/** The session and everything that listens to it, before anyone has joined. Tests build calls with it too. */
+export function assembleCall(io: CallIo, deps: PersonaCallDeps, metadata: RoomMetadata, logger: Logger, jobStartedAt = Date.now()) {
   const ready = metadata.stage === 'ready' ? metadata : undefined;
   const facts: CallFacts = { callId: metadata.callId, atPinGate: !ready, prerenderedCharacters: 0, jobStartedAt };
   const writer = deps.createTurnWriter(facts.callId);
@@ -101,7 +115,7 @@ function setUpCall(ctx: JobContext, deps: PersonaCallDeps, metadata: RoomMetadat
   const bargeIn = createBargeIn(deps.vad, { minSpeechMs: deps.turns.interruptionMinDurationMs, onInterrupt: () => logger.info('caller interrupted the persona') });
   const stt = createStt(deps.providers, ready?.persona.language ?? 'en', deps.turns.pipeline === 'overlapped' ? bargeIn.vad : undefined);
   const session = createPersonaSession({ vad: bargeIn.vad, stt, tts: personaTts ?? defaultTts }, deps.turns);
-  const ending = createCallEnding({ logger, session, hangUp: () => ctx.deleteRoom(), shutdown: (reason) => ctx.shutdown(reason) });
+  const ending = createCallEnding({ logger, session, ...io });
   const failures = watchProviderFailures(session, {
     logger,
     isQuiet: () => ending.started || facts.atPinGate,
@@ -122,8 +136,8 @@ function setUpCall(ctx: JobContext, deps: PersonaCallDeps, metadata: RoomMetadat
     });
   // Synthesised while the phone is still connecting, so the greeting plays the moment the caller joins.
   const greeting: Promise<AudioFrame[] | undefined> = personaTts && ready ? prerender(personaTts, ready.persona.openingLine, logger) : Promise.resolve(undefined);
-  ctx.addShutdownCallback(() => recordCallEnd(deps, { facts, writer, session, ending }, logger));
-  return { session, ending, facts, writer, bargeIn, ready, persona, greeting, defaultTts };
+  const recordEnd = () => recordCallEnd(deps, { facts, writer, session, ending }, logger);
+  return { session, ending, facts, writer, bargeIn, ready, persona, greeting, defaultTts, recordEnd };
 }
 
 /** Direct trunk: the PIN gate, then the persona takes over the same session in its own voice. */
@@ -144,28 +158,6 @@ async function passPinGate(ctx: JobContext, deps: PersonaCallDeps, call: Call, c
   const voiceId = resolved.persona.voiceId;
   call.session.updateAgent(call.persona(resolved, voiceId === deps.defaultVoiceId ? call.defaultTts : createTts(deps.providers, voiceId, resolved.persona.language)));
   return resolved;
-}
-
-function startTimeLimit(call: Call, ready: ReadyRoomMetadata, deps: PersonaCallDeps, logger: Logger): void {
-  const timers = startCallTimers({
-    timeLimitSeconds: ready.scenario.timeLimitSeconds,
-    wrapUpWarningSeconds: deps.wrapUpWarningSeconds,
-    onWrapUp: () => {
-      if (call.ending.started) return;
-      logger.info('time limit near; persona wraps up');
-      try {
-        call.session.generateReply({ instructions: wrapUpInstructions(ready) });
-      } catch {
-        // The session is closing.
-      }
-    },
-    onTimeUp: () => {
-      logger.info('time limit reached');
-      call.session.interrupt();
-      void call.ending.end('time_limit', timeUpLine(ready));
-    },
-  });
-  call.ending.onStart(() => timers.cancel());
 }
 
 async function greet(call: Call, ready: ReadyRoomMetadata, logger: Logger): Promise<void> {
@@ -196,22 +188,5 @@ async function recordCallEnd(
     logger.info({ callId: facts.callId, usage, estimatedCostUsd, outcome: ending.outcome, reason: ending.reason, jobMs: Date.now() - facts.jobStartedAt }, 'call recorded');
   } catch (error) {
     logger.error({ err: error, callId: facts.callId }, 'call end could not be recorded; the room_finished webhook will close it');
-  }
-}
-
-/** Bad metadata: a short apology in the default voice and a hang-up. No persona, no LLM. */
-async function apologiseAndHangUp(ctx: JobContext, deps: PersonaCallDeps, logger: Logger, line: string): Promise<void> {
-  const session = new voice.AgentSession({ vad: deps.vad, tts: createTts(deps.providers, deps.defaultVoiceId, 'en'), turnHandling: { turnDetection: 'vad' } });
-  try {
-    const caller = waitForCaller(ctx.room);
-    await session.start({ agent: new voice.Agent({ instructions: '' }), room: ctx.room, inputOptions: { participantKinds: CALLER_KINDS }, record: false });
-    await Promise.race([caller, new Promise((resolve) => setTimeout(resolve, 30_000))]);
-    await session.say(line, { allowInterruptions: false }).waitForPlayout();
-  } catch (error) {
-    logger.warn({ err: error }, 'apology could not be spoken');
-  } finally {
-    await session.close().catch(() => undefined);
-    await ctx.deleteRoom().catch(() => undefined);
-    ctx.shutdown('bad_metadata');
   }
 }
