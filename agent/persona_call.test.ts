@@ -183,5 +183,6 @@ describe('a call in-process (no telephony)', () => {
     expect(closed).toMatchObject({ status: 'failed', endReason: 'providers_down' });
     expect(closed.providerErrors.length).toBeGreaterThanOrEqual(2);
     expect(call.session.history.items.some((item) => item.type === 'message' && item.textContent === PROVIDERS_DOWN_LINE)).toBe(true);
+    expect(PROVIDERS_DOWN_LINE).toContain('pick this up another time');
   });
 });
