@@ -24,6 +24,17 @@ export function voicedMs(event: Pick<VADEvent, 'speaking' | 'speechDuration' | '
   return Math.max(0, event.speechDuration - event.rawAccumulatedSilence);
 }
 
+export type BargeInDecision = 'interrupt' | 'backchannel' | 'ignore';
+
+/** Pure: what caller speech heard over the persona means. */
+export function bargeInDecision(input: { voicedMs: number; minSpeechMs: number; personaSpeaking: boolean; msSinceLastInterrupt: number }): BargeInDecision {
+  if (!input.personaSpeaking) return 'ignore';
+  if (input.voicedMs < input.minSpeechMs) return 'backchannel';
+  // Both VAD streams (turn detection and the STT adapter) report the same speech, and the
+  // persona's state changes a moment after the interrupt: act once.
+  return input.msSinceLastInterrupt < 1000 ? 'ignore' : 'interrupt';
+}
+
 class ObservedVAD extends VAD {
   readonly label: string;
 
@@ -58,10 +69,8 @@ export function createBargeIn(vad: VAD, options: { minSpeechMs: number; onInterr
   let firedAt = 0;
   const observe = (event: VADEvent) => {
     if (session === undefined || event.type !== VADEventType.INFERENCE_DONE) return;
-    if (voicedMs(event) < options.minSpeechMs || session.agentState !== 'speaking') return;
-    // Both VAD streams (turn detection and the STT adapter) report the same speech, and the
-    // persona's state changes a moment after the interrupt: act once.
-    if (Date.now() - firedAt < 1000) return;
+    const decision = bargeInDecision({ voicedMs: voicedMs(event), minSpeechMs: options.minSpeechMs, personaSpeaking: session.agentState === 'speaking', msSinceLastInterrupt: Date.now() - firedAt });
+    if (decision !== 'interrupt') return;
     firedAt = Date.now();
     try {
       session.interrupt();

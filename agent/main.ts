@@ -55,7 +55,6 @@ export default defineAgent<ProcessData>({
     const turns = turnSettings(config);
     const vad = ctx.proc.userData.vad ?? (await silero.VAD.load(vadSettings(turns)));
     const database = ctx.proc.userData.database ?? createDatabase(await databaseUrl(config), { max: 3, ...databaseTimeouts(config) });
-    const finalizer = createCallFinalizer({ pool: database.pool, logger });
     await runPersonaCall(ctx, {
       logger,
       vad,
@@ -70,13 +69,12 @@ export default defineAgent<ProcessData>({
       turns,
       defaultVoiceId: config.ELEVENLABS_DEFAULT_VOICE_ID,
       wrapUpWarningSeconds: config.AGENT_WRAP_UP_WARNING_SECONDS,
-      callStore: createCallStore(database.db),
+      callStore: createCallStore({ db: database.db, logger, finalize: createCallFinalizer({ pool: database.pool, logger }) }),
       createTurnWriter: (callId) => createTurnWriter({ db: database.db, logger, ...(callId === undefined ? {} : { callId }) }),
       resolvePin: createDispatchClient({
         baseUrl: config.DISPATCH_INTERNAL_URL ?? `http://127.0.0.1:${config.PORT}`,
         sharedSecret: config.DISPATCH_SHARED_SECRET ?? '',
       }),
-      finalize: (input) => finalizer({ callId: input.callId, trigger: 'agent', status: input.status, endReason: input.endReason, endedAt: input.endedAt, unwrittenTurns: input.unwrittenTurns }),
     });
   },
 });

@@ -1,7 +1,6 @@
 // Collecting a PIN on the direct-trunk path: keypad digits (RFC 4733 DTMF, which LiveKit delivers
 // as RoomEvent.DtmfReceived) with `#` to finish, or the digits spoken aloud as a fallback.
 
-export const PIN_MAX_TRIES = 3;
 const MAX_DIGITS = 12;
 
 export type PinKeyResult =

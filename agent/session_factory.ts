@@ -153,34 +153,12 @@ export function createPersonaSession(parts: SessionParts, turns: TurnSettings): 
     userAwayTimeout: null,
     connOptions: {
       // A caller is waiting in silence: retry fast and give up soon (the defaults wait 2 s between
-      // tries, up to ~16 s per turn), then the persona says a fallback line (persona_call.ts).
+      // tries, up to ~16 s per turn), then the persona says a fallback line (provider_failures.ts).
       sttConnOptions: PHONE_RETRY,
       llmConnOptions: PHONE_RETRY,
       ttsConnOptions: PHONE_RETRY,
-      // The agent decides itself when providers are "down" (persona_call.ts) so it can still speak.
+      // The agent decides itself when providers are "down" (provider_failures.ts) so it can still speak.
       maxUnrecoverableErrors: 10,
     },
   });
-}
-
-/**
- * The persona. It reports when each reply generation starts, speculative or not, so a stored turn
- * can say whether its reply was prepared before the rep's turn committed (turn_metrics).
- */
-export class PersonaAgent extends voice.Agent {
-  constructor(
-    options: ConstructorParameters<typeof voice.Agent>[0],
-    private readonly onGenerationStart: () => void,
-  ) {
-    super(options);
-  }
-
-  override async llmNode(...args: Parameters<voice.Agent['llmNode']>): ReturnType<voice.Agent['llmNode']> {
-    this.onGenerationStart();
-    return super.llmNode(...args);
-  }
-}
-
-export function createPersonaAgent(instructions: string, tools?: llm.ToolContextLike): voice.Agent {
-  return new voice.Agent(tools === undefined ? { instructions } : { instructions, tools });
 }

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type DatabaseHandle } from '../src/adapters/db/client.js';
 import { calls, turnMetrics, turns } from '../src/adapters/db/schema.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/db.js';
-import { createCallStore } from './call_store.js';
 import { createTurnWriter } from './turn_writer.js';
 import type { TurnRecord } from './turns.js';
 
@@ -149,33 +148,5 @@ describe('createTurnWriter', () => {
       await handle.close().catch(() => undefined);
       await proxy.close();
     }
-  });
-});
-
-describe('createCallStore', () => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await database.close();
-  });
-
-  it('marks the call answered, records provider errors, and closes it once with usage and cost', async () => {
-    const [row] = await database.db.insert(calls).values({ path: 'twilio', roomName: 'room-store', status: 'dispatching' }).returning({ id: calls.id });
-    const callId = row!.id;
-    const store = createCallStore(database.db);
-    await store.markAnswered(callId, new Date('2026-01-01T10:00:00Z'));
-    await store.recordProviderError(callId, { at: new Date('2026-01-01T10:00:30Z'), provider: 'groq', message: 'llm 503' });
-    await store.recordProviderError(callId, { at: new Date('2026-01-01T10:00:40Z'), provider: 'elevenlabs', message: 'tts closed' });
-    const usage = { sttAudioSeconds: 20, llmPromptTokens: 3000, llmCompletionTokens: 200, ttsCharacters: 400, callSeconds: 95 };
-    await store.recordEnd(callId, { at: new Date('2026-01-01T10:01:35Z'), status: 'completed', reason: 'caller_hung_up', usage, estimatedCostUsd: 0.0512 });
-    // A second close (e.g. a late shutdown path) must not overwrite the first.
-    await store.recordEnd(callId, { at: new Date('2026-01-01T10:05:00Z'), status: 'failed', reason: 'late', usage, estimatedCostUsd: 0.0512 });
-
-    const [call] = await database.db.select().from(calls).where(eq(calls.id, callId));
-    expect(call).toMatchObject({ status: 'completed', endReason: 'caller_hung_up', durationSeconds: 95, usage, estimatedCostUsd: '0.0512' });
-    expect(call?.answeredAt).toEqual(new Date('2026-01-01T10:00:00Z'));
-    expect(call?.providerErrors.map((error) => error.provider)).toEqual(['groq', 'elevenlabs']);
   });
 });

@@ -5,7 +5,7 @@ import { eq } from 'drizzle-orm';
 import type pg from 'pg';
 import { calls } from '../adapters/db/schema.js';
 import { type SqlExecutor, withTransaction } from '../adapters/db/transaction.js';
-import { applyCallEvent, type CallEvent, isTerminal } from '../domain/call_state.js';
+import { applyCallEvent, callDurationSeconds, type CallEvent, isTerminal } from '../domain/call_state.js';
 import type { AppLogger, CallEndTrigger, OnCallEnded } from './ports.js';
 
 export type FinalizeTrigger = 'agent' | 'livekit' | 'twilio' | 'dispatch' | 'sweeper';
@@ -68,10 +68,11 @@ export async function finalizeCall(deps: FinalizeCallDeps, input: FinalizeCallIn
     const event: CallEvent = input.status === 'failed' ? { type: 'failed', at, reason } : { type: 'ended', at, reason };
     const transition = applyCallEvent({ status: call.status, answeredAt: call.answeredAt, endedAt: call.endedAt }, event);
     const changes: Partial<typeof calls.$inferInsert> = transition.changed ? { ...transition.changes } : {};
-    // Closed earlier by another writer (e.g. the agent's own end record) without a duration.
+    // Closed without a duration: never answered (the state machine leaves it unset), or by a writer
+    // outside the state machine (a hand-edited row).
     const endedAt = changes.endedAt ?? call.endedAt;
     if (call.durationSeconds === null && changes.durationSeconds === undefined && endedAt) {
-      changes.durationSeconds = call.answeredAt ? Math.max(0, Math.round((endedAt.getTime() - call.answeredAt.getTime()) / 1000)) : 0;
+      changes.durationSeconds = callDurationSeconds(call.answeredAt, endedAt);
     }
     const status = transition.status;
     if (!isTerminal(status)) throw new Error(`call ${call.id} is still ${status} after an end event`);
@@ -86,6 +87,7 @@ export async function finalizeCall(deps: FinalizeCallDeps, input: FinalizeCallIn
 }
 
 const triggerOf: Record<CallEndTrigger, FinalizeTrigger> = {
+  agent: 'agent',
   twilio_status: 'twilio',
   livekit_webhook: 'livekit',
   dispatch_failed: 'dispatch',

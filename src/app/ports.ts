@@ -25,7 +25,7 @@ export interface RoomService {
 }
 
 /** What made a call end; finalisation is idempotent and converges whichever comes first. */
-export type CallEndTrigger = 'twilio_status' | 'livekit_webhook' | 'dispatch_failed' | 'sweeper';
+export type CallEndTrigger = 'agent' | 'twilio_status' | 'livekit_webhook' | 'dispatch_failed' | 'sweeper';
 
 /**
  * Called whenever a call is (or is found) in a terminal state after an end event. Required, never

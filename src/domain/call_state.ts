@@ -63,6 +63,12 @@ function moveTo(call: CallSnapshot, status: CallStatus, changes: Omit<CallChange
 function endChanges(call: CallSnapshot, at: Date, reason: string): Omit<CallChanges, 'status'> {
   const endedAt = call.endedAt ?? at;
   const changes: Omit<CallChanges, 'status'> = { endedAt, endReason: reason };
-  if (call.answeredAt) changes.durationSeconds = Math.max(0, Math.round((endedAt.getTime() - call.answeredAt.getTime()) / 1000));
+  if (call.answeredAt) changes.durationSeconds = callDurationSeconds(call.answeredAt, endedAt);
   return changes;
+}
+
+/** The one definition of a call's length: whole seconds from answer to end; 0 if nobody ever answered. */
+export function callDurationSeconds(answeredAt: Date | null, endedAt: Date): number {
+  if (answeredAt === null) return 0;
+  return Math.max(0, Math.round((endedAt.getTime() - answeredAt.getTime()) / 1000));
 }

@@ -139,7 +139,7 @@ describe('the persona agent on both call paths', () => {
     const phone = await newPhone(seeded.repPhone);
     const call = await phone.dial(`sip:${DIRECT_NUMBER}@${world.stack!.sipHost}:${world.stack!.sipPort}`, { answerTimeoutMs: 60_000 });
     // The PIN prompt is spoken first (default voice).
-    await waitFor('PIN prompt synthesised', async () => (elevenlabs.synthesized.some((s) => /enter your PIN/.test(s.text)) ? true : undefined), 30_000);
+    await waitFor('PIN prompt synthesised', async () => (elevenlabs.synthesized.some((s) => /enter your (practice )?PIN/.test(s.text)) ? true : undefined), 30_000);
     await sleep(2500);
     await call.sendDtmf(`${seeded.pin}#`);
     const callId = await waitFor('call row for the direct-trunk call', async () => {
@@ -158,8 +158,8 @@ describe('the persona agent on both call paths', () => {
     groq.utterances.register(spokenPin);
     const phone = await newPhone(seeded.repPhone);
     const call = await phone.dial(`sip:${DIRECT_NUMBER}@${world.stack!.sipHost}:${world.stack!.sipPort}`, { answerTimeoutMs: 60_000 });
-    const promptsBefore = elevenlabs.synthesized.filter((s) => /enter your PIN/.test(s.text)).length;
-    await waitFor('PIN prompt synthesised', async () => (elevenlabs.synthesized.filter((s) => /enter your PIN/.test(s.text)).length > promptsBefore ? true : undefined), 30_000);
+    const promptsBefore = elevenlabs.synthesized.filter((s) => /enter your (practice )?PIN/.test(s.text)).length;
+    await waitFor('PIN prompt synthesised', async () => (elevenlabs.synthesized.filter((s) => /enter your (practice )?PIN/.test(s.text)).length > promptsBefore ? true : undefined), 30_000);
     await sleep(3500);
     await speak(call, spokenPin);
     const callId = await waitFor('call row for the spoken PIN', async () => {

@@ -1,6 +1,8 @@
 // The persona agent end to end: test phone -> livekit-sip -> livekit-server -> agent worker (its own
 // process, real plugins) -> Groq/ElevenLabs emulators, with turns landing in a real database.
 // The room is created exactly as the dispatch service does after a PIN (metadata + agent dispatch).
+// Only what needs the phone is here: audio heard, barge-in timing, BYE and the room going. The call
+// logic (end_call, time limit, provider failures) is tested in-process in agent/persona_call.test.ts.
 import { asc, eq } from 'drizzle-orm';
 import { RoomAgentDispatch } from 'livekit-server-sdk';
 import { writeFileSync } from 'node:fs';
@@ -32,8 +34,6 @@ const BARGE_IN = 'Sorry to cut in, but what if I could show you the savings on y
 const BACKCHANNEL = 'Yeah.';
 const GOODBYE_CUE = 'That is all I needed, thanks Diane, goodbye.';
 const ASK_LONG = 'How do you handle shipping today?';
-const AFTER_FAULT = 'Can you hear me now? I asked about your carriers.';
-const FALLBACK = 'Sorry, you broke up there.';
 
 const personaMetadata = (timeLimitSeconds = 300): Omit<ReadyRoomMetadata, 'callId'> =>
   dianeCarterCall({
@@ -55,15 +55,13 @@ beforeAll(async () => {
   world = await startAgentWorld({
     databaseUrl: database.url,
     db: database.db,
-    utterances: [REP_1, REP_2, BARGE_IN, BACKCHANNEL, GOODBYE_CUE, ASK_LONG, AFTER_FAULT],
+    utterances: [REP_1, REP_2, BARGE_IN, BACKCHANNEL, GOODBYE_CUE, ASK_LONG],
     script: [
       { when: 'two minutes', reply: REPLY_1 },
       { when: 'next week', reply: REPLY_2 },
       { when: 'shipping today', reply: LONG_REPLY },
       { when: 'own invoices', reply: 'Fine, show me.' },
-      { when: 'hear me now', reply: 'Yes, I hear you. We use three carriers.' },
     ],
-    workerEnv: { AGENT_WRAP_UP_WARNING_SECONDS: '5' },
   });
 }, 240_000);
 
@@ -196,68 +194,6 @@ describe('a practice call through the real telephony stack', () => {
     const goodbyes = (await turnsOf(callId)).filter((turn) => turn.speaker === 'persona' && /goodbye/i.test(turn.text));
     expect(goodbyes, 'one goodbye, not the model\'s plus a fallback').toHaveLength(1);
     await waitFor('room deleted', async () => ((await world.rooms.listRooms([room])).length === 0 ? true : undefined), 30_000);
-  });
-
-  it('wraps up before the time limit and then closes the call politely', async () => {
-    const { callId, room } = await world.createCall(personaMetadata(14));
-    const { call } = await world.dialRoom(room);
-    await waitForTurn(callId, 'persona', /Diane Carter speaking/);
-    const end = await call.waitForBye(60_000);
-    expect(end.by).toBe('remote');
-    await waitForTurn(callId, 'persona', /next meeting/);
-    const personaTurns = (await turnsOf(callId)).filter((turn) => turn.speaker === 'persona');
-    expect(personaTurns.length, 'greeting, wrap-up, closing line').toBeGreaterThanOrEqual(3);
-    const closed = await waitFor('call closed', async () => {
-      const [row] = await database.db.select().from(calls).where(eq(calls.id, callId));
-      return row?.finalizedAt ? row : undefined;
-    }, 30_000);
-    expect(closed).toMatchObject({ status: 'completed', endReason: 'time_limit' });
-    await waitFor('room deleted', async () => ((await world.rooms.listRooms([room])).length === 0 ? true : undefined), 30_000);
-  });
-
-  it('says a fallback line when the LLM fails a turn, records the failure, and carries on', async () => {
-    const { callId, room } = await world.createCall(personaMetadata());
-    const { call } = await world.dialRoom(room);
-    await waitForTurn(callId, 'persona', /Diane Carter speaking/);
-    await sleep(2500);
-    const spokenBefore = world.elevenlabs.synthesized.length;
-    world.groq.knobs.failNext('chat', { kind: 'status', status: 500 }, 3);
-    await speak(call, REP_1);
-    await waitFor('fallback line synthesised', async () => (world.elevenlabs.synthesized.slice(spokenBefore).some((s) => s.text.includes('broke up')) ? true : undefined), 30_000);
-    await waitFor('provider error recorded', async () => {
-      const [row] = await database.db.select().from(calls).where(eq(calls.id, callId));
-      return row && row.providerErrors.length > 0 ? row : undefined;
-    });
-    await sleep(3000);
-    await speak(call, AFTER_FAULT);
-    await waitForTurn(callId, 'persona', /I hear you/);
-    await call.hangup();
-    expect(FALLBACK).toContain('broke up');
-  });
-
-  it('ends the call politely, as failed, when the LLM stays down', async () => {
-    const { callId, room } = await world.createCall(personaMetadata());
-    const { call } = await world.dialRoom(room);
-    await waitForTurn(callId, 'persona', /Diane Carter speaking/);
-    await sleep(2500);
-    world.groq.knobs.failNext('chat', { kind: 'status', status: 503 }, 50);
-    try {
-      await speak(call, REP_1);
-      await waitFor('fallback line', async () => (world.elevenlabs.synthesized.some((s) => s.text.includes('broke up')) ? true : undefined), 30_000);
-      await sleep(3000);
-      await speak(call, REP_2);
-      const end = await call.waitForBye(60_000);
-      expect(end.by).toBe('remote');
-      expect(world.elevenlabs.synthesized.some((s) => s.text.includes('pick this up another time'))).toBe(true);
-      const closed = await waitFor('call closed', async () => {
-        const [row] = await database.db.select().from(calls).where(eq(calls.id, callId));
-        return row?.finalizedAt ? row : undefined;
-      }, 30_000);
-      expect(closed).toMatchObject({ status: 'failed', endReason: 'providers_down' });
-      expect(closed.providerErrors.length).toBeGreaterThanOrEqual(2);
-    } finally {
-      world.groq.knobs.reset();
-    }
   });
 
   it('refuses metadata it cannot parse: a short apology, then a hang-up, no persona', async () => {

@@ -1,0 +1,41 @@
+// The scenario's time limit: a wrap-up nudge shortly before it (the persona says it has to go),
+// then a polite closing line and the end. Cancelled when the call ends for any other reason.
+import type { voice } from '@livekit/agents';
+import type { Logger } from 'pino';
+import type { ReadyRoomMetadata } from '../src/domain/room_metadata.js';
+import type { CallEnding } from './call_ending.js';
+import { timeUpLine, wrapUpInstructions } from './persona_instructions.js';
+
+export interface CallTimers {
+  cancel(): void;
+}
+
+export function startTimeLimit(
+  call: { session: voice.AgentSession; ending: CallEnding; logger: Logger },
+  metadata: ReadyRoomMetadata,
+  /** How long before the limit the persona is asked to wrap up; no nudge if the call is shorter. */
+  wrapUpWarningSeconds: number,
+): CallTimers {
+  const { session, ending, logger } = call;
+  const limitMs = metadata.scenario.timeLimitSeconds * 1000;
+  const warnMs = limitMs - wrapUpWarningSeconds * 1000;
+  const wrapUp = () => {
+    if (ending.started) return;
+    logger.info('time limit near; persona wraps up');
+    try {
+      session.generateReply({ instructions: wrapUpInstructions(metadata) });
+    } catch {
+      // The session is closing.
+    }
+  };
+  const timeUp = () => {
+    logger.info('time limit reached');
+    session.interrupt();
+    void ending.end('time_limit', timeUpLine(metadata));
+  };
+  const timers = [setTimeout(timeUp, limitMs)];
+  if (warnMs > 0) timers.push(setTimeout(wrapUp, warnMs));
+  const cancel = () => timers.forEach(clearTimeout);
+  ending.onStart(cancel);
+  return { cancel };
+}

@@ -1,0 +1,75 @@
+// The agents a call is handed to: the persona (its prompt, its model, its end_call tool) and the
+// PIN prompt that stands in for it on the direct trunk until the caller is known. The worker and
+// the in-process tests (agent/persona_agent.test.ts) build them here.
+import { llm, type tts as ttsNs, voice } from '@livekit/agents';
+import type { ReadyRoomMetadata } from '../src/domain/room_metadata.js';
+import { buildPersonaInstructions } from './persona_instructions.js';
+import { createLlm, type ProviderSettings } from './session_factory.js';
+
+/** Said for the persona when it used end_call without a goodbye of its own. */
+export const END_CALL_GOODBYE = 'Alright, thanks for calling. Goodbye.';
+
+export interface PersonaAgentDeps {
+  providers: ProviderSettings;
+  /** The persona's voice; omitted, the session's. */
+  tts?: ttsNs.TTS;
+  /** The persona started generating a reply, speculative or not (turn_metrics.speculative_lead_ms). */
+  onGenerationStart(): void;
+  /** Whether the persona has spoken since the rep's last turn, i.e. said its goodbye already. */
+  personaSpokeSinceRepTurn(): boolean;
+  /** Ends the call as persona_ended, saying `goodbye` first if given (call_ending.ts). */
+  endCall(goodbye?: string): void;
+}
+
+/**
+ * The persona. It reports when each reply generation starts, speculative or not, so a stored turn
+ * can say whether its reply was prepared before the rep's turn committed (turn_metrics).
+ */
+export class PersonaAgent extends voice.Agent {
+  constructor(
+    options: ConstructorParameters<typeof voice.Agent>[0],
+    private readonly onGenerationStart: () => void,
+  ) {
+    super(options);
+  }
+
+  override async llmNode(...args: Parameters<voice.Agent['llmNode']>): ReturnType<voice.Agent['llmNode']> {
+    this.onGenerationStart();
+    return super.llmNode(...args);
+  }
+}
+
+export function createPersonaAgent(metadata: ReadyRoomMetadata, deps: PersonaAgentDeps): PersonaAgent {
+  const personaLlm = createLlm(deps.providers, metadata.persona.llmModel, metadata.persona.temperature);
+  personaLlm.prewarm();
+  return new PersonaAgent(
+    {
+      instructions: buildPersonaInstructions(metadata),
+      tools: [endCallTool(deps)],
+      llm: personaLlm,
+      ...(deps.tts ? { tts: deps.tts } : {}),
+    },
+    deps.onGenerationStart,
+  );
+}
+
+function endCallTool(deps: Pick<PersonaAgentDeps, 'personaSpokeSinceRepTurn' | 'endCall'>) {
+  return llm.tool({
+    name: 'end_call',
+    description:
+      'Hang up the phone. Use only when the conversation is naturally over and you have already said goodbye in this reply. No further words are possible after this.',
+    execute: async (_args, { ctx: run }) => {
+      // Text the model sent with this call (its goodbye) plays while tools run; let it finish.
+      await run.waitForPlayout();
+      // Say a goodbye only if the persona has not spoken since the rep's last turn.
+      // Not awaited: the reply that carries this call only finishes once the tool has returned.
+      deps.endCall(deps.personaSpokeSinceRepTurn() ? undefined : END_CALL_GOODBYE);
+      return undefined;
+    },
+  });
+}
+
+/** Direct trunk, before the PIN: an agent with no model that only speaks the PIN prompts (pin_gate.ts). */
+export function createPinPromptAgent(): voice.Agent {
+  return new voice.Agent({ instructions: 'You are the automated PIN prompt of Practice Line. You never improvise.' });
+}
