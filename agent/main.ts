@@ -9,6 +9,7 @@ import { createLogger } from '../src/adapters/logger.js';
 import { createCallFinalizer } from '../src/adapters/queue/post_call_queue.js';
 import { loadSecrets } from '../src/adapters/secrets.js';
 import { type Config, databaseTimeouts, loadConfig, missingAgentKeys } from '../src/config.js';
+import { createCallAdmission, hostCpuLoad } from './call_admission.js';
 import { createCallStore } from './call_store.js';
 import { createDispatchClient } from './dispatch_client.js';
 import { runPersonaCall } from './persona_call.js';
@@ -45,7 +46,9 @@ export default defineAgent<ProcessData>({
   prewarm: async (proc: JobProcess<ProcessData>) => {
     const config = loadConfig();
     proc.userData.vad = await silero.VAD.load(vadSettings(turnSettings(config)));
-    const database = createDatabase(await databaseUrl(config), { max: 3, ...databaseTimeouts(config) });
+    // One call per job process, and its writes are small and in order: a pool of one is plenty,
+    // and it keeps the worker's connections at calls + idle processes (docs/scale-out.md).
+    const database = createDatabase(await databaseUrl(config), { max: config.AGENT_DB_POOL_MAX, ...databaseTimeouts(config) });
     proc.userData.database = database;
     await database.ping();
   },
@@ -54,7 +57,7 @@ export default defineAgent<ProcessData>({
     const logger = createLogger({ level: config.LOG_LEVEL, redactPii: config.NODE_ENV === 'production', name: 'agent' });
     const turns = turnSettings(config);
     const vad = ctx.proc.userData.vad ?? (await silero.VAD.load(vadSettings(turns)));
-    const database = ctx.proc.userData.database ?? createDatabase(await databaseUrl(config), { max: 3, ...databaseTimeouts(config) });
+    const database = ctx.proc.userData.database ?? createDatabase(await databaseUrl(config), { max: config.AGENT_DB_POOL_MAX, ...databaseTimeouts(config) });
     const finalizer = createCallFinalizer({ pool: database.pool, logger });
     await runPersonaCall(ctx, {
       logger,
@@ -88,6 +91,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.error(`The agent worker cannot start; set: ${missing.join(', ')}`);
     process.exit(1);
   }
+  // Real load (CPU and calls held against AGENT_MAX_CALLS), and a refusal LiveKit passes on to the next worker.
+  const { loadThreshold, loadFunc, requestFunc } = createCallAdmission({ maxCalls: config.AGENT_MAX_CALLS, loadThreshold: config.AGENT_LOAD_THRESHOLD }, () => hostCpuLoad());
+  const admission = { loadThreshold, loadFunc, requestFunc };
   cli.runApp(
     new ServerOptions({
       agent: fileURLToPath(import.meta.url),
@@ -98,9 +104,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       host: config.HOST,
       port: config.AGENT_HTTP_PORT,
       numIdleProcesses: config.AGENT_IDLE_PROCESSES,
-      // 1 means never refuse a call for load: the framework marks itself full at `load >= threshold`,
-      // and livekit-server also passes over a worker that reports a CPU load of 1, so report none.
-      ...(config.AGENT_LOAD_THRESHOLD >= 1 ? { loadThreshold: Number.POSITIVE_INFINITY, loadFunc: async () => 0 } : { loadThreshold: config.AGENT_LOAD_THRESHOLD }),
+      ...admission,
     }),
   );
 }
