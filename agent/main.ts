@@ -46,8 +46,9 @@ export default defineAgent<ProcessData>({
   prewarm: async (proc: JobProcess<ProcessData>) => {
     const config = loadConfig();
     proc.userData.vad = await silero.VAD.load(vadSettings(turnSettings(config)));
-    // One call per job process, and its writes are small and in order: a pool of one is plenty,
-    // and it keeps the worker's connections at calls + idle processes (docs/scale-out.md).
+    // One call per job process, and its writes are small and in order. Two, not one: finalisation
+    // holds a transaction while pg-boss's enqueue may ask the pool for another connection, and a
+    // turn write may arrive meanwhile. Bounds the worker at 2 x (calls + idle processes) (docs/scale-out.md).
     const database = createDatabase(await databaseUrl(config), { max: config.AGENT_DB_POOL_MAX, ...databaseTimeouts(config) });
     proc.userData.database = database;
     await database.ping();

@@ -157,8 +157,8 @@ const envSchema = z.object({
   AGENT_LOAD_THRESHOLD: z.coerce.number({ message: 'expected a number' }).gt(0, 'expected a load above 0').max(1, 'expected a load of at most 1').default(0.7),
   /** Calls one agent worker holds at most; the next goes to another worker, or hears "no practice partner is free". 0: no limit. */
   AGENT_MAX_CALLS: z.coerce.number({ message: 'expected a whole number' }).int('expected a whole number').min(0, 'expected 0 or more').default(0),
-  /** Postgres connections each agent job process (one call) may open; the worker's total is this times (calls + idle processes). */
-  AGENT_DB_POOL_MAX: positiveInt(1),
+  /** Postgres connections each agent job process (one call) may open; the worker's total is at most this times (calls + idle processes). */
+  AGENT_DB_POOL_MAX: positiveInt(2),
 
   TWILIO_ACCOUNT_SID: optionalString,
   TWILIO_AUTH_TOKEN: optionalString,
