@@ -64,4 +64,17 @@ describe('call admission', () => {
     expect(admission.loadThreshold).toBe(Number.POSITIVE_INFINITY);
     expect(await admission.loadFunc(running('a', 'b', 'c'))).toBe(0);
   });
+
+  it('has a load to report at once when the calls held change, and nothing while they do not', async () => {
+    const admission = createCallAdmission({ maxCalls: 1, loadThreshold: 1 }, async () => 0);
+    expect(admission.pendingReport()).toBeUndefined();
+    const worker: { activeJobs: { job: { id: string } }[] } = running('a');
+    expect(await admission.loadFunc(worker)).toBe(1);
+    expect(admission.pendingReport()).toBeUndefined();
+    worker.activeJobs = [];
+    expect(admission.pendingReport()).toBe(0);
+    expect(admission.pendingReport()).toBeUndefined();
+    await admission.requestFunc(request('b').request);
+    expect(admission.pendingReport()).toBe(1);
+  });
 });

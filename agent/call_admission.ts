@@ -4,6 +4,12 @@
 // calls lands on one worker before its CPU moves. So the load is the busier of CPU and the share
 // of AGENT_MAX_CALLS in use, and a job request is refused at once when the worker holds its
 // maximum (counting calls accepted but not yet running) or its last load passed the threshold.
+//
+// The framework sends the load to livekit-server every 2.5 s, and livekit-server drops a room's job
+// for good (no retry) when no worker is available the moment the room is created. So a worker whose
+// call just ended, which /worker already shows as free (the dispatch service's check), would still
+// be full to livekit-server for up to 2.5 s, and a call placed then would ring with no persona.
+// `pendingReport` gives the load to send at once whenever the calls held change (load_report.ts).
 import type { JobRequest } from '@livekit/agents';
 import { cpus } from 'node:os';
 
@@ -36,12 +42,17 @@ export interface CallAdmission {
   loadFunc(worker: WorkerView): Promise<number>;
   /** For ServerOptions.requestFunc. */
   requestFunc(request: Pick<JobRequest, 'id' | 'accept' | 'reject'>): Promise<void>;
+  /** The load to report now if the calls held changed since livekit-server last heard; else undefined. */
+  pendingReport(): number | undefined;
 }
 
 export function createCallAdmission(settings: AdmissionSettings, cpuPercent: () => Promise<number>, now: () => number = Date.now): CallAdmission {
   const reserved = new Map<string, number>();
   let worker: WorkerView | undefined;
   let lastLoad = 0;
+  let lastCpu = 0;
+  /** The calls held when livekit-server last heard the load. */
+  let reportedCalls = 0;
   const callsHeld = () => {
     const running = new Set((worker?.activeJobs ?? []).map((info) => info.job.id));
     for (const [id, at] of reserved) if (running.has(id) || now() - at > RESERVATION_MS) reserved.delete(id);
@@ -53,8 +64,17 @@ export function createCallAdmission(settings: AdmissionSettings, cpuPercent: () 
     loadThreshold: settings.loadThreshold >= 1 && settings.maxCalls === 0 ? Number.POSITIVE_INFINITY : Math.min(1, settings.loadThreshold),
     async loadFunc(view) {
       worker = view;
-      const cpu = settings.loadThreshold >= 1 ? 0 : await cpuPercent();
-      lastLoad = workerLoad(settings, cpu, callsHeld());
+      lastCpu = settings.loadThreshold >= 1 ? 0 : await cpuPercent();
+      reportedCalls = callsHeld();
+      lastLoad = workerLoad(settings, lastCpu, reportedCalls);
+      return lastLoad;
+    },
+    pendingReport() {
+      if (!worker) return undefined;
+      const calls = callsHeld();
+      if (calls === reportedCalls) return undefined;
+      reportedCalls = calls;
+      lastLoad = workerLoad(settings, lastCpu, calls);
       return lastLoad;
     },
     async requestFunc(request) {

@@ -12,6 +12,7 @@ import { type Config, databaseTimeouts, loadConfig, missingAgentKeys } from '../
 import { createCallAdmission, hostCpuLoad } from './call_admission.js';
 import { createCallStore } from './call_store.js';
 import { createDispatchClient } from './dispatch_client.js';
+import { createLoadReporter } from './load_report.js';
 import { runPersonaCall } from './persona_call.js';
 import { type TurnSettings, vadSettings } from './session_factory.js';
 import { createTurnWriter } from './turn_writer.js';
@@ -93,8 +94,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(1);
   }
   // Real load (CPU and calls held against AGENT_MAX_CALLS), and a refusal LiveKit passes on to the next worker.
-  const { loadThreshold, loadFunc, requestFunc } = createCallAdmission({ maxCalls: config.AGENT_MAX_CALLS, loadThreshold: config.AGENT_LOAD_THRESHOLD }, () => hostCpuLoad());
-  const admission = { loadThreshold, loadFunc, requestFunc };
+  const callAdmission = createCallAdmission({ maxCalls: config.AGENT_MAX_CALLS, loadThreshold: config.AGENT_LOAD_THRESHOLD }, () => hostCpuLoad());
+  // A call that ends (or is accepted) reaches livekit-server at once, not at the next 2.5 s report.
+  const reporter = createLoadReporter(callAdmission, (error) => console.warn('load report not sent:', error));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => reporter.stop());
+  const admission = { loadThreshold: callAdmission.loadThreshold, loadFunc: reporter.loadFunc, requestFunc: callAdmission.requestFunc };
   cli.runApp(
     new ServerOptions({
       agent: fileURLToPath(import.meta.url),
