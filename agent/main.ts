@@ -9,8 +9,10 @@ import { createLogger } from '../src/adapters/logger.js';
 import { createCallFinalizer } from '../src/adapters/queue/post_call_queue.js';
 import { loadSecrets } from '../src/adapters/secrets.js';
 import { type Config, databaseTimeouts, loadConfig, missingAgentKeys } from '../src/config.js';
+import { createCallAdmission, hostCpuLoad } from './call_admission.js';
 import { createCallStore } from './call_store.js';
 import { createDispatchClient } from './dispatch_client.js';
+import { createLoadReporter } from './load_report.js';
 import { runPersonaCall } from './persona_call.js';
 import { type TurnSettings, vadSettings } from './session_factory.js';
 import { createTurnWriter } from './turn_writer.js';
@@ -45,7 +47,10 @@ export default defineAgent<ProcessData>({
   prewarm: async (proc: JobProcess<ProcessData>) => {
     const config = loadConfig();
     proc.userData.vad = await silero.VAD.load(vadSettings(turnSettings(config)));
-    const database = createDatabase(await databaseUrl(config), { max: 3, ...databaseTimeouts(config) });
+    // One call per job process, and its writes are small and in order. Two, not one: finalisation
+    // holds a transaction while pg-boss's enqueue may ask the pool for another connection, and a
+    // turn write may arrive meanwhile. Bounds the worker at 2 x (calls + idle processes) (docs/scale-out.md).
+    const database = createDatabase(await databaseUrl(config), { max: config.AGENT_DB_POOL_MAX, ...databaseTimeouts(config) });
     proc.userData.database = database;
     await database.ping();
   },
@@ -54,7 +59,7 @@ export default defineAgent<ProcessData>({
     const logger = createLogger({ level: config.LOG_LEVEL, redactPii: config.NODE_ENV === 'production', name: 'agent' });
     const turns = turnSettings(config);
     const vad = ctx.proc.userData.vad ?? (await silero.VAD.load(vadSettings(turns)));
-    const database = ctx.proc.userData.database ?? createDatabase(await databaseUrl(config), { max: 3, ...databaseTimeouts(config) });
+    const database = ctx.proc.userData.database ?? createDatabase(await databaseUrl(config), { max: config.AGENT_DB_POOL_MAX, ...databaseTimeouts(config) });
     await runPersonaCall(ctx, {
       logger,
       vad,
@@ -86,6 +91,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.error(`The agent worker cannot start; set: ${missing.join(', ')}`);
     process.exit(1);
   }
+  // Real load (CPU and calls held against AGENT_MAX_CALLS), and a refusal LiveKit passes on to the next worker.
+  const callAdmission = createCallAdmission({ maxCalls: config.AGENT_MAX_CALLS, loadThreshold: config.AGENT_LOAD_THRESHOLD }, () => hostCpuLoad());
+  // A call that ends (or is accepted) reaches livekit-server at once, not at the next 2.5 s report.
+  const reporter = createLoadReporter(callAdmission, (error) => console.warn('load report not sent:', error));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => reporter.stop());
+  const admission = { loadThreshold: callAdmission.loadThreshold, loadFunc: reporter.loadFunc, requestFunc: callAdmission.requestFunc };
   cli.runApp(
     new ServerOptions({
       agent: fileURLToPath(import.meta.url),
@@ -96,9 +107,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       host: config.HOST,
       port: config.AGENT_HTTP_PORT,
       numIdleProcesses: config.AGENT_IDLE_PROCESSES,
-      // 1 means never refuse a call for load: the framework marks itself full at `load >= threshold`,
-      // and livekit-server also passes over a worker that reports a CPU load of 1, so report none.
-      ...(config.AGENT_LOAD_THRESHOLD >= 1 ? { loadThreshold: Number.POSITIVE_INFINITY, loadFunc: async () => 0 } : { loadThreshold: config.AGENT_LOAD_THRESHOLD }),
+      ...admission,
     }),
   );
 }

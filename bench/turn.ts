@@ -33,10 +33,10 @@ import { renderSpeechAt } from '../test/emulators/audio.js';
 import { espeakVoiceFor } from '../test/emulators/elevenlabs_emulator.js';
 import { PRESETS } from '../test/emulators/knobs.js';
 import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, startAgentWorld } from '../test/agent/agent_world.js';
-import { rmsDbfs } from '../sip/phone/audio.js';
 import { freePort } from '../test/support/ports.js';
 import { createProbe, type Probe } from '../test/support/probe.js';
-import { phoneSampleRate, type PhoneCall } from '../sip/phone/phone.js';
+import { phoneSampleRate } from '../sip/phone/phone.js';
+import { firstVoiced, lastVoiced, pcmTrack, percentile, sleep, type Track, waitForHeard, waitForQuiet } from './voice_timing.js';
 
 const args = process.argv.slice(2);
 const argValue = (name: string) => {
@@ -64,8 +64,6 @@ const CUTIN_FIRST = 'I was thinking';
 const CUTIN_REST = 'maybe next quarter would work better for us.';
 const REPLY = 'Okay, tell me more.';
 const VOICE_ID = DIANE_VOICE_ID;
-const VOICED_DBFS = -40;
-const WINDOW_MS = 10;
 
 interface BenchConfig {
   label: string;
@@ -93,65 +91,6 @@ function parseConfig(spec: string): BenchConfig {
       ...(segmentMs === undefined ? {} : { AGENT_STT_SEGMENT_SILENCE_MS: String(segmentMs) }),
     },
   };
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const percentile = (values: readonly number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-};
-
-/** A recording on the phone's clock: sample i was heard at originMs + i / rate. */
-interface Track {
-  samples: Int16Array;
-  rate: number;
-  originMs: number;
-}
-
-const voicedAt = (track: Track, index: number) => rmsDbfs(track.samples, index, index + (track.rate * WINDOW_MS) / 1000) > VOICED_DBFS;
-
-/** Start of the first voiced 10 ms window at or after `fromMs`. */
-function firstVoiced(track: Track, fromMs: number): number | undefined {
-  const window = (track.rate * WINDOW_MS) / 1000;
-  for (let i = Math.max(0, Math.floor(((fromMs - track.originMs) / 1000) * track.rate)); i + window <= track.samples.length; i += window) {
-    if (voicedAt(track, i)) return track.originMs + (i / track.rate) * 1000;
-  }
-  return undefined;
-}
-
-/** End of the last voiced 10 ms window inside [fromMs, toMs]. */
-function lastVoiced(track: Track, fromMs: number, toMs: number): number | undefined {
-  const window = (track.rate * WINDOW_MS) / 1000;
-  const first = Math.max(0, Math.floor(((fromMs - track.originMs) / 1000) * track.rate));
-  for (let end = Math.min(track.samples.length, Math.floor(((toMs - track.originMs) / 1000) * track.rate)); end - window >= first; end -= window) {
-    if (voicedAt(track, end - window)) return track.originMs + (end / track.rate) * 1000;
-  }
-  return undefined;
-}
-
-const pcmTrack = (samples: Int16Array, rate: number): Track => ({ samples, rate, originMs: 0 });
-const phoneTrack = (call: PhoneCall): Track => ({ samples: call.recording(), rate: phoneSampleRate, originMs: 0 });
-
-/** Waits until the phone has heard `quietMs` of silence. */
-async function waitForQuiet(call: PhoneCall, quietMs: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const recording = call.recording();
-    const from = recording.length - Math.floor((quietMs / 1000) * phoneSampleRate);
-    if (from > 0 && rmsDbfs(recording, from, recording.length) < VOICED_DBFS - 5) return;
-    await sleep(100);
-  }
-}
-
-async function waitForHeard(call: PhoneCall, fromMs: number, timeoutMs: number): Promise<number | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const heard = firstVoiced(phoneTrack(call), fromMs);
-    if (heard !== undefined) return heard;
-    await sleep(20);
-  }
-  return undefined;
 }
 
 const metadata = dianeCarterCall({ scenario: { title: 'Bench', objective: 'Measure.', timeLimitSeconds: 900 } });

@@ -141,14 +141,24 @@ const envSchema = z.object({
   /** Port of the agent worker's health endpoint (0 is not allowed by the agents framework in production). */
   AGENT_HTTP_PORT: port(8081),
   /**
-   * The agent worker's health endpoint (http://HOST:AGENT_HTTP_PORT). When set, the dispatch service asks it before a
-   * caller keys a PIN and /readyz reports it; `npm start --with-agent` sets it for its own worker.
+   * The agent workers' health endpoints (http://HOST:AGENT_HTTP_PORT), comma-separated. When set, the dispatch service
+   * asks them before a caller keys a PIN (free: one answers and holds fewer than AGENT_MAX_CALLS calls) and /readyz
+   * reports it; `npm start --with-agent` sets it for its own worker.
    */
-  AGENT_HEALTH_URL: optionalUrl('an http(s) URL of the agent worker health endpoint'),
+  AGENT_HEALTH_URL: optionalString.pipe(
+    z
+      .string()
+      .refine((value) => value.split(',').every((part) => z.url().safeParse(part.trim()).success), { message: 'expected http(s) URLs of agent worker health endpoints, comma-separated' })
+      .optional(),
+  ),
   /** Warm job processes the worker keeps ready, so a call never waits for a cold start. */
   AGENT_IDLE_PROCESSES: positiveInt(1),
-  /** CPU load (0-1) above which the worker stops accepting new calls. */
+  /** CPU load (0-1) above which the worker stops accepting new calls (1: never for CPU). */
   AGENT_LOAD_THRESHOLD: z.coerce.number({ message: 'expected a number' }).gt(0, 'expected a load above 0').max(1, 'expected a load of at most 1').default(0.7),
+  /** Calls one agent worker holds at most; the next goes to another worker, or hears "no practice partner is free". 0: no limit. */
+  AGENT_MAX_CALLS: z.coerce.number({ message: 'expected a whole number' }).int('expected a whole number').min(0, 'expected 0 or more').default(0),
+  /** Postgres connections each agent job process (one call) may open; the worker's total is at most this times (calls + idle processes). */
+  AGENT_DB_POOL_MAX: positiveInt(2),
 
   TWILIO_ACCOUNT_SID: optionalString,
   TWILIO_AUTH_TOKEN: optionalString,

@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   });
 
   const healthUrl = agentHealthUrl(config);
-  const agentAvailability = healthUrl ? createAgentAvailability(healthUrl) : null;
+  const agentAvailability = healthUrl ? createAgentAvailability(healthUrl, { maxCalls: config.AGENT_MAX_CALLS }) : null;
 
   const web = makeWebRouter({
     app: { db: database.db, pinSecret: secrets.pinSecret, hashPassword, verifyPassword },

@@ -72,8 +72,9 @@ export interface AgentWorld {
 export interface AgentWorkerOptions {
   livekit: { url: string; apiKey: string; apiSecret: string };
   agentName: string;
-  groq: GroqEmulator;
-  elevenlabs: ElevenLabsEmulator;
+  /** An emulator in this process, or one running elsewhere (bench:capacity runs them in their own process). */
+  groq: Pick<GroqEmulator, 'apiKey' | 'url'>;
+  elevenlabs: Pick<ElevenLabsEmulator, 'apiKey' | 'url'>;
   databaseUrl: string;
   dispatchUrl?: string;
   dispatchSecret?: string;

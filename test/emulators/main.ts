@@ -13,6 +13,7 @@
  *   EMULATOR_LATENCY_<CHAT|TRANSCRIPTION|TTS>=firstByteMs[,perUnitMs]
  *   EMULATOR_FAIL_<CHAT|TRANSCRIPTION|MODELS|TTS|VOICES>=<status|timeout|malformed>[:count[:retryAfterSeconds]]
  *   EMULATOR_UTTERANCES_FILE                        sentences the STT can recognise, one per line
+ *   EMULATOR_REPLY                                  what the persona LLM says to every turn (default: in character)
  */
 import { readFileSync } from 'node:fs';
 import { startElevenLabsEmulator } from './elevenlabs_emulator.js';
@@ -38,7 +39,9 @@ async function main(): Promise<void> {
   const file = env['EMULATOR_UTTERANCES_FILE'];
   const utterances = file ? readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '') : [];
 
-  const groq = await startGroqEmulator({ port: port(env['GROQ_EMULATOR_PORT'], DEFAULT_GROQ_EMULATOR_PORT), knobs: groqKnobs, utterances });
+  const reply = env['EMULATOR_REPLY'];
+  const script = reply ? [{ reply }] : [];
+  const groq = await startGroqEmulator({ port: port(env['GROQ_EMULATOR_PORT'], DEFAULT_GROQ_EMULATOR_PORT), knobs: groqKnobs, utterances, script });
   const eleven = await startElevenLabsEmulator({ port: port(env['ELEVENLABS_EMULATOR_PORT'], DEFAULT_ELEVENLABS_EMULATOR_PORT), knobs: elevenKnobs });
 
   process.stdout.write([

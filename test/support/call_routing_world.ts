@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { AccessToken, AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
 import { loadConfig } from '../../src/config.js';
-import type { Database } from '../../src/adapters/db/client.js';
+import { createDatabase, type Database, type DatabaseHandle } from '../../src/adapters/db/client.js';
 import { pino } from 'pino';
 import { assignments, personas, scenarios, users } from '../../src/adapters/db/schema.js';
 import { createAgentAvailability } from '../../src/adapters/agent_availability.js';
@@ -49,6 +49,11 @@ export interface CallRoutingWorld {
   logs: string[];
   /** Advances the clock the use cases read (lock-outs, due dates). */
   clock: { now: Date };
+  /**
+   * Another dispatch service instance on the same database (its own pool, logger and in-memory
+   * state), as a replica behind a load balancer would be; livekit-server's webhooks go to the first.
+   */
+  startInstance(): Promise<{ appUrl: string; twilio: ReturnType<typeof createTwilioEmulator>; logs: string[] }>;
   close(): Promise<void>;
 }
 
@@ -61,8 +66,10 @@ export interface WorldOptions {
   callerIdTrust?: CallRoutingDeps['callerIdTrust'];
   /** Route calls even without the stack (room creation then fails): for refusals and lock-outs only. */
   routeWithoutLivekit?: boolean;
-  /** The agent worker's health URL the Twilio path asks before taking a PIN (AGENT_HEALTH_URL); unset: not asked. */
+  /** The agent workers' health URLs the Twilio path asks before taking a PIN (AGENT_HEALTH_URL, comma-separated); unset: not asked. */
   agentHealthUrl?: string;
+  /** AGENT_MAX_CALLS as the dispatch service reads it: a worker holding this many calls is full. */
+  agentMaxCalls?: number;
 }
 
 export async function createCallRoutingWorld(options: WorldOptions): Promise<CallRoutingWorld> {
@@ -78,6 +85,7 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
   const ended: CallRoutingWorld['ended'] = [];
   const clock = { now: new Date() };
   const lockout = options.lockout ?? { maxFailures: 5, windowMinutes: 15, lockoutMinutes: 15 };
+  const agentAvailability = options.agentHealthUrl ? createAgentAvailability(options.agentHealthUrl, { maxCalls: options.agentMaxCalls ?? 0 }) : null;
 
   // The stack needs the app's webhook URL and the app needs the stack's address: bind the app first
   // and let its room service reach the stack once it runs.
@@ -105,13 +113,17 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
   const routed = options.livekit || (options.routeWithoutLivekit ?? false);
   // Points at the stack's livekit-sip once it runs, so the dialled URI in the TwiML really connects.
   const sipTarget: TwilioSipTarget = { host: SIP_HOST, username: 'twilio-trunk', password: randomBytes(9).toString('hex') };
-  const app = createHttpApp({
-    logger,
-    health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations },
-    twilio: { publicBaseUrl: PUBLIC_BASE_URL, verifySignature: createTwilioSignatureVerifier(authToken), routing: routed ? routing : null, sip: routed ? sipTarget : null, agentAvailability: options.agentHealthUrl ? createAgentAvailability(options.agentHealthUrl) : null, logger },
-    dispatch: { sharedSecret, verifyLivekitToken: livekitKeys ? createLivekitTokenVerifier(livekitKeys) : null, routing: routed ? routing : null, logger },
-    livekitWebhook: { verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null, calls: routing, rooms: options.livekit ? rooms : null, agentAvailability: options.agentHealthUrl ? createAgentAvailability(options.agentHealthUrl) : null, logger },
-  });
+  /** One dispatch service instance: its own logger and routing deps over the given database handle. */
+  const buildApp = (instanceRouting: CallRoutingDeps, instanceLogger: typeof logger) =>
+    createHttpApp({
+      logger: instanceLogger,
+      health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations },
+      twilio: { publicBaseUrl: PUBLIC_BASE_URL, verifySignature: createTwilioSignatureVerifier(authToken), routing: routed ? instanceRouting : null, sip: routed ? sipTarget : null, agentAvailability, logger: instanceLogger },
+      dispatch: { sharedSecret, verifyLivekitToken: livekitKeys ? createLivekitTokenVerifier(livekitKeys) : null, routing: routed ? instanceRouting : null, logger: instanceLogger },
+      livekitWebhook: { verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null, calls: instanceRouting, rooms: options.livekit ? rooms : null, agentAvailability, logger: instanceLogger },
+    });
+  const app = buildApp(routing, logger);
+  const instances: { server: RunningServer; database: DatabaseHandle }[] = [];
   const server = await listen(app, 0, '127.0.0.1');
   const appUrl = `http://127.0.0.1:${server.port}`;
 
@@ -146,7 +158,20 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
     clock,
     logs,
     sipTarget,
+    async startInstance() {
+      const instanceLogs: string[] = [];
+      const instanceLogger = pino({ level: 'debug' }, { write: (line: string) => void instanceLogs.push(line) });
+      const instanceDb = createDatabase(database.url, { max: 4 });
+      const instanceServer = await listen(buildApp({ ...routing, db: instanceDb.db, logger: instanceLogger }, instanceLogger), 0, '127.0.0.1');
+      instances.push({ server: instanceServer, database: instanceDb });
+      const instanceUrl = `http://127.0.0.1:${instanceServer.port}`;
+      return { appUrl: instanceUrl, twilio: createTwilioEmulator({ appUrl: instanceUrl, publicBaseUrl: PUBLIC_BASE_URL, authToken }), logs: instanceLogs };
+    },
     async close() {
+      for (const instance of instances) {
+        await instance.server.close();
+        await instance.database.close();
+      }
       await server.close();
       await stack?.stop();
       await database.close();
