@@ -9,6 +9,7 @@
  * Timeouts are the production defaults from src/config.ts.
  * Run: npx tsx bench/db_outage.ts [outageSeconds=20] [concurrency=6]
  */
+import { createCallRoutingStore } from '../src/adapters/db/call_routing_store.js';
 import { randomBytes } from 'node:crypto';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,7 +72,7 @@ const app = createHttpApp({
   twilio: {
     publicBaseUrl: PUBLIC_BASE_URL,
     verifySignature: createTwilioSignatureVerifier(AUTH_TOKEN),
-    routing: { db: database.db, pinSecret: PIN_SECRET, lockout: lockoutRuleFromMinutes(5, 15, 15), rooms: { createRoom: never, updateRoomMetadata: never, deleteRoom: never }, agentName: 'persona', onCallEnded: async () => undefined, logger },
+    routing: { db: database.db, store: createCallRoutingStore(database.db), pinSecret: PIN_SECRET, lockout: lockoutRuleFromMinutes(5, 15, 15), rooms: { createRoom: never, updateRoomMetadata: never, deleteRoom: never }, agentName: 'persona', onCallEnded: async () => undefined, logger },
     sip: { host: 'sip.example.test' },
     logger,
   },

@@ -6,6 +6,7 @@
  * requests with twilio's own helper; Postgres is embedded; everything is on loopback.
  * Run: npm run bench:dispatch -- [rate=50] [seconds=20] [voiceSeconds=10] [voiceConcurrency=16]
  */
+import { createCallRoutingStore } from '../src/adapters/db/call_routing_store.js';
 import { randomBytes } from 'node:crypto';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,6 +79,7 @@ try {
   };
   const routing: CallRoutingDeps = {
     db: database.db,
+    store: createCallRoutingStore(database.db),
     pinSecret,
     lockout: lockoutRuleFromMinutes(5, 15, 15),
     rooms,

@@ -1,5 +1,6 @@
 // Composition root of the dispatch service: reads config, wires adapters into the HTTP app.
 // It holds no logic of its own.
+import { createCallRoutingStore } from './adapters/db/call_routing_store.js';
 import { ConfigError, databaseTimeouts, loadConfig, missingAgentKeys, publicUrlProblem, type Config } from './config.js';
 import { startAgentWorkerProcess, type AgentWorkerProcess } from './adapters/agent_process.js';
 import { bootstrapDatabase, DatabaseUnavailableError } from './adapters/db/bootstrap.js';
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
   const routing: CallRoutingDeps | null = livekitKeys
     ? {
         db: database.db,
+        store: createCallRoutingStore(database.db),
         pinSecret: secrets.pinSecret,
         lockout: lockoutRuleFromMinutes(config.PIN_LOCKOUT_MAX_FAILURES, config.PIN_LOCKOUT_WINDOW_MINUTES, config.PIN_LOCKOUT_MINUTES),
         limits: {

@@ -8,7 +8,8 @@ import { apiTokens, users } from '../adapters/db/schema.js';
 import { assertStaff, canIssueTokenFor, isAdmin, type Actor } from '../domain/access.js';
 import { forbidden, notFound } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
-import { type AppDeps, nowOf, parseId, parseInput, type PageRequest, withPage } from './use_case.js';
+import { type AppDeps, parseId, parseInput, type PageRequest, withPage } from './use_case.js';
+import { nowOf } from './ports.js';
 import { idSchema, loadVisibleUser } from './users.js';
 
 const TOKEN_PREFIX = 'pl_';

@@ -1,5 +1,6 @@
 // Assignments: a scenario given to a rep, reached by a personal PIN. The plain PIN leaves this module
 // exactly once (in the result of create or rotate); only its HMAC is stored (domain/pin.ts).
+import { uniqueViolation } from '../adapters/db/pg_errors.js';
 import { and, desc, eq, isNull, type SQL } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
@@ -8,7 +9,8 @@ import { canAssignTo, repManagerScope, type Actor } from '../domain/access.js';
 import { conflict, invalidInput, notFound } from '../domain/errors.js';
 import { generatePin, hashPin } from '../domain/pin.js';
 import { recordAudit } from './audit.js';
-import { type AppDeps, type Executor, nowOf, parseId, parseInput, type Tx, uniqueViolation, type PageRequest, withPage } from './use_case.js';
+import { type AppDeps, type Executor, parseId, parseInput, type Tx, type PageRequest, withPage } from './use_case.js';
+import { nowOf } from './ports.js';
 import { idSchema, loadVisibleUser } from './users.js';
 
 const assignmentInsertSchema = createInsertSchema(assignments, {

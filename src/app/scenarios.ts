@@ -1,4 +1,5 @@
 // Scenarios: what the rep practises, against which persona, scored by which weighted rubric.
+import { uniqueViolation } from '../adapters/db/pg_errors.js';
 import { asc, eq, isNull } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
@@ -6,7 +7,7 @@ import { personas, scenarios, type RubricCriterion } from '../adapters/db/schema
 import { assertStaff, canEditTeamContent, teamOfNewContent, type Actor } from '../domain/access.js';
 import { conflict, forbidden, invalidInput, notFound } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
-import { type AppDeps, E164, type Executor, parseId, parseInput, uniqueViolation, type PageRequest, withPage } from './use_case.js';
+import { type AppDeps, E164, type Executor, parseId, parseInput, type PageRequest, withPage } from './use_case.js';
 import { idSchema } from './users.js';
 
 export const rubricCriterionSchema = z.object({

@@ -1,9 +1,10 @@
 // What every management use case shares: its dependencies, input parsing into domain errors, and
-// the translation of the database's unique violations into `conflict`.
+// paging. Unique violations are recognised by adapters/db/pg_errors.ts.
 import { z } from 'zod';
 import type { PgSelect } from 'drizzle-orm/pg-core';
 import type { Database } from '../adapters/db/client.js';
 import { invalidInput, notFound } from '../domain/errors.js';
+import type { Clock } from './ports.js';
 
 export interface AppDeps {
   db: Database;
@@ -12,7 +13,7 @@ export interface AppDeps {
   hashPassword(password: string): Promise<string>;
   /** Checks a user's current password before they change their own password or email. */
   verifyPassword?(hash: string, password: string): Promise<boolean>;
-  now?: () => Date;
+  now?: Clock;
   /** Defaults to domain/pin.ts's generatePin; tests pass a scripted one to force a collision. */
   generatePin?: () => string;
 }
@@ -20,8 +21,6 @@ export interface AppDeps {
 /** A transaction handle; the same query API as the database, so helpers accept either. */
 export type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 export type Executor = Database | Tx;
-
-export const nowOf = (deps: { now?: () => Date }): Date => (deps.now ? deps.now() : new Date());
 
 /** Turns zod issues into `{ 'rubric.1.weight': 'message' }`; the first message per path wins. */
 export function fieldsOf(error: z.ZodError): Record<string, string> {
@@ -41,15 +40,6 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
   throw invalidInput(`invalid input: ${Object.keys(fields).join(', ')}`, fields);
 }
 
-/** The name of the unique constraint a failed insert/update hit, when that is why it failed. */
-export function uniqueViolation(error: unknown): string | null {
-  for (let current: unknown = error, depth = 0; current && depth < 4; depth += 1) {
-    const candidate = current as { code?: unknown; constraint?: unknown; cause?: unknown };
-    if (candidate.code === '23505') return typeof candidate.constraint === 'string' ? candidate.constraint : '';
-    current = candidate.cause;
-  }
-  return null;
-}
 
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -1,4 +1,5 @@
 // Users: admins manage everyone; a manager creates and edits reps under themself (domain/access.ts).
+import { uniqueViolation } from '../adapters/db/pg_errors.js';
 import { and, asc, eq, isNull, ne, or, sql, type SQL } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
@@ -15,7 +16,7 @@ import {
 } from '../domain/access.js';
 import { conflict, forbidden, invalidInput, notFound } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
-import { type AppDeps, E164, type Executor, parseId, parseInput, uniqueViolation, type PageRequest, withPage } from './use_case.js';
+import { type AppDeps, E164, type Executor, parseId, parseInput, type PageRequest, withPage } from './use_case.js';
 
 export const idSchema = z.guid({ message: 'expected an id' });
 

@@ -1,5 +1,6 @@
 // Shutdown: new calls are turned away first, every step runs even when one fails, and a step that
 // hangs cannot hold the process past the deadline.
+import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,7 +68,7 @@ describe('the Twilio path while shutting down', () => {
       twilio: {
         publicBaseUrl: PUBLIC_BASE_URL,
         verifySignature: createTwilioSignatureVerifier(authToken),
-        routing: { db: database.db, pinSecret: randomBytes(32).toString('hex'), lockout: lockoutRuleFromMinutes(5, 15, 15), rooms: { createRoom: never, updateRoomMetadata: never, deleteRoom: never }, agentName: 'persona', onCallEnded: async () => undefined, logger },
+        routing: { db: database.db, store: createCallRoutingStore(database.db), pinSecret: randomBytes(32).toString('hex'), lockout: lockoutRuleFromMinutes(5, 15, 15), rooms: { createRoom: never, updateRoomMetadata: never, deleteRoom: never }, agentName: 'persona', onCallEnded: async () => undefined, logger },
         sip: { host: 'sip.example.test' },
         logger,
         acceptingCalls: () => accepting,

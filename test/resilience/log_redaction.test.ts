@@ -1,5 +1,6 @@
 // Errors reach the logs through one serializer that drops query parameters: with the database
 // unreachable, a caller's keyed digits, their number and the PIN's hash never appear in a log line.
+import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +43,7 @@ describe('error logs with the database unreachable', () => {
     closed = createDatabase(`postgresql://postgres:secret@127.0.0.1:${await freePort()}/practice_line`, { connectionTimeoutMs: 1_000 });
     const routing = {
       db: closed.db,
+      store: createCallRoutingStore(closed.db),
       pinSecret,
       lockout: lockoutRuleFromMinutes(5, 15, 15),
       // The database fails first; a room is never asked for.

@@ -2,6 +2,7 @@
 // (livekit-server posting its webhooks to the app), the app listening on 127.0.0.1:0 behind a
 // pretend public URL (so anything that trusted the Host header would fail signatures), and a few
 // rows to call with. Each suite builds its own; nothing is shared between files.
+import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { randomBytes } from 'node:crypto';
 import { AccessToken, AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
 import { loadConfig } from '../../src/config.js';
@@ -89,6 +90,7 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
   };
   const routing: CallRoutingDeps = {
     db: database.db,
+    store: createCallRoutingStore(database.db),
     pinSecret,
     lockout: lockoutRuleFromMinutes(lockout.maxFailures, lockout.windowMinutes, lockout.lockoutMinutes),
     ...(options.limits ? { limits: options.limits } : {}),

@@ -3,6 +3,7 @@
 // the dispatch service runs it, the web view with browser practice wired to the stack, and Debian's
 // chromium with a fake microphone that plays a WAV file. Shared by test/web/browser_practice.test.ts
 // and bench/browser_greeting.ts.
+import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -173,6 +174,7 @@ export async function startPracticeWorld(options: {
         mailer,
         practice: {
           db: database.db,
+          store: createCallRoutingStore(database.db),
           rooms: createLivekitRoomService(keys),
           agentName,
           onCallEnded: async () => undefined,

@@ -1,7 +1,7 @@
 // The one place management-API failures become HTTP: a status and
 // `{ error: { code, message, fields: { path: message } } }`.
 import type { ErrorRequestHandler, Response } from 'express';
-import { isDatabaseUnavailable } from '../../adapters/db/client.js';
+import { isDatabaseUnavailable } from '../../adapters/db/pg_errors.js';
 import { isDomainError, type DomainErrorCode } from '../../domain/errors.js';
 import { refuseNul } from '../nul_guard.js';
 

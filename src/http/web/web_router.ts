@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import helmet from 'helmet';
-import { isDatabaseUnavailable } from '../../adapters/db/client.js';
+import { isDatabaseUnavailable } from '../../adapters/db/pg_errors.js';
 import { isDomainError } from '../../domain/errors.js';
 import { refuseNul } from '../nul_guard.js';
 import { addAssignmentRoutes } from './assignment_pages.js';
