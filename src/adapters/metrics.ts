@@ -2,6 +2,7 @@
 // scrape time rather than counted in memory: calls, turns and provider errors are written by two
 // processes (dispatch service and agent worker), and the database is the one place both agree on.
 // Every figure only grows (or is a current state), so scrapes of any replica agree.
+import { CALL_STATUSES } from '../domain/call_state.js';
 import client, { type Metric, Registry } from 'prom-client';
 import type pg from 'pg';
 
@@ -21,7 +22,6 @@ export interface MetricsRegistry {
 /** End-to-end turn latency buckets in seconds: a phone conversation feels slow past ~1.5 s. */
 export const turnLatencyBuckets = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10];
 
-const callStatuses = ['dispatching', 'ringing', 'in_progress', 'completed', 'failed', 'abandoned'] as const;
 const providers = ['livekit', 'twilio', 'groq', 'elevenlabs', 'smtp'] as const;
 const emailStatuses = ['pending', 'sent', 'failed'] as const;
 const guessScopes = ['caller', 'line', 'global'] as const;
@@ -38,7 +38,7 @@ export function createMetricsRegistry(deps: MetricsDeps): MetricsRegistry {
     registers: [registry],
     async collect() {
       const rows = await query<{ status: string; n: string }>('select status::text as status, count(*) as n from calls group by status');
-      for (const status of callStatuses) this.set({ status }, Number(rows.find((r) => r.status === status)?.n ?? 0));
+      for (const status of CALL_STATUSES) this.set({ status }, Number(rows.find((r) => r.status === status)?.n ?? 0));
     },
   });
 

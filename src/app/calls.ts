@@ -2,7 +2,6 @@
 import { and, asc, count, desc, eq, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import {
-  callStatus,
   calls,
   emailDeliveries,
   personas,
@@ -13,11 +12,12 @@ import {
   users,
 } from '../adapters/db/schema.js';
 import { callListScope, canSeeCallOf, type Actor, type CallListScope } from '../domain/access.js';
+import { CALL_STATUSES } from '../domain/call_state.js';
 import { notFound } from '../domain/errors.js';
 import { type AppDeps, parseId, parseInput } from './use_case.js';
 import { idSchema } from './users.js';
 
-const statusValues = callStatus.enumValues;
+const statusValues = CALL_STATUSES;
 
 /** Query-string friendly: numbers and dates arrive as strings from the API, the web view and the CLI. */
 export const listCallsInput = z

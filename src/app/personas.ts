@@ -1,4 +1,5 @@
 // Personas are a shared library: any manager or admin creates and edits them.
+import { nowOf } from './ports.js';
 import { asc, eq, isNull } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
@@ -116,7 +117,7 @@ export async function updatePersona(deps: Pick<AppDeps, 'db' | 'now'>, actor: Ac
     if (!canEditTeamContent(actor, current.teamManagerId)) throw forbidden('this persona belongs to another team: you may use it but not change it');
     const [row] = await tx
       .update(personas)
-      .set({ ...patch, ...(archived === undefined ? {} : { archivedAt: archived ? (deps.now?.() ?? new Date()) : null }) })
+      .set({ ...patch, ...(archived === undefined ? {} : { archivedAt: archived ? nowOf(deps) : null }) })
       .where(eq(personas.id, id))
       .returning();
     if (!row) throw notFound('persona');

@@ -1,9 +1,11 @@
 // Scenarios: what the rep practises, against which persona, scored by which weighted rubric.
+import { nowOf } from './ports.js';
 import { uniqueViolation } from '../adapters/db/pg_errors.js';
 import { asc, eq, isNull } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
-import { personas, scenarios, type RubricCriterion } from '../adapters/db/schema.js';
+import { personas, scenarios } from '../adapters/db/schema.js';
+import type { RubricCriterion } from '../domain/scorecard.js';
 import { assertStaff, canEditTeamContent, teamOfNewContent, type Actor } from '../domain/access.js';
 import { conflict, forbidden, invalidInput, notFound } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
@@ -154,7 +156,7 @@ export async function updateScenario(deps: Pick<AppDeps, 'db' | 'now'>, actor: A
       if (!canEditTeamContent(actor, current.teamManagerId)) throw forbidden('this scenario belongs to another team: you may use it but not change it');
       const [row] = await tx
         .update(scenarios)
-        .set({ ...patch, ...(archived === undefined ? {} : { archivedAt: archived ? (deps.now?.() ?? new Date()) : null }) })
+        .set({ ...patch, ...(archived === undefined ? {} : { archivedAt: archived ? nowOf(deps) : null }) })
         .where(eq(scenarios.id, id))
         .returning();
       if (!row) throw notFound('scenario');

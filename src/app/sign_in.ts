@@ -10,7 +10,7 @@ import { canManageUser, mayUseSignInLink, type Actor } from '../domain/access.js
 import { invalidInput, notFound } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
 import { html } from './call_email.js';
-import { type AppLogger, nowOf } from './ports.js';
+import { type AppLogger, nowOf, type Clock } from './ports.js';
 import type { Mailer } from './post_call.js';
 import { parseId } from './use_case.js';
 
@@ -24,7 +24,7 @@ export interface SignInDeps {
   mailer: Mailer | null;
   publicBaseUrl: string;
   logger: AppLogger;
-  now?: () => Date;
+  now?: Clock;
 }
 
 export const hashSignInToken = (token: string): string => createHash('sha256').update(token).digest('hex');

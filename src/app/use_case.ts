@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { PgSelect } from 'drizzle-orm/pg-core';
 import type { Database } from '../adapters/db/client.js';
-import { invalidInput, notFound } from '../domain/errors.js';
+import { fieldsOf, invalidInput, notFound } from '../domain/errors.js';
 import type { Clock } from './ports.js';
 
 export interface AppDeps {
@@ -21,16 +21,6 @@ export interface AppDeps {
 /** A transaction handle; the same query API as the database, so helpers accept either. */
 export type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 export type Executor = Database | Tx;
-
-/** Turns zod issues into `{ 'rubric.1.weight': 'message' }`; the first message per path wins. */
-export function fieldsOf(error: z.ZodError): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const issue of error.issues) {
-    const path = issue.path.map(String).join('.') || '(body)';
-    fields[path] ??= issue.message;
-  }
-  return fields;
-}
 
 /** Every use case validates its own input, so the API, the web view and the CLI cannot drift apart. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {

@@ -10,6 +10,7 @@
 //   - `awaiting_pin`: a direct-trunk call whose room was created by an individual dispatch rule;
 //     nobody knows who is calling yet. The agent collects the PIN (or resolves by the called
 //     number) and posts it to the resolve endpoint. `callId` is absent until then.
+import type { RubricCriterion } from './scorecard.js';
 import { z } from 'zod';
 
 export const ROOM_METADATA_VERSION = 1;
@@ -37,7 +38,7 @@ export const rubricCriterionSchema = z.object({
   name: text('a criterion name', 200),
   description: z.string().max(2000),
   weight: z.number().positive('expected a positive weight'),
-});
+}) satisfies z.ZodType<RubricCriterion>;
 
 export const roomScenarioSchema = z.object({
   title: text('a scenario title', 200),

@@ -1,5 +1,7 @@
 // The data model (docs/architecture.md, "Data"). This file is the source of truth for row shapes:
 // derive insert/select schemas from it with drizzle-zod rather than writing them twice.
+import type { CriterionScore, RubricCriterion } from '../../domain/scorecard.js';
+import { CALL_STATUSES } from '../../domain/call_state.js';
 import { sql } from 'drizzle-orm';
 import {
   type AnyPgColumn,
@@ -132,13 +134,6 @@ export const personas = pgTable('personas', {
 
 export const difficulty = pgEnum('difficulty', ['easy', 'medium', 'hard']);
 
-export interface RubricCriterion {
-  id: string;
-  name: string;
-  description: string;
-  /** Relative weight; weights are normalised when the overall score is computed. */
-  weight: number;
-}
 
 export const scenarios = pgTable('scenarios', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -197,14 +192,7 @@ export const assignments = pgTable(
   ],
 );
 
-export const callStatus = pgEnum('call_status', [
-  'dispatching',
-  'ringing',
-  'in_progress',
-  'completed',
-  'failed',
-  'abandoned',
-]);
+export const callStatus = pgEnum('call_status', CALL_STATUSES);
 
 export const callPath = pgEnum('call_path', ['twilio', 'sip', 'web']);
 
@@ -291,15 +279,6 @@ export const turnMetrics = pgTable('turn_metrics', {
 
 export const scorecardStatus = pgEnum('scorecard_status', ['scored', 'unavailable']);
 
-export interface CriterionScore {
-  criterionId: string;
-  name: string;
-  weight: number;
-  /** 0-100 */
-  score: number;
-  evidence: string;
-  suggestion: string;
-}
 
 export const scorecards = pgTable('scorecards', {
   id: uuid('id').primaryKey().defaultRandom(),

@@ -1,4 +1,5 @@
 // Calls: the filtered list, one call in full, the live list and the live transcript stream.
+import { CALL_STATUSES, isTerminal, LIVE_STATUSES, type CallStatus } from '../../domain/call_state.js';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { rescoreCall } from '../../app/rescore_call.js';
@@ -14,13 +15,11 @@ import { sessionExpired } from './auth.js';
 import { csrfTokenOf } from './session.js';
 import type { WebDeps } from './web_deps.js';
 
-const LIVE_STATUSES = ['dispatching', 'ringing', 'in_progress'] as const;
-const ALL_STATUSES = ['dispatching', 'ringing', 'in_progress', 'completed', 'failed', 'abandoned'] as const;
 const PAGE_SIZE = 25;
 /** How long after a call ends its page keeps refreshing for the scorecard (the job retries for longer). */
 const SCORECARD_WAIT_MS = 10 * 60_000;
 
-const isLive = (status: string) => (LIVE_STATUSES as readonly string[]).includes(status);
+const isLive = (status: CallStatus) => !isTerminal(status);
 
 const query = (req: Request, name: string): string => {
   const value = req.query[name];
@@ -215,7 +214,7 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     const input: ListCallsInput = {
       ...(filters.repId ? { repId: filters.repId } : {}),
       ...(filters.scenarioId ? { scenarioId: filters.scenarioId } : {}),
-      ...(filters.status ? { status: filters.status as (typeof ALL_STATUSES)[number] } : {}),
+      ...(filters.status ? { status: filters.status as CallStatus } : {}),
       ...(filters.from ? { from: filters.from } : {}),
       ...(filters.to ? { to: dayAfter(filters.to) } : {}),
       ...(filters.q ? { q: filters.q } : {}),
@@ -248,7 +247,7 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
         <form method="get" action="/calls" class="card filters" role="search">
           ${selectField({ label: 'Rep', name: 'rep', value: filters.repId, blank: 'All reps', options: reps.map((r) => ({ value: r.id, label: r.name })), errors: errorsFor })}
           ${selectField({ label: 'Scenario', name: 'scenario', value: filters.scenarioId, blank: 'All scenarios', options: scenarios.map((s) => ({ value: s.id, label: s.title })), errors: errorsFor })}
-          ${selectField({ label: 'Status', name: 'status', value: filters.status, blank: 'Any status', options: ALL_STATUSES.map((s) => ({ value: s, label: s.replace('_', ' ') })), errors })}
+          ${selectField({ label: 'Status', name: 'status', value: filters.status, blank: 'Any status', options: CALL_STATUSES.map((s) => ({ value: s, label: s.replace('_', ' ') })), errors })}
           ${inputField({ label: 'From (UTC)', name: 'from', type: 'date', value: filters.from, errors })}
           ${inputField({ label: 'To (UTC, inclusive)', name: 'to', type: 'date', value: filters.to, errors })}
           ${inputField({ label: 'Transcript contains', name: 'q', type: 'search', value: filters.q, errors })}

@@ -1,6 +1,5 @@
 // The page shell and small form helpers shared by every page of the web view.
 import type { Response } from 'express';
-import type { z } from 'zod';
 import { canEditTeamContent } from '../../domain/access.js';
 import { html, type HtmlValue, type SafeHtml } from './html.js';
 
@@ -77,17 +76,8 @@ ${options.body}
 </html>`;
 }
 
-/** Field errors keyed by the form field name (the first path segment of each zod issue). */
+/** Field errors keyed by form field name (forms.ts errorsFrom builds them from a use case's invalid_input). */
 export type FieldErrors = Record<string, string>;
-
-export function fieldErrors(error: z.ZodError): FieldErrors {
-  const errors: FieldErrors = {};
-  for (const issue of error.issues) {
-    const key = String(issue.path[0] ?? '_form');
-    errors[key] ??= issue.message;
-  }
-  return errors;
-}
 
 interface FieldOptions {
   label: string;

@@ -1,6 +1,6 @@
 // Scenarios with their weighted rubric. The rubric is a fixed set of rows so the form works without JS.
 import type { Request, RequestHandler, Response, Router } from 'express';
-import type { RubricCriterion } from '../../adapters/db/schema.js';
+import type { RubricCriterion } from '../../domain/scorecard.js';
 import { listPersonas } from '../../app/personas.js';
 import {
   createScenario,
