@@ -1,5 +1,6 @@
 // Assignments: a scenario given to a rep. Creating one or rotating its PIN shows the PIN exactly
 // once, in that response; it is never stored in the session or anywhere else in plain text.
+import { actorOf, viewerOf } from '../locals.js';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import {
   createAssignment,
@@ -66,7 +67,7 @@ function termsFields(values: AssignmentForm, errors: FieldErrors): SafeHtml {
 
 export function addAssignmentRoutes(router: Router, deps: WebDeps, guard: RequestHandler, protect: RequestHandler): void {
   const shell = (req: Request, res: Response, title: string, body: SafeHtml, notice?: string) =>
-    page({ title, viewer: res.locals.viewer!, section: 'assignments', csrfToken: csrfTokenOf(req), notice, body });
+    page({ title, viewer: viewerOf(res), section: 'assignments', csrfToken: csrfTokenOf(req), notice, body });
 
   const pinPage = (req: Request, res: Response, issued: IssuedPin, what: string) => {
     const a = issued.assignment;
@@ -88,7 +89,7 @@ export function addAssignmentRoutes(router: Router, deps: WebDeps, guard: Reques
   };
 
   const listPage = async (req: Request, res: Response, values: AssignmentForm, errors: FieldErrors, status = 200) => {
-    const actor = res.locals.actor!;
+    const actor = actorOf(res);
     const includeRevoked = req.query.revoked === '1';
     const [rows, reps, scenarios] = await Promise.all([
       listAssignments(deps.app, actor, { includeRevoked }),
@@ -146,7 +147,7 @@ export function addAssignmentRoutes(router: Router, deps: WebDeps, guard: Reques
     const values = fromForm(formOf(req));
     let issued: IssuedPin;
     try {
-      issued = await createAssignment(deps.app, res.locals.actor!, values as CreateAssignmentInput);
+      issued = await createAssignment(deps.app, actorOf(res), values as CreateAssignmentInput);
     } catch (error) {
       return listPage(req, res, values, errorsFrom(error), 400);
     }
@@ -154,11 +155,11 @@ export function addAssignmentRoutes(router: Router, deps: WebDeps, guard: Reques
   });
 
   router.post('/assignments/:id/rotate', guard, protect, async (req, res) => {
-    pinPage(req, res, await rotateAssignmentPin(deps.app, res.locals.actor!, String(req.params.id)), 'New PIN issued');
+    pinPage(req, res, await rotateAssignmentPin(deps.app, actorOf(res), String(req.params.id)), 'New PIN issued');
   });
 
   router.post('/assignments/:id/revoke', guard, protect, async (req, res) => {
-    const a = await revokeAssignment(deps.app, res.locals.actor!, String(req.params.id));
+    const a = await revokeAssignment(deps.app, actorOf(res), String(req.params.id));
     await redirectWithNotice(req, res, '/assignments', `Assignment of ${a.scenario.title} to ${a.rep.name} revoked; its PIN no longer works.`);
   });
 
@@ -185,15 +186,15 @@ export function addAssignmentRoutes(router: Router, deps: WebDeps, guard: Reques
   };
 
   router.get('/assignments/:id', guard, async (req, res) => {
-    const a = await getAssignment(deps.app, res.locals.actor!, String(req.params.id));
+    const a = await getAssignment(deps.app, actorOf(res), String(req.params.id));
     await editPage(req, res, a, a, {});
   });
 
   router.post('/assignments/:id', guard, protect, async (req, res) => {
-    const a = await getAssignment(deps.app, res.locals.actor!, String(req.params.id));
+    const a = await getAssignment(deps.app, actorOf(res), String(req.params.id));
     const { repId: _repId, scenarioId: _scenarioId, ...terms } = fromForm(formOf(req));
     try {
-      await updateAssignment(deps.app, res.locals.actor!, { id: a.id, ...terms } as UpdateAssignmentInput);
+      await updateAssignment(deps.app, actorOf(res), { id: a.id, ...terms } as UpdateAssignmentInput);
       await redirectWithNotice(req, res, '/assignments', 'Assignment saved.');
     } catch (error) {
       await editPage(req, res, a, terms, errorsFrom(error), 400);

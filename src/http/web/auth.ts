@@ -1,9 +1,9 @@
 // Login, logout, password change and the guard that every other page sits behind.
+import { actorOf, viewerOf } from '../locals.js';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { eq, sql } from 'drizzle-orm';
 import { users } from '../../adapters/db/schema.js';
-import type { Actor } from '../../domain/access.js';
 import { isDomainError } from '../../domain/errors.js';
 import { accountLockedUntil, clearLoginFailures, recordLoginFailure } from '../../app/login_throttle.js';
 import { listApiTokens, type ApiTokenView } from '../../app/api_tokens.js';
@@ -13,13 +13,6 @@ import { html, type SafeHtml } from './html.js';
 import { csrfField, formatTime, inputField, page, formError, type FieldErrors, type Viewer } from './layout.js';
 import { csrfTokenOf, SESSION_COOKIE } from './session.js';
 import { signInDeps, type WebDeps } from './web_deps.js';
-
-declare module 'express-serve-static-core' {
-  interface Locals {
-    viewer?: Viewer;
-    actor?: Actor;
-  }
-}
 
 // Argon2 work for an unknown email too, so response time does not reveal which emails exist.
 let dummyHash: Promise<string> | undefined;
@@ -144,9 +137,9 @@ function tokensSection(tokens: readonly ApiTokenView[]): SafeHtml {
 }
 
 async function accountPage(deps: WebDeps, req: Request, res: Response, errors: FieldErrors, notice?: string) {
-  const viewer = res.locals.viewer!;
+  const viewer = viewerOf(res);
   // Reps have neither a password nor API tokens.
-  const tokens = viewer.role === 'rep' ? [] : (await listApiTokens(deps.app, res.locals.actor!)).filter((token) => token.userId === viewer.id);
+  const tokens = viewer.role === 'rep' ? [] : (await listApiTokens(deps.app, actorOf(res))).filter((token) => token.userId === viewer.id);
   return page({
     title: 'Account',
     viewer,
@@ -291,12 +284,12 @@ export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandl
   });
 
   router.post('/account/password', guard, protect, async (req, res, next) => {
-    const viewer = res.locals.viewer!;
+    const viewer = viewerOf(res);
     const password = field(req, 'password');
     if (password !== field(req, 'confirm')) return send(res, await accountPage(deps, req, res, { confirm: 'The two new passwords differ.' }), 400);
     try {
       // The use case checks the current password, then ends the user's other sessions and API tokens.
-      await updateUser({ ...deps.app, verifyPassword: deps.verifyPassword }, res.locals.actor!, { id: viewer.id, password, currentPassword: field(req, 'current') }, { keepSessionId: req.sessionID });
+      await updateUser({ ...deps.app, verifyPassword: deps.verifyPassword }, actorOf(res), { id: viewer.id, password, currentPassword: field(req, 'current') }, { keepSessionId: req.sessionID });
     } catch (error) {
       if (isDomainError(error) && error.code === 'invalid_input') {
         const errors = error.fields.currentPassword

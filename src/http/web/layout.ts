@@ -1,4 +1,5 @@
 // The page shell and small form helpers shared by every page of the web view.
+import { actorOf } from '../locals.js';
 import type { Response } from 'express';
 import { canEditTeamContent } from '../../domain/access.js';
 import { html, type HtmlValue, type SafeHtml } from './html.js';
@@ -172,6 +173,6 @@ export function passBadge(passed: boolean | null | undefined): SafeHtml {
 
 /** Another team's persona or scenario: shown, but every field and the save button disabled. */
 export function readOnlyUnlessOwned(res: Response, teamManagerId: string | null, what: string, form: SafeHtml): SafeHtml {
-  if (canEditTeamContent(res.locals.actor!, teamManagerId)) return form;
+  if (canEditTeamContent(actorOf(res), teamManagerId)) return form;
   return html`<p class="muted" id="read-only">Read-only: this ${what} belongs to ${teamManagerId === null ? 'the whole organisation (admins edit it)' : 'another team'}. You can still use it.</p><fieldset disabled class="read-only">${form}</fieldset>`;
 }

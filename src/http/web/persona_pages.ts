@@ -1,5 +1,6 @@
 // Personas: the shared library of AI buyers. The voice comes from the ElevenLabs voice list when a
 // key is configured, otherwise it is typed in as an id.
+import { actorOf, viewerOf } from '../locals.js';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import {
   createPersona,
@@ -82,11 +83,11 @@ async function personaForm(req: Request, deps: WebDeps, action: string, values: 
 
 export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHandler, protect: RequestHandler): void {
   const shell = (req: Request, res: Response, title: string, body: SafeHtml, notice?: string) =>
-    page({ title, viewer: res.locals.viewer!, section: 'personas', csrfToken: csrfTokenOf(req), notice, body });
+    page({ title, viewer: viewerOf(res), section: 'personas', csrfToken: csrfTokenOf(req), notice, body });
   const personaDeps = { db: deps.app.db, personaDefaults: { llmModel: deps.defaultLlmModel, voiceId: deps.defaultVoiceId } };
 
   const listPage = async (req: Request, res: Response, values: PersonaForm, errors: FieldErrors, status = 200) => {
-    const [rows, voices] = await Promise.all([listPersonas(deps.app, res.locals.actor!, { includeArchived: true }), deps.voices?.list() ?? null]);
+    const [rows, voices] = await Promise.all([listPersonas(deps.app, actorOf(res), { includeArchived: true }), deps.voices?.list() ?? null]);
     const voiceName = new Map((voices ?? []).map((voice) => [voice.id, voice.name]));
     const notice = req.session.notice;
     delete req.session.notice;
@@ -116,7 +117,7 @@ export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHa
   router.post('/personas', guard, protect, async (req, res) => {
     const values = fromForm(formOf(req));
     try {
-      const row = await createPersona(personaDeps, res.locals.actor!, values as CreatePersonaInput);
+      const row = await createPersona(personaDeps, actorOf(res), values as CreatePersonaInput);
       await redirectWithNotice(req, res, '/personas', `Persona ${row.name} created.`);
     } catch (error) {
       await listPage(req, res, values, errorsFrom(error), 400);
@@ -125,7 +126,7 @@ export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHa
 
   const editPage = async (req: Request, res: Response, persona: Persona, values: PersonaForm, errors: FieldErrors, status = 200) => {
     // "Try this scenario" for each live scenario this persona plays (a test call, see rep_pages.ts).
-    const played = persona.archivedAt ? [] : (await listScenarios(deps.app, res.locals.actor!)).filter((scenario) => scenario.personaId === persona.id);
+    const played = persona.archivedAt ? [] : (await listScenarios(deps.app, actorOf(res))).filter((scenario) => scenario.personaId === persona.id);
     const tryIt = played.length === 0
       ? ''
       : html`<section class="card"><h2>Try ${persona.name}</h2><ul>${played.map(
@@ -140,16 +141,16 @@ export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHa
   };
 
   router.get('/personas/:id', guard, async (req, res) => {
-    const persona = await getPersona(deps.app, res.locals.actor!, String(req.params.id));
+    const persona = await getPersona(deps.app, actorOf(res), String(req.params.id));
     await editPage(req, res, persona, { ...persona, archived: persona.archivedAt !== null }, {});
   });
 
   router.post('/personas/:id', guard, protect, async (req, res) => {
-    const persona = await getPersona(deps.app, res.locals.actor!, String(req.params.id));
+    const persona = await getPersona(deps.app, actorOf(res), String(req.params.id));
     const form = formOf(req);
     const values = { ...fromForm(form), archived: checked(form, 'archived') };
     try {
-      const row = await updatePersona(deps.app, res.locals.actor!, { id: persona.id, ...values } as UpdatePersonaInput);
+      const row = await updatePersona(deps.app, actorOf(res), { id: persona.id, ...values } as UpdatePersonaInput);
       await redirectWithNotice(req, res, '/personas', `Persona ${row.name} saved.`);
     } catch (error) {
       await editPage(req, res, persona, values, errorsFrom(error), 400);

@@ -1,4 +1,5 @@
 // Scenarios with their weighted rubric. The rubric is a fixed set of rows so the form works without JS.
+import { actorOf, viewerOf } from '../locals.js';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { RubricCriterion } from '../../domain/scorecard.js';
 import { listPersonas } from '../../app/personas.js';
@@ -100,10 +101,10 @@ function rubricFieldset(rubric: readonly ScenarioForm['rubric'][number][] | read
 
 export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestHandler, protect: RequestHandler): void {
   const shell = (req: Request, res: Response, title: string, body: SafeHtml, notice?: string) =>
-    page({ title, viewer: res.locals.viewer!, section: 'scenarios', csrfToken: csrfTokenOf(req), notice, body });
+    page({ title, viewer: viewerOf(res), section: 'scenarios', csrfToken: csrfTokenOf(req), notice, body });
 
   const scenarioForm = async (req: Request, res: Response, action: string, values: ScenarioForm, errors: FieldErrors, editing: boolean) => {
-    const personas = await listPersonas(deps.app, res.locals.actor!);
+    const personas = await listPersonas(deps.app, actorOf(res));
     const text = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? value : '');
     return html`<form method="post" action="${action}" class="card">
       ${formError(errors)}
@@ -129,7 +130,7 @@ export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestH
   };
 
   const listPage = async (req: Request, res: Response, values: ScenarioForm, errors: FieldErrors, status = 200) => {
-    const actor = res.locals.actor!;
+    const actor = actorOf(res);
     const [rows, personas] = await Promise.all([listScenarios(deps.app, actor, { includeArchived: true }), listPersonas(deps.app, actor, { includeArchived: true })]);
     const personaName = new Map(personas.map((p) => [p.id, p.name]));
     const notice = req.session.notice;
@@ -160,7 +161,7 @@ export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestH
   router.post('/scenarios', guard, protect, async (req, res) => {
     const values = fromForm(formOf(req));
     try {
-      const row = await createScenario(deps.app, res.locals.actor!, toCreateInput(values));
+      const row = await createScenario(deps.app, actorOf(res), toCreateInput(values));
       await redirectWithNotice(req, res, '/scenarios', `Scenario ${row.title} created.`);
     } catch (error) {
       await listPage(req, res, values, errorsFrom(error), 400);
@@ -189,16 +190,16 @@ export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestH
   };
 
   router.get('/scenarios/:id', guard, async (req, res) => {
-    const scenario = await getScenario(deps.app, res.locals.actor!, String(req.params.id));
+    const scenario = await getScenario(deps.app, actorOf(res), String(req.params.id));
     await editPage(req, res, scenario, { ...scenario, archived: scenario.archivedAt !== null }, {});
   });
 
   router.post('/scenarios/:id', guard, protect, async (req, res) => {
-    const scenario = await getScenario(deps.app, res.locals.actor!, String(req.params.id));
+    const scenario = await getScenario(deps.app, actorOf(res), String(req.params.id));
     const form = formOf(req);
     const values = { ...fromForm(form), archived: checked(form, 'archived') };
     try {
-      const row = await updateScenario(deps.app, res.locals.actor!, { id: scenario.id, ...values } as UpdateScenarioInput);
+      const row = await updateScenario(deps.app, actorOf(res), { id: scenario.id, ...values } as UpdateScenarioInput);
       await redirectWithNotice(req, res, '/scenarios', `Scenario ${row.title} saved.`);
     } catch (error) {
       await editPage(req, res, scenario, values, errorsFrom(error), 400);

@@ -1,4 +1,5 @@
 // Users: admins manage everyone; a manager sees their own reps here and sends them sign-in invites.
+import { actorOf, viewerOf } from '../locals.js';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { inviteRep } from '../../app/sign_in.js';
 import { createUser, getUser, listUsers, updateUser, type CreateUserInput, type PublicUser, type UpdateUserInput } from '../../app/users.js';
@@ -27,7 +28,7 @@ interface UserForm {
 
 export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandler, protect: RequestHandler): void {
   const shell = (req: Request, res: Response, title: string, body: SafeHtml, notice?: string) =>
-    page({ title, viewer: res.locals.viewer!, section: 'users', csrfToken: csrfTokenOf(req), notice, body });
+    page({ title, viewer: viewerOf(res), section: 'users', csrfToken: csrfTokenOf(req), notice, body });
 
   const userFields = (values: UserForm, errors: FieldErrors, managers: PublicUser[], editing: boolean) => html`
     ${editing ? '' : selectField({ label: 'Role', name: 'role', value: values.role ?? 'rep', options: ['rep', 'manager', 'admin'].map((r) => ({ value: r, label: r })), errors })}
@@ -53,7 +54,7 @@ export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandl
   });
 
   const listPage = async (req: Request, res: Response, values: UserForm, errors: FieldErrors, status = 200) => {
-    const actor = res.locals.actor!;
+    const actor = actorOf(res);
     const rows = await listUsers(deps.app, actor, { includeInactive: true });
     const managers = rows.filter((u) => u.role === 'manager' && u.active);
     const managerName = new Map(rows.map((u) => [u.id, u.name]));
@@ -91,7 +92,7 @@ export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandl
   router.get('/users', guard, (req, res) => listPage(req, res, {}, {}));
 
   router.post('/users/:id/invite', guard, protect, async (req, res) => {
-    const sent = await inviteRep(signInDeps(deps), res.locals.actor!, String(req.params.id));
+    const sent = await inviteRep(signInDeps(deps), actorOf(res), String(req.params.id));
     await redirectWithNotice(req, res, '/users', `Sign-in invite sent to ${sent.email}.`);
   });
 
@@ -99,7 +100,7 @@ export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     const values = fromForm(formOf(req), false);
     const input = { ...values, managerId: values.role === 'rep' ? values.managerId : null };
     try {
-      const user = await createUser(deps.app, res.locals.actor!, input as CreateUserInput);
+      const user = await createUser(deps.app, actorOf(res), input as CreateUserInput);
       await redirectWithNotice(req, res, '/users', `User ${user.name} created.`);
     } catch (error) {
       await listPage(req, res, values, errorsFrom(error), 400);
@@ -107,7 +108,7 @@ export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandl
   });
 
   const editPage = async (req: Request, res: Response, user: PublicUser, values: UserForm, errors: FieldErrors, status = 200) => {
-    const managers = (await listUsers(deps.app, res.locals.actor!, { role: 'manager' })).filter((m) => m.active);
+    const managers = (await listUsers(deps.app, actorOf(res), { role: 'manager' })).filter((m) => m.active);
     sendHtml(
       res,
       shell(
@@ -122,12 +123,12 @@ export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandl
   };
 
   router.get('/users/:id', guard, adminOnly, async (req, res) => {
-    const user = await getUser(deps.app, res.locals.actor!, String(req.params.id));
+    const user = await getUser(deps.app, actorOf(res), String(req.params.id));
     await editPage(req, res, user, { ...user }, {});
   });
 
   router.post('/users/:id', guard, adminOnly, protect, async (req, res) => {
-    const user = await getUser(deps.app, res.locals.actor!, String(req.params.id));
+    const user = await getUser(deps.app, actorOf(res), String(req.params.id));
     const values = fromForm(formOf(req), true);
     const { managerId, password, ...rest } = values;
     const input = {
@@ -137,7 +138,7 @@ export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandl
       ...(password !== undefined ? { password } : {}),
     };
     try {
-      await updateUser(deps.app, res.locals.actor!, input as UpdateUserInput);
+      await updateUser(deps.app, actorOf(res), input as UpdateUserInput);
       await redirectWithNotice(req, res, '/users', `User ${values.name ?? user.name} saved.`);
     } catch (error) {
       await editPage(req, res, user, values, errorsFrom(error), 400);

@@ -1,5 +1,6 @@
 // The server-rendered web view: sessions, CSRF, security headers, then the pages. It adds no
 // business rules of its own: every page calls the same use cases as the JSON API.
+import { viewerOf } from '../locals.js';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler, type Router } from 'express';
@@ -88,7 +89,7 @@ export function makeWebRouter(deps: WebDeps): { router: Router; close(): Promise
   const protect = csrf.csrfSynchronisedProtection;
 
   addAuthRoutes(router, deps, guard, repsToo, protect);
-  router.get('/', repsToo, (_req, res) => res.redirect(303, homeOf(res.locals.viewer!.role)));
+  router.get('/', repsToo, (_req, res) => res.redirect(303, homeOf(viewerOf(res).role)));
   const liveStreams: LiveStreams = new Set();
   addCallRoutes(router, deps, guard, repsToo, liveStreams, protect);
   addRepRoutes(router, deps, guard, repsToo, protect);
