@@ -19,12 +19,9 @@
 //    with a 400-600 ms pause; a cut-in is a rep turn committed on the first half alone.
 import { eq } from 'drizzle-orm';
 import { ParticipantKind } from '@livekit/rtc-node';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { pino } from 'pino';
 import { createDatabase, type Database } from '../src/adapters/db/client.js';
-import { startEmbeddedPostgres } from '../src/adapters/db/embedded.js';
 import { applyMigrations } from '../src/adapters/db/migrate.js';
 import { turnMetrics, turns } from '../src/adapters/db/schema.js';
 import { createPostCallQueue } from '../src/adapters/queue/post_call_queue.js';
@@ -34,9 +31,9 @@ import { espeakVoiceFor } from '../test/emulators/elevenlabs_emulator.js';
 import { PRESETS } from '../test/emulators/knobs.js';
 import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, startAgentWorld } from '../test/agent/agent_world.js';
 import { rmsDbfs } from '../sip/phone/audio.js';
-import { freePort } from '../test/support/ports.js';
 import { createProbe, type Probe } from '../test/support/probe.js';
 import { phoneSampleRate, type PhoneCall } from '../sip/phone/phone.js';
+import { runBench, startBenchPostgres } from './bench_postgres.js';
 
 const args = process.argv.slice(2);
 const argValue = (name: string) => {
@@ -365,8 +362,8 @@ async function main(): Promise<void> {
   const providerMs = (published.transcription?.firstByteMs ?? 0) + (published.chat?.firstByteMs ?? 0) + (published.tts?.firstByteMs ?? 0);
   const replyPcm = await renderSpeechAt(REPLY, 16000, { voice: espeakVoiceFor(VOICE_ID) });
 
-  const dataDir = await mkdtemp(join(tmpdir(), 'bench-turn-'));
-  const pg = await startEmbeddedPostgres({ dataDir: join(dataDir, 'pg'), port: await freePort(), password: 'bench' });
+  const bench = await startBenchPostgres('turn');
+  const { pg } = bench;
   try {
     await pg.createDatabase('bench');
     const database = createDatabase(pg.url('bench'));
@@ -388,15 +385,8 @@ async function main(): Promise<void> {
       await database.close();
     }
   } finally {
-    await pg.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await bench.stop();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

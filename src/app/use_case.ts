@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import type { PgSelect } from 'drizzle-orm/pg-core';
 import type { Database } from '../adapters/db/client.js';
-import { fieldsOf, invalidInput, notFound } from '../domain/errors.js';
+import { canEditTeamContent, type Actor } from '../domain/access.js';
+import { fieldsOf, forbidden, invalidInput, notFound } from '../domain/errors.js';
 import type { Clock } from './ports.js';
 
 export interface AppDeps {
@@ -40,6 +41,32 @@ export function parseId(value: unknown, what: string): string {
 }
 
 export const E164 = /^\+[1-9]\d{6,14}$/;
+
+/**
+ * A persona or scenario row locked for an update: it must exist and belong to the actor's team
+ * (or the actor is an admin); anyone on staff may use another team's, but not change it.
+ */
+export function assertTeamEditable(actor: Actor, what: 'persona' | 'scenario', current: { teamManagerId: string | null } | undefined): void {
+  if (!current) throw notFound(what);
+  if (!canEditTeamContent(actor, current.teamManagerId)) throw forbidden(`this ${what} belongs to another team: you may use it but not change it`);
+}
+
+/** The archivedAt change an `archived` flag asks for (none when the flag is absent). */
+export const archivedAtOf = (archived: boolean | undefined, now: Date): { archivedAt?: Date | null } =>
+  archived === undefined ? {} : { archivedAt: archived ? now : null };
+
+/** A yes/no query parameter: a boolean from JSON or 'true'/'false' from a query string; default no. */
+export const booleanQuery = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]).default(false);
+
+/**
+ * The names of the fields an update changes (those given, plus `also` for flags kept apart from
+ * the patch, such as `archived` or `password`); an update that changes nothing is invalid input.
+ */
+export function changedFields(patch: Record<string, unknown>, also: Record<string, unknown> = {}): string[] {
+  const changed = [...Object.entries(patch), ...Object.entries(also)].filter(([, value]) => value !== undefined).map(([key]) => key);
+  if (changed.length === 0) throw invalidInput('nothing to change', { '(body)': 'name at least one field to change' });
+  return changed;
+}
 
 /** `?page=&pageSize=` of a list endpoint (pageSize at most 200, default 50). */
 export const pageInput = z.object({
