@@ -82,6 +82,24 @@ export function requireViewer(deps: WebDeps, options: { reps?: boolean } = {}): 
   };
 }
 
+/**
+ * Signs `userId` in: a new session id defeats session fixation and renews the CSRF token; the
+ * session is saved before the redirect, so the next page finds it. `signedIn` logs the event.
+ */
+function signIn(req: Request, res: Response, next: NextFunction, userId: string, to: string, signedIn: () => void): void {
+  req.session.regenerate((error) => {
+    if (error) return next(error);
+    req.session.userId = userId;
+    req.session.authenticatedAt = Date.now();
+    csrfTokenOf(req);
+    req.session.save((saveError) => {
+      if (saveError) return next(saveError);
+      signedIn();
+      res.redirect(303, to);
+    });
+  });
+}
+
 function loginPage(req: Request, errors: FieldErrors, email = '', next = '/calls') {
   return page({
     title: 'Log in',
@@ -207,18 +225,7 @@ export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandl
       return send(res, loginPage(req, { _form: 'Email or password is not right.' }, email, safeNext(field(req, 'next'))), 401);
     }
     await clearLoginFailures(deps.app.db, email);
-    // A new session id at login defeats session fixation; the CSRF token is renewed with it.
-    req.session.regenerate((error) => {
-      if (error) return next(error);
-      req.session.userId = viewer.id;
-      req.session.authenticatedAt = Date.now();
-      csrfTokenOf(req);
-      req.session.save((saveError) => {
-        if (saveError) return next(saveError);
-        deps.logger.info({ userId: viewer.id, role: viewer.role }, 'web login');
-        res.redirect(303, safeNext(field(req, 'next')));
-      });
-    });
+    signIn(req, res, next, viewer.id, safeNext(field(req, 'next')), () => deps.logger.info({ userId: viewer.id, role: viewer.role }, 'web login'));
   });
 
   // Per address and per client address; both answer the same page as success, so a limit reached
@@ -254,17 +261,7 @@ export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandl
       deps.logger.info('sign-in link refused');
       return send(res, linkFailedPage(), 400);
     }
-    req.session.regenerate((error) => {
-      if (error) return next(error);
-      req.session.userId = signedIn.userId;
-      req.session.authenticatedAt = Date.now();
-      csrfTokenOf(req);
-      req.session.save((saveError) => {
-        if (saveError) return next(saveError);
-        deps.logger.info({ userId: signedIn.userId, role: 'rep' }, 'web sign-in by link');
-        res.redirect(303, '/me');
-      });
-    });
+    signIn(req, res, next, signedIn.userId, '/me', () => deps.logger.info({ userId: signedIn.userId, role: 'rep' }, 'web sign-in by link'));
   });
 
   // An already-expired session has nothing to protect: just go to the login page.
