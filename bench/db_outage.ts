@@ -9,13 +9,13 @@
  * Timeouts are the production defaults from src/config.ts.
  * Run: npx tsx bench/db_outage.ts [outageSeconds=20] [concurrency=6]
  */
-import { createCallRoutingStore } from '../src/adapters/db/call_routing_store.js';
 import { randomBytes } from 'node:crypto';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eq } from 'drizzle-orm';
+import { createCallRoutingStore } from '../src/adapters/db/call_routing_store.js';
 import { createDatabase } from '../src/adapters/db/client.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../src/adapters/db/embedded.js';
 import { applyMigrations } from '../src/adapters/db/migrate.js';

@@ -1,9 +1,9 @@
 // Composition root of the dispatch service: reads config, wires adapters into the HTTP app.
 // It holds no logic of its own.
-import { createCallRoutingStore } from './adapters/db/call_routing_store.js';
 import { ConfigError, databaseOptions, loadConfig, missingAgentKeys, publicUrlProblem, type Config } from './config.js';
 import { startAgentWorkerProcess, type AgentWorkerProcess } from './adapters/agent_process.js';
 import { bootstrapDatabase, DatabaseUnavailableError } from './adapters/db/bootstrap.js';
+import { createCallRoutingStore } from './adapters/db/call_routing_store.js';
 import { EmbeddedPostgresError } from './adapters/db/embedded.js';
 import { hasAdmin, seedDemoData, type DemoCredentials } from './adapters/db/seed.js';
 import { scorecardModelFromConfig } from './adapters/groq/scorecard_model.js';

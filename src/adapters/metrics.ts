@@ -2,9 +2,9 @@
 // scrape time rather than counted in memory: calls, turns and provider errors are written by two
 // processes (dispatch service and agent worker), and the database is the one place both agree on.
 // Every figure only grows (or is a current state), so scrapes of any replica agree.
-import { CALL_STATUSES } from '../domain/call_state.js';
 import client, { type Metric, Registry } from 'prom-client';
 import type pg from 'pg';
+import { CALL_STATUSES } from '../domain/call_state.js';
 
 export interface MetricsDeps {
   pool: pg.Pool;

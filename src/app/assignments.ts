@@ -1,9 +1,9 @@
 // Assignments: a scenario given to a rep, reached by a personal PIN. The plain PIN leaves this module
 // exactly once (in the result of create or rotate); only its HMAC is stored (domain/pin.ts).
-import { uniqueViolation } from '../adapters/db/pg_errors.js';
 import { and, desc, eq, isNull, type SQL } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
+import { uniqueViolation } from '../adapters/db/pg_errors.js';
 import { assignments, scenarios, users } from '../adapters/db/schema.js';
 import { canAssignTo, repManagerScope, type Actor } from '../domain/access.js';
 import { conflict, invalidInput, notFound } from '../domain/errors.js';

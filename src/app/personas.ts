@@ -1,5 +1,4 @@
 // Personas are a shared library: any manager or admin creates and edits them.
-import { nowOf } from './ports.js';
 import { asc, eq, isNull } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
@@ -7,6 +6,7 @@ import { personas } from '../adapters/db/schema.js';
 import { assertStaff, teamOfNewContent, type Actor } from '../domain/access.js';
 import { invalidInput, notFound } from '../domain/errors.js';
 import { auditCreated, auditUpdated } from './audit.js';
+import { nowOf } from './ports.js';
 import { type AppDeps, parseId, parseInput, type PageRequest, withPage, archivedAtOf, assertTeamEditable, changedFields } from './use_case.js';
 import { idSchema } from './users.js';
 

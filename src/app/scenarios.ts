@@ -1,14 +1,14 @@
 // Scenarios: what the rep practises, against which persona, scored by which weighted rubric.
-import { nowOf } from './ports.js';
-import { uniqueViolation } from '../adapters/db/pg_errors.js';
 import { asc, eq, isNull } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
+import { uniqueViolation } from '../adapters/db/pg_errors.js';
 import { personas, scenarios } from '../adapters/db/schema.js';
-import type { RubricCriterion } from '../domain/scorecard.js';
 import { assertStaff, teamOfNewContent, type Actor } from '../domain/access.js';
 import { conflict, invalidInput, notFound } from '../domain/errors.js';
+import type { RubricCriterion } from '../domain/scorecard.js';
 import { auditCreated, auditUpdated } from './audit.js';
+import { nowOf } from './ports.js';
 import { type AppDeps, E164, type Executor, parseId, parseInput, type PageRequest, withPage, archivedAtOf, assertTeamEditable, changedFields } from './use_case.js';
 import { idSchema } from './users.js';
 

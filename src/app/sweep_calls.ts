@@ -3,9 +3,9 @@
 // calls at the limit, so by then nobody is going to report anything), it is closed as failed with
 // a reason that says so — through recordCallEvent, the same compare-and-set path every other
 // writer uses, so a real end event racing the sweeper still wins or is kept.
-import { LIVE_STATUSES } from '../domain/call_state.js';
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import { calls, scenarios } from '../adapters/db/schema.js';
+import { LIVE_STATUSES } from '../domain/call_state.js';
 import { type RoomService, nowOf, type Clock } from './ports.js';
 import { recordCallEvent, type RecordCallEventDeps } from './record_call_event.js';
 

@@ -1,8 +1,8 @@
 // Users: admins manage everyone; a manager creates and edits reps under themself (domain/access.ts).
-import { uniqueViolation } from '../adapters/db/pg_errors.js';
 import { and, asc, eq, isNull, ne, or, sql, type SQL } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
+import { uniqueViolation } from '../adapters/db/pg_errors.js';
 import { apiTokens, sessions, users } from '../adapters/db/schema.js';
 import {
   assertStaff,

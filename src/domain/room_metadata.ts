@@ -10,8 +10,8 @@
 //   - `awaiting_pin`: a direct-trunk call whose room was created by an individual dispatch rule;
 //     nobody knows who is calling yet. The agent collects the PIN (or resolves by the called
 //     number) and posts it to the resolve endpoint. `callId` is absent until then.
-import type { RubricCriterion } from './scorecard.js';
 import { z } from 'zod';
+import type { RubricCriterion } from './scorecard.js';
 
 export const ROOM_METADATA_VERSION = 1;
 

@@ -1,9 +1,9 @@
 // Shutdown: new calls are turned away first, every step runs even when one fails, and a step that
 // hangs cannot hold the process past the deadline.
-import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { calls } from '../../src/adapters/db/schema.js';
 import { createLogger } from '../../src/adapters/logger.js';
 import { runShutdown } from '../../src/adapters/shutdown.js';

@@ -1,9 +1,9 @@
 // Errors reach the logs through one serializer that drops query parameters: with the database
 // unreachable, a caller's keyed digits, their number and the PIN's hash never appear in a log line.
-import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { createDatabase, type DatabaseHandle } from '../../src/adapters/db/client.js';
 import { users } from '../../src/adapters/db/schema.js';
 import { createLogger } from '../../src/adapters/logger.js';

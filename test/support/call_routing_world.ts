@@ -2,9 +2,9 @@
 // (livekit-server posting its webhooks to the app), the app listening on 127.0.0.1:0 behind a
 // pretend public URL (so anything that trusted the Host header would fail signatures), and a few
 // rows to call with. Each suite builds its own; nothing is shared between files.
-import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { randomBytes } from 'node:crypto';
 import { AccessToken, AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
+import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/adapters/db/client.js';
 import { pino } from 'pino';

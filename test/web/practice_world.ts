@@ -3,7 +3,6 @@
 // the dispatch service runs it, the web view with browser practice wired to the stack, and Debian's
 // chromium with a fake microphone that plays a WAV file. Shared by test/web/browser_practice.test.ts
 // and bench/browser_greeting.ts.
-import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { chromium, type Browser } from 'playwright-core';
 import { pino } from 'pino';
+import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { loadConfig } from '../../src/config.js';
 import { users, personas } from '../../src/adapters/db/schema.js';
 import { createGroqScorecardModel } from '../../src/adapters/groq/scorecard_model.js';

@@ -1,10 +1,10 @@
 // Reps in the web view, over plain HTTP against the real app, a migrated database and a loopback
 // SMTP server: sign-in links (single use, expiry, no account enumeration, rate limits), managers'
 // invites, and a rep seeing only their own assignments, calls and practice calls (404 otherwise).
-import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { assignments, calls, scorecards, signInTokens, users } from '../../src/adapters/db/schema.js';
 import { createAgentAvailability } from '../../src/adapters/agent_availability.js';
 import { createLivekitCallerTokens } from '../../src/adapters/livekit/caller_token.js';

@@ -1,7 +1,5 @@
 // The data model (docs/architecture.md, "Data"). This file is the source of truth for row shapes:
 // derive insert/select schemas from it with drizzle-zod rather than writing them twice.
-import type { CriterionScore, RubricCriterion } from '../../domain/scorecard.js';
-import { CALL_STATUSES } from '../../domain/call_state.js';
 import { sql } from 'drizzle-orm';
 import {
   type AnyPgColumn,
@@ -22,6 +20,8 @@ import {
   uuid,
   varchar,
 } from 'drizzle-orm/pg-core';
+import { CALL_STATUSES } from '../../domain/call_state.js';
+import type { CriterionScore, RubricCriterion } from '../../domain/scorecard.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () =>

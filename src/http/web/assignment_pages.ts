@@ -1,6 +1,5 @@
 // Assignments: a scenario given to a rep. Creating one or rotating its PIN shows the PIN exactly
 // once, in that response; it is never stored in the session or anywhere else in plain text.
-import { actorOf } from '../locals.js';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import {
   createAssignment,
@@ -16,6 +15,7 @@ import {
 } from '../../app/assignments.js';
 import { listScenarios } from '../../app/scenarios.js';
 import { listUsers } from '../../app/users.js';
+import { actorOf } from '../locals.js';
 import { html, type SafeHtml } from './html.js';
 import { checked, redirectWithNotice, numeric, str, type FormBody } from './forms.js';
 import { checkboxField, csrfField, formatTime, formError, inputField, selectField, type FieldErrors } from './layout.js';

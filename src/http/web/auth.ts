@@ -1,5 +1,4 @@
 // Login, logout, password change and the guard that every other page sits behind.
-import { actorOf, viewerOf } from '../locals.js';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { eq, sql } from 'drizzle-orm';
@@ -9,6 +8,7 @@ import { accountLockedUntil, clearLoginFailures, recordLoginFailure } from '../.
 import { listApiTokens, type ApiTokenView } from '../../app/api_tokens.js';
 import { updateUser } from '../../app/users.js';
 import { consumeSignInLink, requestSignInLink } from '../../app/sign_in.js';
+import { actorOf, viewerOf } from '../locals.js';
 import { html, type SafeHtml } from './html.js';
 import { csrfField, formatTime, inputField, page, formError, type FieldErrors, type Viewer } from './layout.js';
 import { csrfTokenOf, SESSION_COOKIE } from './session.js';

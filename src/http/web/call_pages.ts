@@ -1,13 +1,13 @@
 // Calls: the filtered list, one call in full, the live list and the live transcript stream.
-import { actorOf, viewerOf } from '../locals.js';
-import { CALL_STATUSES, isTerminal, LIVE_STATUSES, type CallStatus } from '../../domain/call_state.js';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { rescoreCall } from '../../app/rescore_call.js';
 import { getCall, listCalls, liveTurns, type CallDetail, type CallListItem, type ListCallsInput, type LiveTurn } from '../../app/calls.js';
 import { listScenarios } from '../../app/scenarios.js';
 import { listUsers } from '../../app/users.js';
+import { CALL_STATUSES, isTerminal, LIVE_STATUSES, type CallStatus } from '../../domain/call_state.js';
 import { isDomainError } from '../../domain/errors.js';
+import { actorOf, viewerOf } from '../locals.js';
 import { html, type SafeHtml } from './html.js';
 import { errorsFrom, sendHtml } from './forms.js';
 import { csrfField, formatDuration, formatTime, inputField, page, passBadge, selectField, statusBadge, type FieldErrors } from './layout.js';

@@ -1,7 +1,7 @@
 // The page shell and small form helpers shared by every page of the web view.
-import { actorOf } from '../locals.js';
 import type { Response } from 'express';
 import { canEditTeamContent } from '../../domain/access.js';
+import { actorOf } from '../locals.js';
 import { html, type HtmlValue, type SafeHtml } from './html.js';
 
 export interface Viewer {

@@ -1,6 +1,5 @@
 // Personas: the shared library of AI buyers. The voice comes from the ElevenLabs voice list when a
 // key is configured, otherwise it is typed in as an id.
-import { actorOf } from '../locals.js';
 import type { Request, RequestHandler, Router } from 'express';
 import {
   createPersona,
@@ -12,6 +11,7 @@ import {
   type UpdatePersonaInput,
 } from '../../app/personas.js';
 import { listScenarios } from '../../app/scenarios.js';
+import { actorOf } from '../locals.js';
 import { html, type SafeHtml } from './html.js';
 import { checked, redirectWithNotice, lines, numeric, optional, str, type FormBody } from './forms.js';
 import { checkboxField, csrfField, formError, inputField, readOnlyUnlessOwned, selectField, textareaField, type FieldErrors } from './layout.js';

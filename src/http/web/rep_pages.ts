@@ -1,11 +1,11 @@
 // A rep's own pages: assignments with their state, how to call, their calls and progress, and the
 // browser practice page. Staff reach the same practice page through "Try this scenario".
-import { actorOf, viewerOf } from '../locals.js';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { listCalls, type CallListItem } from '../../app/calls.js';
 import { listMyAssignments, myProgress, type MyAssignment, type ScenarioProgress } from '../../app/rep_home.js';
 import { giveBackUnansweredCall, joinDetails, startPractice, startTestCall, type WebCallOutcome } from '../../app/web_call.js';
 import type { ResolveFailure } from '../../domain/resolver.js';
+import { actorOf, viewerOf } from '../locals.js';
 import { html, type SafeHtml } from './html.js';
 import { redirectWithNotice, sendHtml } from './forms.js';
 import { csrfField, formatDuration, formatTime, page, passBadge, statusBadge } from './layout.js';

@@ -1,7 +1,5 @@
 // Scenarios with their weighted rubric. The rubric is a fixed set of rows so the form works without JS.
-import { actorOf } from '../locals.js';
 import type { Request, RequestHandler, Response, Router } from 'express';
-import type { RubricCriterion } from '../../domain/scorecard.js';
 import { listPersonas } from '../../app/personas.js';
 import {
   createScenario,
@@ -12,6 +10,8 @@ import {
   type Scenario,
   type UpdateScenarioInput,
 } from '../../app/scenarios.js';
+import type { RubricCriterion } from '../../domain/scorecard.js';
+import { actorOf } from '../locals.js';
 import { html, type SafeHtml } from './html.js';
 import { checked, redirectWithNotice, nullable, numeric, str, type FormBody } from './forms.js';
 import { checkboxField, csrfField, formatDuration, formError, inputField, readOnlyUnlessOwned, selectField, textareaField, type FieldErrors } from './layout.js';

@@ -1,9 +1,9 @@
 // Users: admins manage everyone; a manager sees their own reps here and sends them sign-in invites.
-import { actorOf } from '../locals.js';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { inviteRep } from '../../app/sign_in.js';
 import { createUser, getUser, listUsers, updateUser, type CreateUserInput, type PublicUser, type UpdateUserInput } from '../../app/users.js';
 import { forbidden } from '../../domain/errors.js';
+import { actorOf } from '../locals.js';
 import { html } from './html.js';
 import { checked, redirectWithNotice, lines, optional, str, type FormBody } from './forms.js';
 import { checkboxField, csrfField, formError, inputField, selectField, textareaField, type FieldErrors } from './layout.js';

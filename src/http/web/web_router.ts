@@ -1,12 +1,12 @@
 // The server-rendered web view: sessions, CSRF, security headers, then the pages. It adds no
 // business rules of its own: every page calls the same use cases as the JSON API.
-import { viewerOf } from '../locals.js';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import { isDatabaseUnavailable } from '../../adapters/db/pg_errors.js';
 import { isDomainError } from '../../domain/errors.js';
+import { viewerOf } from '../locals.js';
 import { refuseNul } from '../nul_guard.js';
 import { addAssignmentRoutes } from './assignment_pages.js';
 import { addAuthRoutes, homeOf, requireViewer } from './auth.js';
