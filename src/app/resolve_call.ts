@@ -41,8 +41,6 @@ import {
 } from './ports.js';
 import { recordCallEvent } from './record_call_event.js';
 
-export type { PinChannel } from './ports.js';
-
 export interface CallRoutingDeps {
   /** The call state machine's writer (record_call_event.ts) still takes the database itself. */
   db: Database;
