@@ -5,17 +5,14 @@
 // asserts nothing (docs/architecture.md, "Layers and house style").
 //
 //   npm run bench:browser-greeting -- [--calls 7] [--preset published|none]
-import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { eq } from 'drizzle-orm';
 import { createDatabase } from '../src/adapters/db/client.js';
-import { startEmbeddedPostgres } from '../src/adapters/db/embedded.js';
 import { applyMigrations } from '../src/adapters/db/migrate.js';
 import { calls } from '../src/adapters/db/schema.js';
-import { freePort } from '../test/support/ports.js';
 import { sleep, waitFor } from '../test/support/wait.js';
 import { renderMicrophoneWav, startPracticeWorld } from '../test/web/practice_world.js';
+import { runBench, startBenchPostgres } from './bench_postgres.js';
 
 interface Figures {
   joinedAt: number | null;
@@ -39,8 +36,8 @@ const line = (label: string, values: readonly number[]) =>
 async function main(): Promise<void> {
   const count = Number(arg('calls', '7'));
   const preset = arg('preset', 'published');
-  const dataDir = await mkdtemp(join(tmpdir(), 'bench-browser-'));
-  const pg = await startEmbeddedPostgres({ dataDir: join(dataDir, 'pg'), port: await freePort(), password: 'bench' });
+  const bench = await startBenchPostgres('browser');
+  const { pg } = bench;
   try {
     await pg.createDatabase('bench');
     const handle = createDatabase(pg.url('bench'));
@@ -99,15 +96,8 @@ async function main(): Promise<void> {
       await world.stop();
     }
   } finally {
-    await pg.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await bench.stop();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

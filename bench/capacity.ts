@@ -24,7 +24,6 @@ import { buildPracticeLinePlan, ensureSip } from '../sip/ensure.js';
 import { createSipPhone, phoneSampleRate } from '../sip/phone/phone.js';
 import { startStack, type Stack } from '../sip/stack/stack.js';
 import { createDatabase, type DatabaseHandle } from '../src/adapters/db/client.js';
-import { startEmbeddedPostgres } from '../src/adapters/db/embedded.js';
 import { applyMigrations } from '../src/adapters/db/migrate.js';
 import { calls, turns } from '../src/adapters/db/schema.js';
 import { createPostCallQueue } from '../src/adapters/queue/post_call_queue.js';
@@ -32,9 +31,9 @@ import { encodeRoomMetadata, type ReadyRoomMetadata } from '../src/domain/room_m
 import { dianeCarterCall, startAgentWorker } from '../test/agent/agent_world.js';
 import { renderSpeechAt } from '../test/emulators/audio.js';
 import { PRESETS } from '../test/emulators/knobs.js';
-import { freePort } from '../test/support/ports.js';
 import { startEntry, type RunningProcess } from '../test/support/process.js';
 import { type ComponentSpec, type ComponentUsage, startSampling, type UsageWindow } from './process_sampler.js';
+import { runBench, startBenchPostgres } from './bench_postgres.js';
 import { lastVoiced, pcmTrack, percentile, sleep, waitForHeard, waitForQuiet } from './voice_timing.js';
 
 const args = process.argv.slice(2);
@@ -248,9 +247,8 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-capacity-'));
   const cleanups: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
   try {
-    const pgDir = join(dir, 'pg');
-    const pg = await startEmbeddedPostgres({ dataDir: pgDir, port: await freePort(), password: 'bench' });
-    cleanups.push(() => pg.stop());
+    const { pg, pgDir, stop: stopPostgres } = await startBenchPostgres('capacity');
+    cleanups.push(stopPostgres);
     await pg.createDatabase('bench');
     const db = createDatabase(pg.url('bench'), { max: 2 });
     cleanups.push(() => db.close());
@@ -314,10 +312,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eq } from 'drizzle-orm';
+import { createCallRoutingStore } from '../src/adapters/db/call_routing_store.js';
 import { createDatabase } from '../src/adapters/db/client.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../src/adapters/db/embedded.js';
 import { applyMigrations } from '../src/adapters/db/migrate.js';
@@ -71,7 +72,7 @@ const app = createHttpApp({
   twilio: {
     publicBaseUrl: PUBLIC_BASE_URL,
     verifySignature: createTwilioSignatureVerifier(AUTH_TOKEN),
-    routing: { db: database.db, pinSecret: PIN_SECRET, lockout: lockoutRuleFromMinutes(5, 15, 15), rooms: { createRoom: never, updateRoomMetadata: never, deleteRoom: never }, agentName: 'persona', onCallEnded: async () => undefined, logger },
+    routing: { db: database.db, store: createCallRoutingStore(database.db), pinSecret: PIN_SECRET, lockout: lockoutRuleFromMinutes(5, 15, 15), rooms: { createRoom: never, updateRoomMetadata: never, deleteRoom: never }, agentName: 'persona', onCallEnded: async () => undefined, logger },
     sip: { host: 'sip.example.test' },
     logger,
   },

@@ -7,12 +7,11 @@
  * Run: npm run bench:dispatch -- [rate=50] [seconds=20] [voiceSeconds=10] [voiceConcurrency=16]
  */
 import { randomBytes } from 'node:crypto';
-import os, { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDatabase } from '../src/adapters/db/client.js';
-import { startEmbeddedPostgres } from '../src/adapters/db/embedded.js';
+import { createCallRoutingStore } from '../src/adapters/db/call_routing_store.js';
 import { applyMigrations } from '../src/adapters/db/migrate.js';
 import { createLivekitRoomService } from '../src/adapters/livekit/room_service.js';
 import { createLogger } from '../src/adapters/logger.js';
@@ -24,8 +23,8 @@ import { createHttpApp } from '../src/http/app.js';
 import { listen } from '../src/http/server.js';
 import { startStack } from '../sip/stack/stack.js';
 import { seedPracticeCall } from '../test/support/call_routing_world.js';
-import { freePort } from '../test/support/ports.js';
 import { createTwilioEmulator, findVerb } from '../test/support/twilio_caller.js';
+import { startBenchPostgres } from './bench_postgres.js';
 
 const rate = Number(process.argv[2] ?? 50);
 const seconds = Number(process.argv[3] ?? 20);
@@ -46,12 +45,8 @@ console.log('dispatch bench');
 console.log(`  machine: ${cpus.length} cpus (${cpus[0]?.model.trim() ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, load ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
 console.log(`  node ${process.version}, ${os.platform()} ${os.release()}`);
 
-const pg = await startEmbeddedPostgres({
-  dataDir: join(tmpdir(), `practice-line-bench-dispatch-${process.pid}`),
-  port: await freePort(),
-  password: randomBytes(12).toString('hex'),
-  persistent: false,
-});
+const bench = await startBenchPostgres('dispatch');
+const { pg } = bench;
 const database = createDatabase(pg.url(), { max: 10 });
 const apiKey = `APIpl${randomBytes(6).toString('hex')}`;
 const apiSecret = randomBytes(24).toString('base64url');
@@ -78,6 +73,7 @@ try {
   };
   const routing: CallRoutingDeps = {
     db: database.db,
+    store: createCallRoutingStore(database.db),
     pinSecret,
     lockout: lockoutRuleFromMinutes(5, 15, 15),
     rooms,
@@ -170,5 +166,5 @@ try {
 } finally {
   await stack.stop();
   await database.close();
-  await pg.stop();
+  await bench.stop();
 }

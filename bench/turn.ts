@@ -19,12 +19,9 @@
 //    with a 400-600 ms pause; a cut-in is a rep turn committed on the first half alone.
 import { eq } from 'drizzle-orm';
 import { ParticipantKind } from '@livekit/rtc-node';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { pino } from 'pino';
 import { createDatabase, type Database } from '../src/adapters/db/client.js';
-import { startEmbeddedPostgres } from '../src/adapters/db/embedded.js';
 import { applyMigrations } from '../src/adapters/db/migrate.js';
 import { turnMetrics, turns } from '../src/adapters/db/schema.js';
 import { createPostCallQueue } from '../src/adapters/queue/post_call_queue.js';
@@ -33,10 +30,10 @@ import { renderSpeechAt } from '../test/emulators/audio.js';
 import { espeakVoiceFor } from '../test/emulators/elevenlabs_emulator.js';
 import { PRESETS } from '../test/emulators/knobs.js';
 import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, startAgentWorld } from '../test/agent/agent_world.js';
-import { freePort } from '../test/support/ports.js';
 import { createProbe, type Probe } from '../test/support/probe.js';
 import { phoneSampleRate } from '../sip/phone/phone.js';
 import { firstVoiced, lastVoiced, pcmTrack, percentile, sleep, type Track, waitForHeard, waitForQuiet } from './voice_timing.js';
+import { runBench, startBenchPostgres } from './bench_postgres.js';
 
 const args = process.argv.slice(2);
 const argValue = (name: string) => {
@@ -304,8 +301,8 @@ async function main(): Promise<void> {
   const providerMs = (published.transcription?.firstByteMs ?? 0) + (published.chat?.firstByteMs ?? 0) + (published.tts?.firstByteMs ?? 0);
   const replyPcm = await renderSpeechAt(REPLY, 16000, { voice: espeakVoiceFor(VOICE_ID) });
 
-  const dataDir = await mkdtemp(join(tmpdir(), 'bench-turn-'));
-  const pg = await startEmbeddedPostgres({ dataDir: join(dataDir, 'pg'), port: await freePort(), password: 'bench' });
+  const bench = await startBenchPostgres('turn');
+  const { pg } = bench;
   try {
     await pg.createDatabase('bench');
     const database = createDatabase(pg.url('bench'));
@@ -327,15 +324,8 @@ async function main(): Promise<void> {
       await database.close();
     }
   } finally {
-    await pg.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await bench.stop();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -6,13 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { createDatabase } from '../src/adapters/db/client.js';
-import { startEmbeddedPostgres } from '../src/adapters/db/embedded.js';
 import { applyMigrations } from '../src/adapters/db/migrate.js';
 import { calls, scenarios, scorecards, turnMetrics, turns, users } from '../src/adapters/db/schema.js';
 import { seedDemoData } from '../src/adapters/db/seed.js';
@@ -21,7 +18,7 @@ import { loadConfig } from '../src/config.js';
 import { createHttpApp } from '../src/http/app.js';
 import { listen } from '../src/http/server.js';
 import { makeWebRouter } from '../src/http/web/web_router.js';
-import { freePort } from '../test/support/ports.js';
+import { startBenchPostgres } from './bench_postgres.js';
 
 const callCount = Number(process.argv[2] ?? 2000);
 const requests = Number(process.argv[3] ?? 100);
@@ -33,12 +30,8 @@ function summary(name: string, values: number[]): string {
   return `${name.padEnd(34)} n=${String(values.length).padStart(4)}  median ${at(0.5).toFixed(1).padStart(6)} ms  p95 ${at(0.95).toFixed(1).padStart(6)} ms`;
 }
 
-const pg = await startEmbeddedPostgres({
-  dataDir: join(tmpdir(), `practice-line-bench-web-${process.pid}`),
-  port: await freePort(),
-  password: randomBytes(12).toString('hex'),
-  persistent: false,
-});
+const bench = await startBenchPostgres('web');
+const { pg } = bench;
 const database = createDatabase(pg.url(), { max: 10 });
 try {
   await applyMigrations(database.pool);
@@ -143,5 +136,5 @@ try {
   await server.close();
 } finally {
   await database.close();
-  await pg.stop();
+  await bench.stop();
 }

@@ -2,6 +2,8 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import type { DatabaseOptions } from './adapters/db/bootstrap.js';
+import type { Logger } from './adapters/logger.js';
 import { DEFAULT_CALLER_ID_TRUST, DEFAULT_GLOBAL_LIMIT, DEFAULT_LINE_LIMIT } from './domain/lockout.js';
 
 const optionalString = z
@@ -276,6 +278,11 @@ export function databaseTimeouts(config: Readonly<Config>): { connectionTimeoutM
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
     idleInTransactionTimeoutMs: config.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
   };
+}
+
+/** Where the dispatch service and the admin CLI find the database (bootstrap.ts, cli/database.ts). */
+export function databaseOptions(config: Readonly<Config>, embeddedPassword: string, logger: Logger): DatabaseOptions {
+  return { databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, embeddedPort: config.EMBEDDED_PG_PORT, embeddedPassword, logger, timeouts: databaseTimeouts(config) };
 }
 
 /** What the persona agent worker needs before it can take a call; reported all at once. */

@@ -1,8 +1,9 @@
 // Composition root of the dispatch service: reads config, wires adapters into the HTTP app.
 // It holds no logic of its own.
-import { ConfigError, databaseTimeouts, loadConfig, missingAgentKeys, publicUrlProblem, type Config } from './config.js';
+import { ConfigError, databaseOptions, loadConfig, missingAgentKeys, publicUrlProblem, type Config } from './config.js';
 import { startAgentWorkerProcess, type AgentWorkerProcess } from './adapters/agent_process.js';
 import { bootstrapDatabase, DatabaseUnavailableError } from './adapters/db/bootstrap.js';
+import { createCallRoutingStore } from './adapters/db/call_routing_store.js';
 import { EmbeddedPostgresError } from './adapters/db/embedded.js';
 import { hasAdmin, seedDemoData, type DemoCredentials } from './adapters/db/seed.js';
 import { scorecardModelFromConfig } from './adapters/groq/scorecard_model.js';
@@ -75,14 +76,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.LOG_LEVEL, redactPii: config.NODE_ENV === 'production' });
   const secrets = await loadSecrets(config.DATA_DIR, { pinSecret: config.PIN_SECRET, sessionSecret: config.SESSION_SECRET });
 
-  const database = await bootstrapDatabase({
-    databaseUrl: config.DATABASE_URL,
-    dataDir: config.DATA_DIR,
-    embeddedPort: config.EMBEDDED_PG_PORT,
-    embeddedPassword: secrets.databasePassword,
-    logger,
-    timeouts: databaseTimeouts(config),
-  });
+  const database = await bootstrapDatabase(databaseOptions(config, secrets.databasePassword, logger));
 
   // Demo data carries live PINs and passwords: never in production, where init-admin makes the first account.
   if (config.NODE_ENV === 'production') {
@@ -117,6 +111,7 @@ async function main(): Promise<void> {
   const routing: CallRoutingDeps | null = livekitKeys
     ? {
         db: database.db,
+        store: createCallRoutingStore(database.db),
         pinSecret: secrets.pinSecret,
         lockout: lockoutRuleFromMinutes(config.PIN_LOCKOUT_MAX_FAILURES, config.PIN_LOCKOUT_WINDOW_MINUTES, config.PIN_LOCKOUT_MINUTES),
         limits: {

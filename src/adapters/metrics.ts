@@ -4,6 +4,7 @@
 // Every figure only grows (or is a current state), so scrapes of any replica agree.
 import client, { type Metric, Registry } from 'prom-client';
 import type pg from 'pg';
+import { CALL_STATUSES } from '../domain/call_state.js';
 
 export interface MetricsDeps {
   pool: pg.Pool;
@@ -21,7 +22,6 @@ export interface MetricsRegistry {
 /** End-to-end turn latency buckets in seconds: a phone conversation feels slow past ~1.5 s. */
 export const turnLatencyBuckets = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10];
 
-const callStatuses = ['dispatching', 'ringing', 'in_progress', 'completed', 'failed', 'abandoned'] as const;
 const providers = ['livekit', 'twilio', 'groq', 'elevenlabs', 'smtp'] as const;
 const emailStatuses = ['pending', 'sent', 'failed'] as const;
 const guessScopes = ['caller', 'line', 'global'] as const;
@@ -31,42 +31,35 @@ export function createMetricsRegistry(deps: MetricsDeps): MetricsRegistry {
   if (deps.processMetrics ?? true) client.collectDefaultMetrics({ register: registry, prefix: 'practice_line_' });
   const query = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []) => (await deps.pool.query<T>(text, values)).rows;
 
-  new client.Gauge({
-    name: 'practice_line_calls',
-    help: 'Calls by current status (all time).',
-    labelNames: ['status'],
-    registers: [registry],
-    async collect() {
-      const rows = await query<{ status: string; n: string }>('select status::text as status, count(*) as n from calls group by status');
-      for (const status of callStatuses) this.set({ status }, Number(rows.find((r) => r.status === status)?.n ?? 0));
-    },
-  });
+  /** A gauge of row counts by one label: `sql` answers (label, n); every known value is set, 0 when absent. */
+  const countsBy = (name: string, help: string, label: string, values: readonly string[], sql: string) =>
+    new client.Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      async collect() {
+        const rows = await query<{ label: string; n: string }>(sql);
+        for (const value of values) this.set({ [label]: value }, Number(rows.find((r) => r.label === value)?.n ?? 0));
+      },
+    });
 
-  new client.Gauge({
-    name: 'practice_line_provider_errors',
-    help: 'Provider errors recorded on calls, by provider (all time; use increase() over a window).',
-    labelNames: ['provider'],
-    registers: [registry],
-    async collect() {
-      const rows = await query<{ provider: string; n: string }>(
-        `select e->>'provider' as provider, count(*) as n from calls, jsonb_array_elements(provider_errors) as e group by 1`,
-      );
-      for (const provider of providers) this.set({ provider }, Number(rows.find((r) => r.provider === provider)?.n ?? 0));
-    },
-  });
-
-  new client.Gauge({
-    name: 'practice_line_pin_guard_trips',
-    help: 'Times a PIN-guessing limit tripped, by scope: caller, line (called number) or global (all time; alert on increase()).',
-    labelNames: ['scope'],
-    registers: [registry],
-    async collect() {
-      const rows = await query<{ scope: string; n: string }>(
-        `select entity_id as scope, count(*) as n from audit_log where action = 'pin_guard.tripped' group by entity_id`,
-      );
-      for (const scope of guessScopes) this.set({ scope }, Number(rows.find((r) => r.scope === scope)?.n ?? 0));
-    },
-  });
+  countsBy('practice_line_calls', 'Calls by current status (all time).', 'status', CALL_STATUSES, 'select status::text as label, count(*) as n from calls group by status');
+  countsBy(
+    'practice_line_provider_errors',
+    'Provider errors recorded on calls, by provider (all time; use increase() over a window).',
+    'provider',
+    providers,
+    `select e->>'provider' as label, count(*) as n from calls, jsonb_array_elements(provider_errors) as e group by 1`,
+  );
+  countsBy(
+    'practice_line_pin_guard_trips',
+    'Times a PIN-guessing limit tripped, by scope: caller, line (called number) or global (all time; alert on increase()).',
+    'scope',
+    guessScopes,
+    `select entity_id as label, count(*) as n from audit_log where action = 'pin_guard.tripped' group by entity_id`,
+  );
+  countsBy('practice_line_email_deliveries', 'Post-call emails by delivery status (all time).', 'status', emailStatuses, 'select status::text as label, count(*) as n from email_deliveries group by status');
 
   new client.Gauge({
     name: 'practice_line_email_queue_depth',
@@ -78,17 +71,6 @@ export function createMetricsRegistry(deps: MetricsDeps): MetricsRegistry {
       if (!exists?.ok) return this.set(0);
       const [row] = await query<{ n: string }>(`select count(*) as n from pgboss.job where name = 'post-call' and state in ('created', 'retry', 'active')`);
       this.set(Number(row?.n ?? 0));
-    },
-  });
-
-  new client.Gauge({
-    name: 'practice_line_email_deliveries',
-    help: 'Post-call emails by delivery status (all time).',
-    labelNames: ['status'],
-    registers: [registry],
-    async collect() {
-      const rows = await query<{ status: string; n: string }>('select status::text as status, count(*) as n from email_deliveries group by status');
-      for (const status of emailStatuses) this.set({ status }, Number(rows.find((r) => r.status === status)?.n ?? 0));
     },
   });
 

@@ -7,8 +7,9 @@ import { z } from 'zod';
 import { apiTokens, users } from '../adapters/db/schema.js';
 import { assertStaff, canIssueTokenFor, isAdmin, type Actor } from '../domain/access.js';
 import { forbidden, notFound } from '../domain/errors.js';
-import { recordAudit } from './audit.js';
-import { type AppDeps, nowOf, parseId, parseInput, type PageRequest, withPage } from './use_case.js';
+import { recordAudit, auditCreated } from './audit.js';
+import { type AppDeps, parseId, parseInput, type PageRequest, withPage } from './use_case.js';
+import { nowOf } from './ports.js';
 import { idSchema, loadVisibleUser } from './users.js';
 
 const TOKEN_PREFIX = 'pl_';
@@ -51,9 +52,8 @@ export async function createApiToken(deps: Pick<AppDeps, 'db' | 'now'>, actor: A
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   return deps.db.transaction(async (tx) => {
     const expiresAt = new Date(nowOf(deps).getTime() + (input.expiresInDays ?? DEFAULT_TOKEN_DAYS) * 86_400_000);
-    const [row] = await tx.insert(apiTokens).values({ userId, name: input.name, tokenHash: hashApiToken(token), expiresAt }).returning();
-    if (!row) throw new Error('insert returned no row');
-    await recordAudit(tx, actor, { action: 'api_token.created', entityType: 'api_token', entityId: row.id, details: { userId, name: row.name, expiresAt: expiresAt.toISOString() } });
+    const rows = await tx.insert(apiTokens).values({ userId, name: input.name, tokenHash: hashApiToken(token), expiresAt }).returning();
+    const row = await auditCreated(tx, actor, rows, (created) => ({ action: 'api_token.created', entityType: 'api_token', details: { userId, name: created.name, expiresAt: expiresAt.toISOString() } }));
     return { apiToken: toView(row), token };
   });
 }

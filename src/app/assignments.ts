@@ -3,12 +3,14 @@
 import { and, desc, eq, isNull, type SQL } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
+import { uniqueViolation } from '../adapters/db/pg_errors.js';
 import { assignments, scenarios, users } from '../adapters/db/schema.js';
 import { canAssignTo, repManagerScope, type Actor } from '../domain/access.js';
 import { conflict, invalidInput, notFound } from '../domain/errors.js';
 import { generatePin, hashPin } from '../domain/pin.js';
-import { recordAudit } from './audit.js';
-import { type AppDeps, type Executor, nowOf, parseId, parseInput, type Tx, uniqueViolation, type PageRequest, withPage } from './use_case.js';
+import { recordAudit, auditCreated } from './audit.js';
+import { type AppDeps, type Executor, parseId, parseInput, type Tx, type PageRequest, withPage, changedFields, booleanQuery } from './use_case.js';
+import { nowOf } from './ports.js';
 import { idSchema, loadVisibleUser } from './users.js';
 
 const assignmentInsertSchema = createInsertSchema(assignments, {
@@ -39,9 +41,7 @@ export type UpdateAssignmentInput = z.input<typeof updateAssignmentInput>;
 export const listAssignmentsInput = z.object({
   repId: idSchema.optional(),
   scenarioId: idSchema.optional(),
-  includeRevoked: z
-    .union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')])
-    .default(false),
+  includeRevoked: booleanQuery,
 });
 export type ListAssignmentsInput = z.input<typeof listAssignmentsInput>;
 
@@ -140,18 +140,8 @@ export async function createAssignment(deps: AppDeps, actor: Actor, raw: CreateA
   }
 
   const { pin, result } = await withFreshPin(deps, async (tx, pinHash) => {
-    const [row] = await tx
-      .insert(assignments)
-      .values({ ...input, pinHash, assignedBy: actor.userId })
-      .returning();
-    if (!row) throw new Error('insert returned no row');
-    await recordAudit(tx, actor, {
-      action: 'assignment.created',
-      entityType: 'assignment',
-      entityId: row.id,
-      details: { repId: rep.id, scenarioId: scenario.id },
-    });
-    return row;
+    const rows = await tx.insert(assignments).values({ ...input, pinHash, assignedBy: actor.userId }).returning();
+    return auditCreated(tx, actor, rows, () => ({ action: 'assignment.created', entityType: 'assignment', details: { repId: rep.id, scenarioId: scenario.id } }));
   });
   return {
     pin,
@@ -196,8 +186,7 @@ export async function revokeAssignment(deps: AppDeps, actor: Actor, id: string):
 export async function updateAssignment(deps: AppDeps, actor: Actor, raw: UpdateAssignmentInput): Promise<AssignmentView> {
   const { id, ...patch } = parseInput(updateAssignmentInput, raw);
   const current = await loadVisible(deps.db, actor, id);
-  const changed = Object.keys(patch).filter((key) => patch[key as keyof typeof patch] !== undefined);
-  if (changed.length === 0) throw invalidInput('nothing to change', { '(body)': 'name at least one field to change' });
+  const changed = changedFields(patch);
   const merged = { ...current.assignment, ...patch };
   if (merged.enforceDueDate && !merged.dueAt) throw invalidInput('a due date is needed to enforce it', { dueAt: 'required when enforceDueDate is true' });
   return deps.db.transaction(async (tx) => {

@@ -4,6 +4,7 @@ import { and, desc, eq, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { auditLog } from '../adapters/db/schema.js';
 import { assertAdmin, type Actor } from '../domain/access.js';
+import { notFound } from '../domain/errors.js';
 import { parseInput, type AppDeps, type Executor, type PageRequest, withPage } from './use_case.js';
 
 export interface AuditEntry {
@@ -22,6 +23,25 @@ export async function recordAudit(tx: Executor, actor: Actor, entry: AuditEntry)
     entityId: entry.entityId,
     details: { ...entry.details, actorRole: actor.role, ...(actor.userId === null ? { via: 'system' } : {}) },
   });
+}
+
+/**
+ * The row an insert returned (`.returning()`), with its audit entry written in the same
+ * transaction; `entry` names the action and details, the row's id is the entity id.
+ */
+export async function auditCreated<T extends { id: string }>(tx: Executor, actor: Actor, rows: T[], entry: (row: T) => Omit<AuditEntry, 'entityId'>): Promise<T> {
+  const [row] = rows;
+  if (!row) throw new Error('insert returned no row');
+  await recordAudit(tx, actor, { ...entry(row), entityId: row.id });
+  return row;
+}
+
+/** The row an update returned, audited as `${entityType}.updated`; no row means it is gone (not found). */
+export async function auditUpdated<T extends { id: string }>(tx: Executor, actor: Actor, rows: T[], entityType: string, details: Record<string, unknown>): Promise<T> {
+  const [row] = rows;
+  if (!row) throw notFound(entityType);
+  await recordAudit(tx, actor, { action: `${entityType}.updated`, entityType, entityId: row.id, details });
+  return row;
 }
 
 export type AuditRow = typeof auditLog.$inferSelect;

@@ -2,11 +2,11 @@
 // every interpolated value in the HTML goes through `html`, which escapes it, so a transcript line
 // such as "<script>" arrives as text.
 import type { AnalyticsTurn, CallAnalytics } from '../domain/analytics.js';
-import { clock, type ScoredCriterion } from '../domain/scorecard.js';
+import { clock, type CriterionScore } from '../domain/scorecard.js';
 
 /** reviewReasons: why the manager should read the call before trusting the score (shown to managers). */
 export type EmailScorecard =
-  | { status: 'scored'; overallScore: number; passed: boolean | null; summary: string; criteria: ScoredCriterion[]; reviewReasons?: string[] }
+  | { status: 'scored'; overallScore: number; passed: boolean | null; summary: string; criteria: CriterionScore[]; reviewReasons?: string[] }
   | { status: 'unavailable'; reason: string; reviewReasons?: string[] };
 
 export interface CallEmailInput {

@@ -1,8 +1,7 @@
 // Reading calls: the list a manager filters, and one call with its transcript, latency and scorecard.
-import { and, asc, count, desc, eq, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import {
-  callStatus,
   calls,
   emailDeliveries,
   personas,
@@ -13,11 +12,12 @@ import {
   users,
 } from '../adapters/db/schema.js';
 import { callListScope, canSeeCallOf, type Actor, type CallListScope } from '../domain/access.js';
+import { CALL_STATUSES, type CallStatus } from '../domain/call_state.js';
 import { notFound } from '../domain/errors.js';
 import { type AppDeps, parseId, parseInput } from './use_case.js';
 import { idSchema } from './users.js';
 
-const statusValues = callStatus.enumValues;
+const statusValues = CALL_STATUSES;
 
 /** Query-string friendly: numbers and dates arrive as strings from the API, the web view and the CLI. */
 export const listCallsInput = z
@@ -198,4 +198,27 @@ export async function getCall(deps: Pick<AppDeps, 'db'>, actor: Actor, id: strin
     scorecard: scorecard ?? null,
     emailDeliveries: deliveries,
   };
+}
+
+export type LiveTurn = Pick<TurnRow, 'seq' | 'speaker' | 'text' | 'interrupted' | 'startedAt'>;
+
+/**
+ * One poll of a live transcript: the call's status and only the turns stored after `afterSeq`,
+ * with the same access rule as getCall (checked on every poll: a viewer may lose access mid-call).
+ */
+export async function liveTurns(deps: Pick<AppDeps, 'db'>, actor: Actor, id: string, afterSeq: number): Promise<{ status: CallStatus; turns: LiveTurn[] }> {
+  const callId = parseId(id, 'call');
+  const [head] = await deps.db
+    .select({ status: calls.status, rep: { id: users.id, role: users.role, managerId: users.managerId } })
+    .from(calls)
+    .leftJoin(users, eq(users.id, calls.repId))
+    .where(eq(calls.id, callId))
+    .limit(1);
+  if (!head || !canSeeCallOf(actor, head.rep)) throw notFound('call');
+  const rows = await deps.db
+    .select({ seq: turns.seq, speaker: turns.speaker, text: turns.text, interrupted: turns.interrupted, startedAt: turns.startedAt })
+    .from(turns)
+    .where(and(eq(turns.callId, callId), gt(turns.seq, afterSeq)))
+    .orderBy(asc(turns.seq));
+  return { status: head.status, turns: rows };
 }

@@ -1,5 +1,5 @@
 // What a fresh install shows: enough to place a practice call and browse the web view at once.
-import type { RubricCriterion } from '../adapters/db/schema.js';
+import type { RubricCriterion } from '../domain/scorecard.js';
 
 export const demoUsers = {
   admin: { name: 'Ada Admin', email: 'admin@practice.local' },

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { calls } from '../adapters/db/schema.js';
 import { type SqlExecutor, withTransaction } from '../adapters/db/transaction.js';
 import { applyCallEvent, callDurationSeconds, type CallEvent, isTerminal } from '../domain/call_state.js';
-import type { AppLogger, CallEndTrigger, OnCallEnded } from './ports.js';
+import { type AppLogger, type CallEndTrigger, type OnCallEnded, nowOf, type Clock } from './ports.js';
 
 export type FinalizeTrigger = 'agent' | 'livekit' | 'twilio' | 'dispatch' | 'sweeper';
 
@@ -21,7 +21,7 @@ export interface FinalizeCallDeps {
    */
   settleSeconds?: number;
   logger?: AppLogger;
-  now?: () => Date;
+  now?: Clock;
 }
 
 export interface FinalizeCallInput {
@@ -50,7 +50,7 @@ const defaultReason: Record<FinalizeTrigger, string> = {
 };
 
 export async function finalizeCall(deps: FinalizeCallDeps, input: FinalizeCallInput): Promise<FinalizeCallResult> {
-  const now = deps.now ? deps.now() : new Date();
+  const now = nowOf(deps);
   const result = await withTransaction(deps.pool, async (tx): Promise<FinalizeCallResult> => {
     // The row lock serialises concurrent triggers: the first sees finalized_at null and wins.
     const [call] = await tx.db.select().from(calls).where(eq(calls.id, input.callId)).for('update');

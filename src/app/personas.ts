@@ -3,10 +3,11 @@ import { asc, eq, isNull } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { personas } from '../adapters/db/schema.js';
-import { assertStaff, canEditTeamContent, teamOfNewContent, type Actor } from '../domain/access.js';
-import { forbidden, invalidInput, notFound } from '../domain/errors.js';
-import { recordAudit } from './audit.js';
-import { type AppDeps, parseId, parseInput, type PageRequest, withPage } from './use_case.js';
+import { assertStaff, teamOfNewContent, type Actor } from '../domain/access.js';
+import { invalidInput, notFound } from '../domain/errors.js';
+import { auditCreated, auditUpdated } from './audit.js';
+import { nowOf } from './ports.js';
+import { type AppDeps, parseId, parseInput, type PageRequest, withPage, archivedAtOf, assertTeamEditable, changedFields } from './use_case.js';
 import { idSchema } from './users.js';
 
 const text = (max: number) => (schema: z.ZodString) => schema.trim().min(1, 'required').max(max);
@@ -71,30 +72,18 @@ export async function createPersona(deps: PersonaDeps, actor: Actor, raw: Create
     throw invalidInput('missing persona fields', fields);
   }
   return deps.db.transaction(async (tx) => {
-    const [row] = await tx
+    const rows = await tx
       .insert(personas)
       .values({ ...input, llmModel, voiceId, createdBy: actor.userId, teamManagerId: teamOfNewContent(actor) })
       .returning();
-    if (!row) throw new Error('insert returned no row');
-    await recordAudit(tx, actor, { action: 'persona.created', entityType: 'persona', entityId: row.id, details: { name: row.name } });
-    return row;
+    return auditCreated(tx, actor, rows, (row) => ({ action: 'persona.created', entityType: 'persona', details: { name: row.name } }));
   });
 }
 
-export async function listPersonas(
-  deps: Pick<AppDeps, 'db'>,
-  actor: Actor,
-  options: { includeArchived?: boolean } = {},
-  paging?: PageRequest,
-): Promise<Persona[]> {
+export async function listPersonas(deps: Pick<AppDeps, 'db'>, actor: Actor, options: { includeArchived?: boolean } = {}, paging?: PageRequest): Promise<Persona[]> {
   assertStaff(actor);
-  const query = deps.db
-    .select()
-    .from(personas)
-    .where(options.includeArchived ? undefined : isNull(personas.archivedAt))
-    .orderBy(asc(personas.name), asc(personas.id))
-    .$dynamic();
-  return withPage(query, paging);
+  const live = options.includeArchived ? undefined : isNull(personas.archivedAt);
+  return withPage(deps.db.select().from(personas).where(live).orderBy(asc(personas.name), asc(personas.id)).$dynamic(), paging);
 }
 
 export async function getPersona(deps: Pick<AppDeps, 'db'>, actor: Actor, id: string): Promise<Persona> {
@@ -107,20 +96,11 @@ export async function getPersona(deps: Pick<AppDeps, 'db'>, actor: Actor, id: st
 export async function updatePersona(deps: Pick<AppDeps, 'db' | 'now'>, actor: Actor, raw: UpdatePersonaInput): Promise<Persona> {
   assertStaff(actor);
   const { id, archived, ...patch } = parseInput(updatePersonaInput, raw);
-  const changed = Object.keys(patch).filter((key) => patch[key as keyof typeof patch] !== undefined);
-  if (archived !== undefined) changed.push('archived');
-  if (changed.length === 0) throw invalidInput('nothing to change', { '(body)': 'name at least one field to change' });
+  const changed = changedFields(patch, { archived });
   return deps.db.transaction(async (tx) => {
     const [current] = await tx.select({ teamManagerId: personas.teamManagerId }).from(personas).where(eq(personas.id, id)).for('update');
-    if (!current) throw notFound('persona');
-    if (!canEditTeamContent(actor, current.teamManagerId)) throw forbidden('this persona belongs to another team: you may use it but not change it');
-    const [row] = await tx
-      .update(personas)
-      .set({ ...patch, ...(archived === undefined ? {} : { archivedAt: archived ? (deps.now?.() ?? new Date()) : null }) })
-      .where(eq(personas.id, id))
-      .returning();
-    if (!row) throw notFound('persona');
-    await recordAudit(tx, actor, { action: 'persona.updated', entityType: 'persona', entityId: id, details: { changed } });
-    return row;
+    assertTeamEditable(actor, 'persona', current);
+    const rows = await tx.update(personas).set({ ...patch, ...archivedAtOf(archived, nowOf(deps)) }).where(eq(personas.id, id)).returning();
+    return auditUpdated(tx, actor, rows, 'persona', { changed });
   });
 }

@@ -14,7 +14,7 @@ import { assignments, calls, emailDeliveries, personas, scenarios, scorecards, t
 import { type AnalyticsTurn, type CallAnalytics, computeAnalytics } from '../domain/analytics.js';
 import { isProviderError } from '../domain/provider_error.js';
 import { renderCallEmail, type EmailScorecard } from './call_email.js';
-import type { AppLogger } from './ports.js';
+import { type AppLogger, nowOf, type Clock } from './ports.js';
 import { markAssignmentPassed, produceScorecard, scorecardValues, type ScoringDeps } from './score_transcript.js';
 
 export interface OutgoingEmail {
@@ -42,7 +42,7 @@ export interface PostCallDeps extends ScoringDeps {
   /** For the link to the call page in the web view. */
   publicBaseUrl: string;
   logger: AppLogger;
-  now?: () => Date;
+  now?: Clock;
   /**
    * How long after the call ended a scoring provider outage is waited out (the job is retried with
    * backoff) before the scorecard is stored as unavailable and the emails go without it (30 min).
@@ -125,7 +125,7 @@ export function emailMessageId(callId: string, recipient: string, from: string):
 
 export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise<PostCallSummary> {
   const { db, logger } = deps;
-  const now = () => (deps.now ? deps.now() : new Date());
+  const now = () => nowOf(deps);
   const [call] = await db.select().from(calls).where(eq(calls.id, job.callId));
   if (!call) {
     logger.warn({ callId: job.callId }, 'post-call job for a call that no longer exists');

@@ -4,7 +4,8 @@ import { and, asc, desc, eq, isNull, max } from 'drizzle-orm';
 import { assignments, calls, personas, scenarios, scorecards } from '../adapters/db/schema.js';
 import { assertRep, type Actor } from '../domain/access.js';
 import { assignmentState, attemptsLeft, changesSinceLastAttempt, type AssignmentState, type CriterionChange, type ScoredAttempt } from '../domain/practice.js';
-import { type AppDeps, nowOf } from './use_case.js';
+import { type AppDeps } from './use_case.js';
+import { nowOf } from './ports.js';
 
 export interface MyAssignment {
   id: string;

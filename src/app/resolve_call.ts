@@ -2,19 +2,16 @@
 // path"): load the candidate rows, let the pure resolver decide, record the PIN attempt, apply the
 // lock-out, create the call row (bumping the assignment's attempts), and then create the LiveKit
 // room (Twilio path) or write the metadata into the room the SIP dispatch rule made (direct trunk).
+// The rows and the lock are the store's (CallRoutingStore, adapters/db/call_routing_store.ts).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { and, arrayOverlaps, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Database } from '../adapters/db/client.js';
-import { assignments, calls, personas, pinAttempts, scenarios, users } from '../adapters/db/schema.js';
 import { isTerminal } from '../domain/call_state.js';
-import { systemActor } from '../domain/access.js';
 import {
   callerIdTrusted,
   countsTowardLockout,
   DEFAULT_CALLER_ID_TRUST,
   DEFAULT_GLOBAL_LIMIT,
   DEFAULT_LINE_LIMIT,
-  GUESS_REASONS,
   lockoutKey,
   lockoutLookbackMs,
   lockoutState,
@@ -27,23 +24,27 @@ import {
   type WindowRule,
 } from '../domain/lockout.js';
 import { hashPin } from '../domain/pin.js';
-import {
-  firstNameOf,
-  resolveCall,
-  type AssignmentCandidate,
-  type RepCandidate,
-  type ResolveFailure,
-  type ResolverCandidates,
-  type ResolvedVia,
-  type ScenarioCandidate,
-} from '../domain/resolver.js';
+import { firstNameOf, resolveCall, type RepCandidate, type ResolveFailure, type ResolvedVia, type ScenarioCandidate } from '../domain/resolver.js';
 import { encodeRoomMetadata, type ReadyRoomMetadata } from '../domain/room_metadata.js';
-import type { AppLogger, OnCallEnded, RoomService } from './ports.js';
-import { recordAudit } from './audit.js';
+import {
+  nowOf,
+  type AppLogger,
+  type CallRoutingStore,
+  type Clock,
+  type GuardedRouting,
+  type GuessKeys,
+  type OnCallEnded,
+  type PinChannel,
+  type RoomService,
+  type RoutedCall,
+  type RoutedCallKey,
+} from './ports.js';
 import { recordCallEvent } from './record_call_event.js';
 
 export interface CallRoutingDeps {
+  /** The call state machine's writer (record_call_event.ts) still takes the database itself. */
   db: Database;
+  store: CallRoutingStore;
   pinSecret: string;
   /** Per caller number (E.164), per path and caller-ID standing (decision 012). */
   lockout: LockoutRule;
@@ -55,10 +56,8 @@ export interface CallRoutingDeps {
   agentName: string;
   onCallEnded: OnCallEnded;
   logger: AppLogger;
-  now?: () => Date;
+  now?: Clock;
 }
-
-export type PinChannel = 'twilio' | 'sip' | 'api';
 
 export type RouteOutcome =
   | { kind: 'connected'; callId: string; roomName: string; metadata: ReadyRoomMetadata; via: ResolvedVia | 'replay' }
@@ -93,119 +92,6 @@ export const ROOM_DEPARTURE_TIMEOUT_SECONDS = 10;
 /** 128 random bits: the room name is the SIP user Twilio dials, so it must not be guessable. */
 export const newRoomName = (): string => `pl-${randomBytes(16).toString('hex')}`;
 
-const nowOf = (deps: { now?: () => Date }) => (deps.now ? deps.now() : new Date());
-
-/** Twilio sends E.164; other SIP providers may drop the '+', and stored numbers may be either. Match every spelling. */
-function numberVariants(number: string | null): string[] {
-  const trimmed = number?.trim() ?? '';
-  if (trimmed === '') return [];
-  const bare = trimmed.replace(/^\+/, '');
-  const e164 = normalisePhoneNumber(trimmed);
-  return [...new Set([trimmed, `+${bare}`, bare, ...(e164 ? [e164, e164.slice(1)] : [])])];
-}
-
-type Executor = Database | Parameters<Parameters<Database['transaction']>[0]>[0];
-
-const scenarioColumns = {
-  id: scenarios.id,
-  title: scenarios.title,
-  objective: scenarios.objective,
-  context: scenarios.context,
-  difficulty: scenarios.difficulty,
-  rubric: scenarios.rubric,
-  timeLimitSeconds: scenarios.timeLimitSeconds,
-  archivedAt: scenarios.archivedAt,
-  persona: {
-    id: personas.id,
-    name: personas.name,
-    role: personas.role,
-    company: personas.company,
-    personality: personas.personality,
-    objections: personas.objections,
-    openingLine: personas.openingLine,
-    voiceId: personas.voiceId,
-    language: personas.language,
-    llmModel: personas.llmModel,
-    temperature: personas.temperature,
-    archivedAt: personas.archivedAt,
-  },
-};
-
-type PersonaRow = Omit<ScenarioCandidate['persona'], 'archived'> & { archivedAt: Date | null };
-type ScenarioRow = Omit<ScenarioCandidate, 'archived' | 'persona'> & { archivedAt: Date | null; persona: PersonaRow };
-
-function toScenario(row: ScenarioRow): ScenarioCandidate {
-  const { archivedAt, persona, ...rest } = row;
-  const { archivedAt: personaArchivedAt, ...personaRest } = persona;
-  return {
-    ...rest,
-    archived: archivedAt !== null,
-    rubric: rest.rubric.map(({ id, name, description, weight }) => ({ id, name, description, weight })),
-    persona: { ...personaRest, archived: personaArchivedAt !== null },
-  };
-}
-
-export const repColumns = { id: users.id, name: users.name, role: users.role, active: users.active };
-
-export function toAssignment(row: typeof assignments.$inferSelect): AssignmentCandidate {
-  return {
-    id: row.id,
-    repId: row.repId,
-    scenarioId: row.scenarioId,
-    dueAt: row.dueAt,
-    enforceDueDate: row.enforceDueDate,
-    maxAttempts: row.maxAttempts,
-    attemptsUsed: row.attemptsUsed,
-    revoked: row.revokedAt !== null,
-  };
-}
-
-export async function loadScenario(db: Executor, where: ReturnType<typeof eq>): Promise<ScenarioCandidate | null> {
-  const [row] = await db.select(scenarioColumns).from(scenarios).innerJoin(personas, eq(personas.id, scenarios.personaId)).where(where).limit(1);
-  return row ? toScenario(row) : null;
-}
-
-async function loadCandidates(
-  db: Executor,
-  pinSecret: string,
-  input: { digits: string; callerNumber: string | null; calledNumber: string | null },
-): Promise<ResolverCandidates> {
-  const digits = input.digits.trim();
-  const called = numberVariants(input.calledNumber);
-  const caller = numberVariants(input.callerNumber);
-
-  const [pinMatch, extensionScenario, directLineScenario, callerUsers] = await Promise.all([
-    digits === ''
-      ? null
-      : db
-          .select({ assignment: assignments, rep: repColumns })
-          .from(assignments)
-          .innerJoin(users, eq(users.id, assignments.repId))
-          .where(and(eq(assignments.pinHash, hashPin(pinSecret, digits)), isNull(assignments.revokedAt)))
-          .limit(1)
-          .then(async ([row]) => {
-            if (!row) return null;
-            const scenario = await loadScenario(db, eq(scenarios.id, row.assignment.scenarioId));
-            return scenario ? { assignment: toAssignment(row.assignment), scenario, rep: row.rep as RepCandidate } : null;
-          }),
-    digits === '' ? null : loadScenario(db, eq(scenarios.extension, digits)),
-    called.length === 0 ? null : loadScenario(db, inArray(scenarios.directLineNumber, called)),
-    caller.length === 0 ? [] : db.select(repColumns).from(users).where(arrayOverlaps(users.phoneNumbers, caller)),
-  ]);
-
-  const callerAssignments =
-    callerUsers.length === 0
-      ? []
-      : (
-          await db
-            .select()
-            .from(assignments)
-            .where(and(inArray(assignments.repId, callerUsers.map((user) => user.id)), isNull(assignments.revokedAt)))
-        ).map(toAssignment);
-
-  return { pinMatch, extensionScenario, directLineScenario, callerUsers: callerUsers as RepCandidate[], callerAssignments };
-}
-
 export function buildMetadata(callId: string, scenario: ScenarioCandidate, rep: RepCandidate): ReadyRoomMetadata {
   const { id: _personaId, archived: _personaArchived, ...persona } = scenario.persona;
   return {
@@ -226,44 +112,14 @@ export function buildMetadata(callId: string, scenario: ScenarioCandidate, rep: 
 }
 
 /** Rebuilds the metadata of an existing call, for replayed webhooks and repeated resolve requests. */
-async function metadataOfCall(db: Executor, call: typeof calls.$inferSelect): Promise<ReadyRoomMetadata | null> {
+async function metadataOfCall(store: CallRoutingStore, call: RoutedCall): Promise<ReadyRoomMetadata | null> {
   if (!call.scenarioId || !call.repId) return null;
-  const [scenario, [rep]] = await Promise.all([
-    loadScenario(db, eq(scenarios.id, call.scenarioId)),
-    db.select(repColumns).from(users).where(eq(users.id, call.repId)),
-  ]);
-  return scenario && rep ? buildMetadata(call.id, scenario, rep as RepCandidate) : null;
-}
-
-/**
- * Uses one of the assignment's attempts, guarded in the update itself so two calls cannot both take
- * the last one. False when none is left (or it was revoked meanwhile).
- */
-export async function takeAttempt(tx: Executor, assignmentId: string): Promise<boolean> {
-  const bumped = await tx
-    .update(assignments)
-    .set({ attemptsUsed: sql`${assignments.attemptsUsed} + 1` })
-    .where(
-      and(
-        eq(assignments.id, assignmentId),
-        isNull(assignments.revokedAt),
-        or(isNull(assignments.maxAttempts), sql`${assignments.attemptsUsed} < ${assignments.maxAttempts}`),
-      ),
-    )
-    .returning({ id: assignments.id });
-  return bumped.length > 0;
-}
-
-/** Hands an attempt back (the call never reached the persona through no fault of the rep). */
-export async function giveBackAttempt(db: Executor, assignmentId: string): Promise<void> {
-  await db
-    .update(assignments)
-    .set({ attemptsUsed: sql`greatest(${assignments.attemptsUsed} - 1, 0)` })
-    .where(eq(assignments.id, assignmentId));
+  const [scenario, rep] = await Promise.all([store.scenario(call.scenarioId), store.rep(call.repId)]);
+  return scenario && rep ? buildMetadata(call.id, scenario, rep) : null;
 }
 
 type Decision =
-  | { kind: 'replay'; call: typeof calls.$inferSelect }
+  | { kind: 'replay'; call: RoutedCall }
   | { kind: 'created'; callId: string; roomName: string; metadata: ReadyRoomMetadata; via: ResolvedVia; assignmentId: string | null }
   | { kind: 'refused'; failure: ResolveFailure }
   | { kind: 'locked_out'; until: Date };
@@ -278,7 +134,8 @@ interface Attempt {
   roomName: string;
   twilioCallSid: string | null;
   sipCallId: string | null;
-  findExisting: (db: Executor) => Promise<typeof calls.$inferSelect | undefined>;
+  /** How a duplicate of this webhook or request finds the call the first one made. */
+  existing: RoutedCallKey;
 }
 
 const PATH_CHANNELS: Record<Attempt['path'], PinChannel[]> = { twilio: ['twilio'], sip: ['sip', 'api'] };
@@ -289,43 +146,17 @@ const limitsOf = (deps: CallRoutingDeps) =>
     global: windowRuleFromMinutes(DEFAULT_GLOBAL_LIMIT.maxFailures, DEFAULT_GLOBAL_LIMIT.windowMinutes),
   };
 
-interface GuardKeys {
-  caller: string;
-  called: string | null;
-  verified: boolean;
-  channels: PinChannel[];
-}
-
+type Failures = { caller: Date[]; line: Date[]; global: Date[] };
 type ScopeState = { scope: GuessScope; locked: boolean; until?: Date; failures: number; maxFailures: number; windowMs: number };
 
 /** Guessing failures per scope, read under the guard lock. */
-async function loadFailures(tx: Executor, deps: CallRoutingDeps, keys: GuardKeys, now: Date) {
+function loadFailures(tx: GuardedRouting, deps: CallRoutingDeps, keys: GuessKeys, now: Date): Promise<Failures> {
   const { line, global } = limitsOf(deps);
-  const guess = and(eq(pinAttempts.success, false), inArray(pinAttempts.reason, [...GUESS_REASONS]));
-  const since = (ms: number) => gt(pinAttempts.createdAt, new Date(now.getTime() - ms));
-  const times = (rows: { createdAt: Date }[]) => rows.map((row) => row.createdAt);
-  // One after another: the transaction holds a single connection.
-  const caller = await tx
-    .select({ createdAt: pinAttempts.createdAt })
-    .from(pinAttempts)
-    .where(
-      and(
-        guess,
-        eq(pinAttempts.callerNumber, keys.caller),
-        eq(pinAttempts.callerVerified, keys.verified),
-        inArray(pinAttempts.channel, keys.channels),
-        since(lockoutLookbackMs(deps.lockout)),
-      ),
-    );
-  const called = await tx
-    .select({ createdAt: pinAttempts.createdAt })
-    .from(pinAttempts)
-    .where(and(guess, keys.called === null ? isNull(pinAttempts.calledNumber) : eq(pinAttempts.calledNumber, keys.called), since(line.windowMs)));
-  const all = await tx.select({ createdAt: pinAttempts.createdAt }).from(pinAttempts).where(and(guess, since(global.windowMs)));
-  return { caller: times(caller), line: times(called), global: times(all) };
+  const ago = (ms: number) => new Date(now.getTime() - ms);
+  return tx.guessFailures(keys, { caller: ago(lockoutLookbackMs(deps.lockout)), line: ago(line.windowMs), global: ago(global.windowMs) });
 }
 
-function scopeStates(deps: CallRoutingDeps, failures: Awaited<ReturnType<typeof loadFailures>>, now: Date): ScopeState[] {
+function scopeStates(deps: CallRoutingDeps, failures: Failures, now: Date): ScopeState[] {
   const { line, global } = limitsOf(deps);
   const caller = lockoutState(failures.caller, now, deps.lockout);
   const lineState = windowState(failures.line, now, line);
@@ -344,7 +175,7 @@ const latestUntil = (states: ScopeState[]): Date | undefined =>
  * A limit just tripped: an audit row and a metric (practice_line_pin_guard_trips counts these rows)
  * an admin can act on, and a warning in the log. The caller hears only the calm locked-out line.
  */
-async function reportTrip(tx: Executor, deps: CallRoutingDeps, attempt: Attempt, keys: GuardKeys, state: ScopeState) {
+async function reportTrip(tx: GuardedRouting, deps: CallRoutingDeps, attempt: Attempt, keys: GuessKeys, state: ScopeState) {
   const details = {
     scope: state.scope,
     path: attempt.path,
@@ -357,87 +188,71 @@ async function reportTrip(tx: Executor, deps: CallRoutingDeps, attempt: Attempt,
     callerNumber: keys.caller,
     callerVerified: keys.verified,
   };
-  await recordAudit(tx, systemActor, { action: 'pin_guard.tripped', entityType: 'pin_guard', entityId: state.scope, details });
+  await tx.audit({ action: 'pin_guard.tripped', entityType: 'pin_guard', entityId: state.scope, details });
   const { calledNumber, callerNumber, ...rest } = details;
   deps.logger.warn({ ...rest, pii: { calledNumber, callerNumber } }, 'PIN guessing limit tripped; PIN entry paused');
 }
 
 /**
- * One transaction per attempt, under one advisory lock for every PIN attempt (any replica), so
- * parallel guesses cannot slip past a per-caller, per-line or global limit, and two calls cannot
- * both take an assignment's last attempt. Attempts are short; a line of reps never queues on it.
+ * The rules of one attempt, under the PIN-guard lock (store.underPinGuard): a replay finds its call;
+ * a tripped limit refuses before anything is read; a failed try is recorded and may trip a limit; a
+ * success takes one of the assignment's attempts and creates the call row.
  */
 async function decide(deps: CallRoutingDeps, attempt: Attempt): Promise<Decision> {
   const now = nowOf(deps);
   const digits = attempt.digits.trim();
-  const verified = attempt.path === 'twilio' && attempt.callerAttested;
-  const keys: GuardKeys = {
+  const keys: GuessKeys = {
     caller: lockoutKey(attempt.callerNumber),
     called: normalisePhoneNumber(attempt.calledNumber),
-    verified,
+    verified: attempt.path === 'twilio' && attempt.callerAttested,
     channels: PATH_CHANNELS[attempt.path],
   };
   const trusted = callerIdTrusted(deps.callerIdTrust ?? DEFAULT_CALLER_ID_TRUST, attempt.path, attempt.callerAttested);
 
-  // Candidate rows are read in parallel on the pool before the transaction (one connection cannot
-  // run queries concurrently); the guarded attempts update below settles any race on them.
-  const candidates = await loadCandidates(deps.db, deps.pinSecret, attempt);
+  // Candidate rows are read in parallel on the pool before the lock; the guarded attempts update
+  // below settles any race on them.
+  const candidates = await deps.store.candidates({ ...attempt, pinHash: digits === '' ? null : hashPin(deps.pinSecret, digits) });
   // Keyed digits are a try; so is a call to a direct line, which names the rep by caller ID alone.
   const isTry = digits !== '' || candidates.directLineScenario !== null;
 
-  return deps.db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('practice-line:pin-guard'))`);
+  return deps.store.underPinGuard(async (tx) => {
     // After the lock: a duplicate webhook for the same call waits here for the first to commit.
-    const existing = await attempt.findExisting(tx);
+    const existing = await tx.findCall(attempt.existing);
     if (existing) return { kind: 'replay', call: existing };
 
     const record = async (success: boolean, reason: string) => {
       if (!isTry) return;
-      await tx.insert(pinAttempts).values({
-        callerNumber: keys.caller,
-        calledNumber: keys.called,
-        callerVerified: keys.verified,
-        channel: attempt.channel,
-        success,
-        reason,
-        createdAt: now,
-      });
+      await tx.recordPinAttempt({ callerNumber: keys.caller, calledNumber: keys.called, callerVerified: keys.verified, channel: attempt.channel, success, reason, createdAt: now });
     };
 
     const failures = await loadFailures(tx, deps, keys, now);
-    const before = scopeStates(deps, failures, now);
-    const lockedUntil = latestUntil(before);
+    const lockedUntil = latestUntil(scopeStates(deps, failures, now));
     if (lockedUntil) {
       await record(false, 'locked_out');
       return { kind: 'locked_out', until: lockedUntil };
     }
 
     const outcome = resolveCall({ digits, now, callerIdTrusted: trusted }, candidates);
-
     if (outcome.kind !== 'ok') {
       await record(false, outcome.kind);
       // The failure that completes a run locks at once: say so now rather than on the next try.
       if (isTry && countsTowardLockout(outcome.kind)) {
         const after = scopeStates(deps, { caller: [...failures.caller, now], line: [...failures.line, now], global: [...failures.global, now] }, now);
-        const tripped = after.filter((state) => state.locked);
-        for (const state of tripped) await reportTrip(tx, deps, attempt, keys, state);
+        for (const state of after.filter((s) => s.locked)) await reportTrip(tx, deps, attempt, keys, state);
         const until = latestUntil(after);
         if (until) return { kind: 'locked_out', until };
       }
       return { kind: 'refused', failure: outcome };
     }
 
-    if (outcome.assignment) {
-      if (!(await takeAttempt(tx, outcome.assignment.id))) {
-        await record(false, 'exhausted');
-        return { kind: 'refused', failure: { kind: 'exhausted', maxAttempts: outcome.assignment.maxAttempts ?? 0 } };
-      }
+    if (outcome.assignment && !(await tx.takeAttempt(outcome.assignment.id))) {
+      await record(false, 'exhausted');
+      return { kind: 'refused', failure: { kind: 'exhausted', maxAttempts: outcome.assignment.maxAttempts ?? 0 } };
     }
     await record(true, outcome.via);
 
     const callId = randomUUID();
-    const metadata = buildMetadata(callId, outcome.scenario, outcome.rep);
-    await tx.insert(calls).values({
+    await tx.insertCall({
       id: callId,
       path: attempt.path,
       // On the direct trunk the caller is already in the room, talking to the agent.
@@ -453,25 +268,26 @@ async function decide(deps: CallRoutingDeps, attempt: Attempt): Promise<Decision
       fromNumber: attempt.callerNumber,
       toNumber: attempt.calledNumber,
     });
+    const metadata = buildMetadata(callId, outcome.scenario, outcome.rep);
     return { kind: 'created', callId, roomName: attempt.roomName, metadata, via: outcome.via, assignmentId: outcome.assignment?.id ?? null };
   });
 }
 
-async function replay(deps: CallRoutingDeps, call: typeof calls.$inferSelect): Promise<RouteOutcome> {
+async function replay(deps: CallRoutingDeps, call: RoutedCall): Promise<RouteOutcome> {
   if (isTerminal(call.status)) return { kind: 'unavailable' };
-  const metadata = await metadataOfCall(deps.db, call);
+  const metadata = await metadataOfCall(deps.store, call);
   if (!metadata) return { kind: 'unavailable' };
   return { kind: 'connected', callId: call.id, roomName: call.roomName, metadata, via: 'replay' };
 }
 
 /** Gives back the attempt and closes the call when LiveKit could not take it. */
 export async function abandonDispatch(
-  deps: Pick<CallRoutingDeps, 'db' | 'logger' | 'onCallEnded' | 'now'>,
+  deps: Pick<CallRoutingDeps, 'db' | 'store' | 'logger' | 'onCallEnded' | 'now'>,
   decision: { callId: string; roomName: string; assignmentId: string | null },
   error: unknown,
 ): Promise<{ kind: 'unavailable' }> {
   deps.logger.error({ err: error, callId: decision.callId, roomName: decision.roomName }, 'livekit could not take the call');
-  if (decision.assignmentId) await giveBackAttempt(deps.db, decision.assignmentId);
+  if (decision.assignmentId) await deps.store.giveBackAttempt(decision.assignmentId);
   await recordCallEvent(deps, {
     callId: decision.callId,
     event: { type: 'failed', at: nowOf(deps), reason: 'room_unavailable' },
@@ -480,37 +296,36 @@ export async function abandonDispatch(
   return { kind: 'unavailable' };
 }
 
-async function withUniqueRetry<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    // A duplicate webhook raced us to the insert; the second run finds its row and replays it.
-    if ((error as { code?: string; cause?: { code?: string } }).code === '23505' || (error as { cause?: { code?: string } }).cause?.code === '23505') {
-      return run();
-    }
-    throw error;
-  }
+/** What a decision that created no new call means to the caller. */
+async function settled(deps: CallRoutingDeps, decision: Exclude<Decision, { kind: 'created' }>): Promise<RouteOutcome> {
+  if (decision.kind === 'replay') return replay(deps, decision.call);
+  return decision;
 }
+
+const connected = (decision: Extract<Decision, { kind: 'created' }>): RouteOutcome => ({
+  kind: 'connected',
+  callId: decision.callId,
+  roomName: decision.roomName,
+  metadata: decision.metadata,
+  via: decision.via,
+});
 
 /** `/twilio/voice` (digits '') and `/twilio/pin`: on success the room exists with the agent dispatched. */
 export async function routeTwilioCall(deps: CallRoutingDeps, input: TwilioRouteInput): Promise<RouteOutcome> {
   const roomName = newRoomName();
-  const decision = await withUniqueRetry(() =>
-    decide(deps, {
-      channel: 'twilio',
-      path: 'twilio',
-      digits: input.digits,
-      callerNumber: input.callerNumber,
-      calledNumber: input.calledNumber,
-      callerAttested: input.callerAttested ?? false,
-      roomName,
-      twilioCallSid: input.twilioCallSid,
-      sipCallId: null,
-      findExisting: async (db) => (await db.select().from(calls).where(eq(calls.twilioCallSid, input.twilioCallSid)).limit(1))[0],
-    }),
-  );
-  if (decision.kind === 'replay') return replay(deps, decision.call);
-  if (decision.kind !== 'created') return decision.kind === 'refused' ? decision : { kind: 'locked_out', until: decision.until };
+  const decision = await decide(deps, {
+    channel: 'twilio',
+    path: 'twilio',
+    digits: input.digits,
+    callerNumber: input.callerNumber,
+    calledNumber: input.calledNumber,
+    callerAttested: input.callerAttested ?? false,
+    roomName,
+    twilioCallSid: input.twilioCallSid,
+    sipCallId: null,
+    existing: { twilioCallSid: input.twilioCallSid },
+  });
+  if (decision.kind !== 'created') return settled(deps, decision);
 
   const metadata = encodeRoomMetadata(decision.metadata);
   try {
@@ -527,28 +342,25 @@ export async function routeTwilioCall(deps: CallRoutingDeps, input: TwilioRouteI
     return abandonDispatch(deps, decision, error);
   }
   deps.logger.info({ callId: decision.callId, roomName: decision.roomName, via: decision.via }, 'call dispatched');
-  return { kind: 'connected', callId: decision.callId, roomName: decision.roomName, metadata: decision.metadata, via: decision.via };
+  return connected(decision);
 }
 
 /** `POST /api/dispatch/resolve`: the room already exists (an individual dispatch rule made it); fill in its metadata. */
 export async function routeSipCall(deps: CallRoutingDeps, input: SipRouteInput): Promise<RouteOutcome> {
-  const decision = await withUniqueRetry(() =>
-    decide(deps, {
-      channel: input.channel ?? 'sip',
-      path: 'sip',
-      digits: input.digits,
-      callerNumber: input.callerNumber,
-      calledNumber: input.calledNumber,
-      // The direct trunk carries no attestation; its trust is the operator's setting (CALLER_ID_TRUST_SIP).
-      callerAttested: false,
-      roomName: input.roomName,
-      twilioCallSid: null,
-      sipCallId: input.sipCallId,
-      findExisting: async (db) => (await db.select().from(calls).where(eq(calls.roomName, input.roomName)).limit(1))[0],
-    }),
-  );
-  if (decision.kind === 'replay') return replay(deps, decision.call);
-  if (decision.kind !== 'created') return decision.kind === 'refused' ? decision : { kind: 'locked_out', until: decision.until };
+  const decision = await decide(deps, {
+    channel: input.channel ?? 'sip',
+    path: 'sip',
+    digits: input.digits,
+    callerNumber: input.callerNumber,
+    calledNumber: input.calledNumber,
+    // The direct trunk carries no attestation; its trust is the operator's setting (CALLER_ID_TRUST_SIP).
+    callerAttested: false,
+    roomName: input.roomName,
+    twilioCallSid: null,
+    sipCallId: input.sipCallId,
+    existing: { roomName: input.roomName },
+  });
+  if (decision.kind !== 'created') return settled(deps, decision);
 
   try {
     await deps.rooms.updateRoomMetadata(decision.roomName, encodeRoomMetadata(decision.metadata));
@@ -556,5 +368,5 @@ export async function routeSipCall(deps: CallRoutingDeps, input: SipRouteInput):
     return abandonDispatch(deps, decision, error);
   }
   deps.logger.info({ callId: decision.callId, roomName: decision.roomName, via: decision.via }, 'call resolved on the direct trunk');
-  return { kind: 'connected', callId: decision.callId, roomName: decision.roomName, metadata: decision.metadata, via: decision.via };
+  return connected(decision);
 }

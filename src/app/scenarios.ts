@@ -2,11 +2,14 @@
 import { asc, eq, isNull } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
-import { personas, scenarios, type RubricCriterion } from '../adapters/db/schema.js';
-import { assertStaff, canEditTeamContent, teamOfNewContent, type Actor } from '../domain/access.js';
-import { conflict, forbidden, invalidInput, notFound } from '../domain/errors.js';
-import { recordAudit } from './audit.js';
-import { type AppDeps, E164, type Executor, parseId, parseInput, uniqueViolation, type PageRequest, withPage } from './use_case.js';
+import { uniqueViolation } from '../adapters/db/pg_errors.js';
+import { personas, scenarios } from '../adapters/db/schema.js';
+import { assertStaff, teamOfNewContent, type Actor } from '../domain/access.js';
+import { conflict, invalidInput, notFound } from '../domain/errors.js';
+import type { RubricCriterion } from '../domain/scorecard.js';
+import { auditCreated, auditUpdated } from './audit.js';
+import { nowOf } from './ports.js';
+import { type AppDeps, E164, type Executor, parseId, parseInput, type PageRequest, withPage, archivedAtOf, assertTeamEditable, changedFields } from './use_case.js';
 import { idSchema } from './users.js';
 
 export const rubricCriterionSchema = z.object({
@@ -100,36 +103,23 @@ export async function createScenario(deps: Pick<AppDeps, 'db'>, actor: Actor, ra
   await assertPersona(deps.db, input.personaId);
   return deps.db
     .transaction(async (tx) => {
-      const [row] = await tx
+      const rows = await tx
         .insert(scenarios)
         .values({ ...input, createdBy: actor.userId, teamManagerId: teamOfNewContent(actor) })
         .returning();
-      if (!row) throw new Error('insert returned no row');
-      await recordAudit(tx, actor, {
+      return auditCreated(tx, actor, rows, (row) => ({
         action: 'scenario.created',
         entityType: 'scenario',
-        entityId: row.id,
         details: { title: row.title, extension: row.extension, directLineNumber: row.directLineNumber },
-      });
-      return row;
+      }));
     })
     .catch(numberConflict);
 }
 
-export async function listScenarios(
-  deps: Pick<AppDeps, 'db'>,
-  actor: Actor,
-  options: { includeArchived?: boolean } = {},
-  paging?: PageRequest,
-): Promise<Scenario[]> {
+export async function listScenarios(deps: Pick<AppDeps, 'db'>, actor: Actor, options: { includeArchived?: boolean } = {}, paging?: PageRequest): Promise<Scenario[]> {
   assertStaff(actor);
-  const query = deps.db
-    .select()
-    .from(scenarios)
-    .where(options.includeArchived ? undefined : isNull(scenarios.archivedAt))
-    .orderBy(asc(scenarios.title), asc(scenarios.id))
-    .$dynamic();
-  return withPage(query, paging);
+  const live = options.includeArchived ? undefined : isNull(scenarios.archivedAt);
+  return withPage(deps.db.select().from(scenarios).where(live).orderBy(asc(scenarios.title), asc(scenarios.id)).$dynamic(), paging);
 }
 
 export async function getScenario(deps: Pick<AppDeps, 'db'>, actor: Actor, id: string): Promise<Scenario> {
@@ -142,23 +132,14 @@ export async function getScenario(deps: Pick<AppDeps, 'db'>, actor: Actor, id: s
 export async function updateScenario(deps: Pick<AppDeps, 'db' | 'now'>, actor: Actor, raw: UpdateScenarioInput): Promise<Scenario> {
   assertStaff(actor);
   const { id, archived, ...patch } = parseInput(updateScenarioInput, raw);
-  const changed = Object.keys(patch).filter((key) => patch[key as keyof typeof patch] !== undefined);
-  if (archived !== undefined) changed.push('archived');
-  if (changed.length === 0) throw invalidInput('nothing to change', { '(body)': 'name at least one field to change' });
+  const changed = changedFields(patch, { archived });
   if (patch.personaId !== undefined) await assertPersona(deps.db, patch.personaId);
   return deps.db
     .transaction(async (tx) => {
       const [current] = await tx.select({ teamManagerId: scenarios.teamManagerId }).from(scenarios).where(eq(scenarios.id, id)).for('update');
-      if (!current) throw notFound('scenario');
-      if (!canEditTeamContent(actor, current.teamManagerId)) throw forbidden('this scenario belongs to another team: you may use it but not change it');
-      const [row] = await tx
-        .update(scenarios)
-        .set({ ...patch, ...(archived === undefined ? {} : { archivedAt: archived ? (deps.now?.() ?? new Date()) : null }) })
-        .where(eq(scenarios.id, id))
-        .returning();
-      if (!row) throw notFound('scenario');
-      await recordAudit(tx, actor, { action: 'scenario.updated', entityType: 'scenario', entityId: id, details: { changed } });
-      return row;
+      assertTeamEditable(actor, 'scenario', current);
+      const rows = await tx.update(scenarios).set({ ...patch, ...archivedAtOf(archived, nowOf(deps)) }).where(eq(scenarios.id, id)).returning();
+      return auditUpdated(tx, actor, rows, 'scenario', { changed });
     })
     .catch(numberConflict);
 }

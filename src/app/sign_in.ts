@@ -10,9 +10,9 @@ import { canManageUser, mayUseSignInLink, type Actor } from '../domain/access.js
 import { invalidInput, notFound } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
 import { html } from './call_email.js';
-import type { AppLogger } from './ports.js';
+import { type AppLogger, nowOf, type Clock } from './ports.js';
 import type { Mailer } from './post_call.js';
-import { nowOf, parseId } from './use_case.js';
+import { parseId } from './use_case.js';
 
 export const SIGN_IN_LINK_TTL_MS = 15 * 60_000;
 /** An invite waits for a rep who may not read their email today. */
@@ -24,7 +24,7 @@ export interface SignInDeps {
   mailer: Mailer | null;
   publicBaseUrl: string;
   logger: AppLogger;
-  now?: () => Date;
+  now?: Clock;
 }
 
 export const hashSignInToken = (token: string): string => createHash('sha256').update(token).digest('hex');

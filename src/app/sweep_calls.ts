@@ -5,7 +5,8 @@
 // writer uses, so a real end event racing the sweeper still wins or is kept.
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import { calls, scenarios } from '../adapters/db/schema.js';
-import type { RoomService } from './ports.js';
+import { LIVE_STATUSES } from '../domain/call_state.js';
+import { type RoomService, nowOf, type Clock } from './ports.js';
 import { recordCallEvent, type RecordCallEventDeps } from './record_call_event.js';
 
 /** The pg-boss queue (and schedule) the sweep runs on. */
@@ -24,11 +25,11 @@ export interface SweepCallsDeps extends RecordCallEventDeps {
   graceSeconds: number;
   /** Hangs up a caller still sitting in a room nobody serves; optional (no LiveKit configured). */
   rooms?: Pick<RoomService, 'deleteRoom'> | null;
-  now?: () => Date;
+  now?: Clock;
 }
 
 export async function sweepOverdueCalls(deps: SweepCallsDeps): Promise<{ swept: string[] }> {
-  const now = deps.now ? deps.now() : new Date();
+  const now = nowOf(deps);
   const startedAt = sql`coalesce(${calls.answeredAt}, ${calls.createdAt})`;
   const limitSeconds = sql<number>`coalesce(${scenarios.timeLimitSeconds}, ${UNRESOLVED_CALL_LIMIT_SECONDS})`;
   const overdue = await deps.db
@@ -37,7 +38,7 @@ export async function sweepOverdueCalls(deps: SweepCallsDeps): Promise<{ swept: 
     .leftJoin(scenarios, eq(scenarios.id, calls.scenarioId))
     .where(
       and(
-        inArray(calls.status, ['dispatching', 'ringing', 'in_progress']),
+        inArray(calls.status, [...LIVE_STATUSES]),
         lt(sql`${startedAt} + make_interval(secs => ${limitSeconds} + ${deps.graceSeconds})`, now),
       ),
     )

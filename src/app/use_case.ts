@@ -1,9 +1,11 @@
 // What every management use case shares: its dependencies, input parsing into domain errors, and
-// the translation of the database's unique violations into `conflict`.
+// paging. Unique violations are recognised by adapters/db/pg_errors.ts.
 import { z } from 'zod';
 import type { PgSelect } from 'drizzle-orm/pg-core';
 import type { Database } from '../adapters/db/client.js';
-import { invalidInput, notFound } from '../domain/errors.js';
+import { canEditTeamContent, type Actor } from '../domain/access.js';
+import { fieldsOf, forbidden, invalidInput, notFound } from '../domain/errors.js';
+import type { Clock } from './ports.js';
 
 export interface AppDeps {
   db: Database;
@@ -12,7 +14,7 @@ export interface AppDeps {
   hashPassword(password: string): Promise<string>;
   /** Checks a user's current password before they change their own password or email. */
   verifyPassword?(hash: string, password: string): Promise<boolean>;
-  now?: () => Date;
+  now?: Clock;
   /** Defaults to domain/pin.ts's generatePin; tests pass a scripted one to force a collision. */
   generatePin?: () => string;
 }
@@ -20,18 +22,6 @@ export interface AppDeps {
 /** A transaction handle; the same query API as the database, so helpers accept either. */
 export type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 export type Executor = Database | Tx;
-
-export const nowOf = (deps: { now?: () => Date }): Date => (deps.now ? deps.now() : new Date());
-
-/** Turns zod issues into `{ 'rubric.1.weight': 'message' }`; the first message per path wins. */
-export function fieldsOf(error: z.ZodError): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const issue of error.issues) {
-    const path = issue.path.map(String).join('.') || '(body)';
-    fields[path] ??= issue.message;
-  }
-  return fields;
-}
 
 /** Every use case validates its own input, so the API, the web view and the CLI cannot drift apart. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
@@ -41,15 +31,6 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
   throw invalidInput(`invalid input: ${Object.keys(fields).join(', ')}`, fields);
 }
 
-/** The name of the unique constraint a failed insert/update hit, when that is why it failed. */
-export function uniqueViolation(error: unknown): string | null {
-  for (let current: unknown = error, depth = 0; current && depth < 4; depth += 1) {
-    const candidate = current as { code?: unknown; constraint?: unknown; cause?: unknown };
-    if (candidate.code === '23505') return typeof candidate.constraint === 'string' ? candidate.constraint : '';
-    current = candidate.cause;
-  }
-  return null;
-}
 
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -60,6 +41,32 @@ export function parseId(value: unknown, what: string): string {
 }
 
 export const E164 = /^\+[1-9]\d{6,14}$/;
+
+/**
+ * A persona or scenario row locked for an update: it must exist and belong to the actor's team
+ * (or the actor is an admin); anyone on staff may use another team's, but not change it.
+ */
+export function assertTeamEditable(actor: Actor, what: 'persona' | 'scenario', current: { teamManagerId: string | null } | undefined): void {
+  if (!current) throw notFound(what);
+  if (!canEditTeamContent(actor, current.teamManagerId)) throw forbidden(`this ${what} belongs to another team: you may use it but not change it`);
+}
+
+/** The archivedAt change an `archived` flag asks for (none when the flag is absent). */
+export const archivedAtOf = (archived: boolean | undefined, now: Date): { archivedAt?: Date | null } =>
+  archived === undefined ? {} : { archivedAt: archived ? now : null };
+
+/** A yes/no query parameter: a boolean from JSON or 'true'/'false' from a query string; default no. */
+export const booleanQuery = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]).default(false);
+
+/**
+ * The names of the fields an update changes (those given, plus `also` for flags kept apart from
+ * the patch, such as `archived` or `password`); an update that changes nothing is invalid input.
+ */
+export function changedFields(patch: Record<string, unknown>, also: Record<string, unknown> = {}): string[] {
+  const changed = [...Object.entries(patch), ...Object.entries(also)].filter(([, value]) => value !== undefined).map(([key]) => key);
+  if (changed.length === 0) throw invalidInput('nothing to change', { '(body)': 'name at least one field to change' });
+  return changed;
+}
 
 /** `?page=&pageSize=` of a list endpoint (pageSize at most 200, default 50). */
 export const pageInput = z.object({

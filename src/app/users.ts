@@ -2,6 +2,7 @@
 import { and, asc, eq, isNull, ne, or, sql, type SQL } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
+import { uniqueViolation } from '../adapters/db/pg_errors.js';
 import { apiTokens, sessions, users } from '../adapters/db/schema.js';
 import {
   assertStaff,
@@ -14,8 +15,8 @@ import {
   type Actor,
 } from '../domain/access.js';
 import { conflict, forbidden, invalidInput, notFound } from '../domain/errors.js';
-import { recordAudit } from './audit.js';
-import { type AppDeps, E164, type Executor, parseId, parseInput, uniqueViolation, type PageRequest, withPage } from './use_case.js';
+import { recordAudit, auditCreated } from './audit.js';
+import { type AppDeps, E164, type Executor, parseId, parseInput, type PageRequest, withPage, changedFields, booleanQuery } from './use_case.js';
 
 export const idSchema = z.guid({ message: 'expected an id' });
 
@@ -61,9 +62,7 @@ export interface UpdateUserContext {
 export const listUsersInput = z.object({
   role: z.enum(['admin', 'manager', 'rep']).optional(),
   managerId: idSchema.optional(),
-  includeInactive: z
-    .union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')])
-    .default(false),
+  includeInactive: booleanQuery,
 });
 export type ListUsersInput = z.input<typeof listUsersInput>;
 
@@ -143,7 +142,7 @@ export async function createUser(deps: AppDeps, actor: Actor, raw: CreateUserInp
   return deps.db
     .transaction(async (tx) => {
       await assertPhonesFree(tx, input.phoneNumbers, null);
-      const [row] = await tx
+      const rows = await tx
         .insert(users)
         .values({
           role: input.role,
@@ -154,13 +153,11 @@ export async function createUser(deps: AppDeps, actor: Actor, raw: CreateUserInp
           passwordHash,
         })
         .returning();
-      if (!row) throw new Error('insert returned no row');
-      await recordAudit(tx, actor, {
+      const row = await auditCreated(tx, actor, rows, (created) => ({
         action: 'user.created',
         entityType: 'user',
-        entityId: row.id,
-        details: { role: row.role, managerId, withPassword: passwordHash !== null },
-      });
+        details: { role: created.role, managerId, withPassword: passwordHash !== null },
+      }));
       return toPublicUser(row);
     })
     .catch(emailConflict);
@@ -206,9 +203,7 @@ export async function updateUser(deps: AppDeps, actor: Actor, raw: UpdateUserInp
   assertStaff(actor);
   const { id, password, currentPassword, ...patch } = parseInput(updateUserInput, raw);
   const target = await loadVisibleUser(deps.db, actor, id);
-  const changed = Object.keys(patch).filter((key) => patch[key as keyof typeof patch] !== undefined);
-  if (password !== undefined) changed.push('password');
-  if (changed.length === 0) throw invalidInput('nothing to change', { '(body)': 'name at least one field to change' });
+  const changed = changedFields(patch, { password });
 
   // Staff may edit their own profile and password, but not their role, team or whether they are active.
   const self = target.id === actor.userId;

@@ -4,30 +4,17 @@
 // there is nothing to guess and no PIN lock-out to apply. Staff "Try this scenario" make test calls:
 // no assignment, no attempt, kept out of progress and practice metrics.
 import { randomUUID } from 'node:crypto';
-import { and, eq, gt, inArray, sql } from 'drizzle-orm';
-import { assignments, calls, scenarios, users } from '../adapters/db/schema.js';
 import { assertStaff, canPractiseOn, type Actor } from '../domain/access.js';
 import { isTerminal } from '../domain/call_state.js';
 import { notFound } from '../domain/errors.js';
 import { checkAssignment, type RepCandidate, type ResolveFailure, type ScenarioCandidate } from '../domain/resolver.js';
 import { encodeRoomMetadata } from '../domain/room_metadata.js';
-import type { AgentAvailability, CallerTokens } from './ports.js';
+import { type AgentAvailability, type CallerTokens, nowOf } from './ports.js';
 import { recordCallEvent } from './record_call_event.js';
-import {
-  abandonDispatch,
-  buildMetadata,
-  type CallRoutingDeps,
-  giveBackAttempt,
-  loadScenario,
-  newRoomName,
-  repColumns,
-  ROOM_DEPARTURE_TIMEOUT_SECONDS,
-  takeAttempt,
-  toAssignment,
-} from './resolve_call.js';
-import { nowOf, parseId } from './use_case.js';
+import { abandonDispatch, buildMetadata, type CallRoutingDeps, newRoomName, ROOM_DEPARTURE_TIMEOUT_SECONDS } from './resolve_call.js';
+import { parseId } from './use_case.js';
 
-export interface WebCallDeps extends Pick<CallRoutingDeps, 'db' | 'rooms' | 'agentName' | 'onCallEnded' | 'logger' | 'now'> {
+export interface WebCallDeps extends Pick<CallRoutingDeps, 'db' | 'store' | 'rooms' | 'agentName' | 'onCallEnded' | 'logger' | 'now'> {
   tokens: CallerTokens;
   /** Asked before anything is taken, as on the phone: no free persona, no attempt used. Absent: not checked. */
   agentAvailability?: AgentAvailability | null | undefined;
@@ -65,24 +52,12 @@ async function createCall(
   const callId = randomUUID();
   const roomName = newRoomName();
   const metadata = buildMetadata(callId, input.scenario, input.rep);
-  const taken = await deps.db.transaction(async (tx): Promise<true | 'exhausted' | { busy: string }> => {
-    // Serialised per person, so two clicks cannot both find no open call.
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`web-call:${input.rep.id}`}))`);
-    const [open] = await tx
-      .select({ id: calls.id })
-      .from(calls)
-      .where(
-        and(
-          eq(calls.repId, input.rep.id),
-          eq(calls.path, 'web'),
-          inArray(calls.status, ['dispatching', 'ringing', 'in_progress']),
-          gt(calls.createdAt, new Date(nowOf(deps).getTime() - OPEN_CALL_WINDOW_MS)),
-        ),
-      )
-      .limit(1);
-    if (open) return { busy: open.id };
-    if (input.assignmentId && !(await takeAttempt(tx, input.assignmentId))) return 'exhausted';
-    await tx.insert(calls).values({
+  const since = new Date(nowOf(deps).getTime() - OPEN_CALL_WINDOW_MS);
+  const taken = await deps.store.underCallerLock(input.rep.id, async (tx): Promise<true | 'exhausted' | { busy: string }> => {
+    const open = await tx.openCallOf(input.rep.id, 'web', since);
+    if (open) return { busy: open };
+    if (input.assignmentId && !(await tx.takeAttempt(input.assignmentId))) return 'exhausted';
+    await tx.insertCall({
       id: callId,
       path: 'web',
       status: 'dispatching',
@@ -117,35 +92,30 @@ async function createCall(
 
 /** "Practise now" on one of the signed-in rep's assignments. */
 export async function startPractice(deps: WebCallDeps, actor: Actor, assignmentId: string): Promise<WebCallOutcome> {
-  const [row] = await deps.db
-    .select({ assignment: assignments, rep: repColumns })
-    .from(assignments)
-    .innerJoin(users, eq(users.id, assignments.repId))
-    .where(eq(assignments.id, parseId(assignmentId, 'assignment')))
-    .limit(1);
-  if (!row || !canPractiseOn(actor, row.assignment) || row.assignment.revokedAt !== null) throw notFound('assignment');
-  const scenario = await loadScenario(deps.db, eq(scenarios.id, row.assignment.scenarioId));
+  const found = await deps.store.assignment(parseId(assignmentId, 'assignment'));
+  if (!found || !canPractiseOn(actor, found.assignment) || found.assignment.revoked) throw notFound('assignment');
+  const { assignment, rep } = found;
+  const scenario = await deps.store.scenario(assignment.scenarioId);
   if (!scenario) throw notFound('assignment');
-  const rep = row.rep as RepCandidate;
-  const outcome = checkAssignment('web', scenario, rep, toAssignment(row.assignment), nowOf(deps));
+  const outcome = checkAssignment('web', scenario, rep, assignment, nowOf(deps));
   if (outcome.kind !== 'ok') return { kind: 'refused', failure: outcome };
-  return createCall(deps, { scenario, rep, assignmentId: row.assignment.id, maxAttempts: row.assignment.maxAttempts, isTest: false });
+  return createCall(deps, { scenario, rep, assignmentId: assignment.id, maxAttempts: assignment.maxAttempts, isTest: false });
 }
 
 /** "Try this scenario": a manager or admin calls the persona themself, as a test call. */
 export async function startTestCall(deps: WebCallDeps, actor: Actor, scenarioId: string): Promise<WebCallOutcome> {
   assertStaff(actor);
   if (actor.userId === null) throw notFound('user');
-  const scenario = await loadScenario(deps.db, eq(scenarios.id, parseId(scenarioId, 'scenario')));
+  const scenario = await deps.store.scenario(parseId(scenarioId, 'scenario'));
   if (!scenario) throw notFound('scenario');
   if (scenario.archived || scenario.persona.archived) return { kind: 'refused', failure: { kind: 'inactive' } };
-  const [me] = await deps.db.select(repColumns).from(users).where(and(eq(users.id, actor.userId), eq(users.active, true)));
+  const me = await deps.store.rep(actor.userId, { activeOnly: true });
   if (!me) throw notFound('user');
-  return createCall(deps, { scenario, rep: me as RepCandidate, assignmentId: null, maxAttempts: null, isTest: true });
+  return createCall(deps, { scenario, rep: me, assignmentId: null, maxAttempts: null, isTest: true });
 }
 
-async function loadOwnWebCall(deps: Pick<WebCallDeps, 'db'>, actor: Actor, callId: string) {
-  const [call] = await deps.db.select().from(calls).where(eq(calls.id, parseId(callId, 'call'))).limit(1);
+async function loadOwnWebCall(deps: Pick<WebCallDeps, 'store'>, actor: Actor, callId: string) {
+  const call = await deps.store.findCall({ callId: parseId(callId, 'call') });
   // Only the person in the call may join it: not their manager, not an admin.
   if (!call || call.path !== 'web' || actor.userId === null || call.repId !== actor.userId) throw notFound('call');
   return call;
@@ -168,7 +138,7 @@ export type JoinDetails =
 export async function joinDetails(deps: WebCallDeps, actor: Actor, callId: string): Promise<JoinDetails> {
   const call = await loadOwnWebCall(deps, actor, callId);
   if (isTerminal(call.status) || !call.scenarioId) return { kind: 'ended', callId: call.id };
-  const scenario = await loadScenario(deps.db, eq(scenarios.id, call.scenarioId));
+  const scenario = await deps.store.scenario(call.scenarioId);
   if (!scenario) return { kind: 'ended', callId: call.id };
   const token = await deps.tokens.mint({
     room: call.roomName,
@@ -199,7 +169,7 @@ export async function giveBackUnansweredCall(deps: WebCallDeps, actor: Actor, ca
   if (call.status !== 'dispatching') return { givenBack: false };
   const result = await recordCallEvent(deps, { callId: call.id, event: { type: 'failed', at: nowOf(deps), reason: 'agent_unavailable' }, trigger: 'dispatch_failed' });
   if (!result.found || !result.changed) return { givenBack: false };
-  if (call.assignmentId) await giveBackAttempt(deps.db, call.assignmentId);
+  if (call.assignmentId) await deps.store.giveBackAttempt(call.assignmentId);
   await deps.rooms.deleteRoom(call.roomName).catch((error: unknown) => deps.logger.warn({ err: error, callId: call.id }, 'room delete failed'));
   deps.logger.warn({ callId: call.id }, 'persona agent never joined the browser call; attempt given back');
   return { givenBack: true };

@@ -9,10 +9,9 @@
 //   under it is the app's business, not the CLI's.
 // - When nothing runs, the CLI starts the embedded server itself (and migrates), then stops it on exit.
 import { join } from 'node:path';
-import { bootstrapDatabase, DatabaseUnavailableError, EMBEDDED_DATABASE } from '../adapters/db/bootstrap.js';
-import { createDatabase, type DatabaseHandle, type DatabaseTimeouts } from '../adapters/db/client.js';
+import { bootstrapDatabase, DatabaseUnavailableError, EMBEDDED_DATABASE, type DatabaseOptions } from '../adapters/db/bootstrap.js';
+import { createDatabase, type DatabaseHandle } from '../adapters/db/client.js';
 import { findRunningEmbedded } from '../adapters/db/embedded.js';
-import type { Logger } from '../adapters/logger.js';
 
 
 export interface CliDatabase extends DatabaseHandle {
@@ -21,14 +20,7 @@ export interface CliDatabase extends DatabaseHandle {
   shutdown(): Promise<void>;
 }
 
-export async function openCliDatabase(options: {
-  databaseUrl: string | undefined;
-  dataDir: string;
-  embeddedPort: number;
-  embeddedPassword: string;
-  logger: Logger;
-  timeouts?: Partial<DatabaseTimeouts>;
-}): Promise<CliDatabase> {
+export async function openCliDatabase(options: DatabaseOptions): Promise<CliDatabase> {
   if (!options.databaseUrl) {
     const running = await findRunningEmbedded(join(options.dataDir, 'postgres'));
     if (running) {

@@ -1,7 +1,7 @@
 // Composition root of the admin CLI: config -> secrets -> database (see database.ts) -> commands.
 // Logs go to stderr so stdout stays clean for --json.
 import { pino } from 'pino';
-import { ConfigError, databaseTimeouts, loadConfig } from '../config.js';
+import { ConfigError, databaseOptions, loadConfig } from '../config.js';
 import { DatabaseUnavailableError } from '../adapters/db/bootstrap.js';
 import { EmbeddedPostgresError } from '../adapters/db/embedded.js';
 import { scorecardModelFromConfig } from '../adapters/groq/scorecard_model.js';
@@ -38,14 +38,7 @@ async function main(): Promise<number> {
       async deps() {
         if (deps) return deps;
         const secrets = await loadSecrets(config.DATA_DIR, { pinSecret: config.PIN_SECRET, sessionSecret: config.SESSION_SECRET });
-        database = await openCliDatabase({
-          databaseUrl: config.DATABASE_URL,
-          dataDir: config.DATA_DIR,
-          embeddedPort: config.EMBEDDED_PG_PORT,
-          embeddedPassword: secrets.databasePassword,
-          logger,
-          timeouts: databaseTimeouts(config),
-        });
+        database = await openCliDatabase(databaseOptions(config, secrets.databasePassword, logger));
         deps = {
           db: database.db,
           pinSecret: secrets.pinSecret,

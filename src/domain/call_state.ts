@@ -7,6 +7,8 @@ export const CALL_STATUSES = ['dispatching', 'ringing', 'in_progress', 'complete
 export type CallStatus = (typeof CALL_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly CallStatus[] = ['completed', 'failed', 'abandoned'];
 export const isTerminal = (status: CallStatus): boolean => TERMINAL_STATUSES.includes(status);
+/** Not over yet: the states a call moves through before a terminal one. */
+export const LIVE_STATUSES = ['dispatching', 'ringing', 'in_progress'] as const satisfies readonly CallStatus[];
 
 const rank: Record<CallStatus, number> = { dispatching: 0, ringing: 1, in_progress: 2, completed: 3, failed: 3, abandoned: 3 };
 

@@ -11,6 +11,7 @@
 //     nobody knows who is calling yet. The agent collects the PIN (or resolves by the called
 //     number) and posts it to the resolve endpoint. `callId` is absent until then.
 import { z } from 'zod';
+import type { RubricCriterion } from './scorecard.js';
 
 export const ROOM_METADATA_VERSION = 1;
 
@@ -37,7 +38,7 @@ export const rubricCriterionSchema = z.object({
   name: text('a criterion name', 200),
   description: z.string().max(2000),
   weight: z.number().positive('expected a positive weight'),
-});
+}) satisfies z.ZodType<RubricCriterion>;
 
 export const roomScenarioSchema = z.object({
   title: text('a scenario title', 200),

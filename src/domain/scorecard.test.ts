@@ -8,7 +8,7 @@ import {
   evidenceProblem,
   scorecardJsonSchema,
   UNEVIDENCED_SCORE_CAP,
-  type Criterion,
+  type RubricCriterion as Criterion,
 } from './scorecard.js';
 
 const rubric: Criterion[] = [

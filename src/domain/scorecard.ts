@@ -20,14 +20,17 @@ export const MIN_EVIDENCE_WORDS = 3;
 /** The most a criterion scores without valid evidence: below any sensible pass mark. */
 export const UNEVIDENCED_SCORE_CAP = 40;
 
-export interface Criterion {
+/** One row of a scenario's rubric: stored on the scenario, sent to the agent, scored after the call. */
+export interface RubricCriterion {
   id: string;
   name: string;
   description: string;
+  /** Relative weight; weights are normalised when the overall score is computed. */
   weight: number;
 }
 
-export interface ScoredCriterion {
+/** How one rubric criterion scored (stored in scorecards.criteria, shown and emailed). */
+export interface CriterionScore {
   criterionId: string;
   name: string;
   weight: number;
@@ -42,7 +45,7 @@ export interface ScorecardScenario {
   objective: string;
   context: string;
   difficulty?: string;
-  rubric: readonly Criterion[];
+  rubric: readonly RubricCriterion[];
 }
 
 export interface ScorecardPersona {
@@ -58,7 +61,7 @@ export interface ChatMessage {
 
 export interface ScorecardResult {
   summary: string;
-  criteria: ScoredCriterion[];
+  criteria: CriterionScore[];
   overallScore: number;
   /** Null when there is no pass mark (no assignment behind the call). */
   passed: boolean | null;
@@ -129,7 +132,7 @@ const shorten = (text: string, max = 160) => (text.length > max ? `${text.slice(
 export const scorerAddressReasons = (found: readonly ScorerAddress[]): string[] =>
   found.map((line) => `The rep spoke to the scorer rather than the buyer: "${shorten(line.text.trim())}"`);
 
-export function scorecardJsonSchema(rubric: readonly Criterion[]): Record<string, unknown> {
+export function scorecardJsonSchema(rubric: readonly RubricCriterion[]): Record<string, unknown> {
   return {
     type: 'object',
     additionalProperties: false,
@@ -246,7 +249,7 @@ export function correctionMessage(reason: string): ChatMessage {
 }
 
 /** Weighted mean of the criterion scores, one decimal; equal weights when all weights are zero. */
-export function overallScore(criteria: readonly Pick<ScoredCriterion, 'score' | 'weight'>[]): number {
+export function overallScore(criteria: readonly Pick<CriterionScore, 'score' | 'weight'>[]): number {
   if (criteria.length === 0) return 0;
   const totalWeight = criteria.reduce((sum, criterion) => sum + Math.max(0, criterion.weight), 0);
   const weighted =
@@ -262,7 +265,7 @@ export type AnswerCheck = { ok: true; result: ScorecardResult } | { ok: false; r
 export function checkScorecardAnswer(
   content: string,
   input: {
-    rubric: readonly Criterion[];
+    rubric: readonly RubricCriterion[];
     turns: readonly AnalyticsTurn[];
     passMark: number | null;
     /**
@@ -288,7 +291,7 @@ export function checkScorecardAnswer(
   }
   const byId = new Map(input.rubric.map((criterion) => [criterion.id, criterion]));
   const seen = new Set<string>();
-  const criteria: ScoredCriterion[] = [];
+  const criteria: CriterionScore[] = [];
   for (const answer of parsed.data.criteria) {
     const criterion = byId.get(answer.criterionId);
     if (!criterion) return { ok: false, reason: `the answer scores an unknown criterion "${answer.criterionId}"` };

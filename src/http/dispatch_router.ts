@@ -4,9 +4,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../adapters/logger.js';
+import { nowOf } from '../app/ports.js';
 import { routeSipCall, type CallRoutingDeps } from '../app/resolve_call.js';
+import { parseInput } from '../app/use_case.js';
 import { lockedOutLine, prompts, refusalLine } from '../domain/call_prompts.js';
 import { dispatchResolveRequestSchema, type DispatchResolveResponse } from '../domain/dispatch_resolve.js';
+import { apiErrorHandler, sendError } from './api/errors.js';
 import type { VerifyLivekitToken } from './verifiers.js';
 
 export interface DispatchRouterDeps {
@@ -42,22 +45,18 @@ async function authenticate(deps: DispatchRouterDeps, header: string | undefined
   return null;
 }
 
-function problem(res: Response, status: number, error: string, message: string, fields?: Record<string, string>) {
-  res.status(status).json({ error, message, ...(fields ? { fields } : {}) });
-}
-
 export function makeDispatchRouter(deps: DispatchRouterDeps): Router {
   const router = Router();
 
   const requireAuth = async (req: Request, res: Response, next: NextFunction) => {
     if (!deps.sharedSecret && !deps.verifyLivekitToken) {
-      problem(res, 503, 'not_configured', 'set DISPATCH_SHARED_SECRET or the LiveKit keys to enable this endpoint');
+      sendError(res, 503, 'not_configured', 'set DISPATCH_SHARED_SECRET or the LiveKit keys to enable this endpoint');
       return;
     }
     const caller = await authenticate(deps, req.header('Authorization'));
     if (!caller) {
       res.setHeader('WWW-Authenticate', 'Bearer');
-      problem(res, 401, 'unauthorized', 'a valid bearer token is required');
+      sendError(res, 401, 'unauthorized', 'a valid bearer token is required');
       return;
     }
     res.locals.caller = caller;
@@ -69,21 +68,15 @@ export function makeDispatchRouter(deps: DispatchRouterDeps): Router {
     requireAuth,
     express.json({ limit: '16kb', type: () => true }),
     async (req: Request, res: Response) => {
-      const parsed = dispatchResolveRequestSchema.safeParse(req.body ?? {});
-      if (!parsed.success) {
-        const fields: Record<string, string> = {};
-        for (const issue of parsed.error.issues) fields[issue.path.join('.') || '(body)'] ??= issue.message;
-        problem(res, 400, 'invalid_body', `invalid body: ${Object.keys(fields).join(', ')}`, fields);
-        return;
-      }
-      const input = parsed.data;
+      // A bad body is an invalid_input error naming its fields, answered by apiErrorHandler below.
+      const input = parseInput(dispatchResolveRequestSchema, req.body ?? {});
       const caller = res.locals.caller as Caller;
       if (caller.kind === 'livekit_token' && (!caller.roomAdmin || caller.room !== input.roomName)) {
-        problem(res, 403, 'forbidden', 'the token must grant roomAdmin on the room being resolved');
+        sendError(res, 403, 'forbidden', 'the token must grant roomAdmin on the room being resolved');
         return;
       }
       if (!deps.routing) {
-        problem(res, 503, 'not_configured', 'LiveKit is not configured');
+        sendError(res, 503, 'not_configured', 'LiveKit is not configured');
         return;
       }
 
@@ -98,7 +91,7 @@ export function makeDispatchRouter(deps: DispatchRouterDeps): Router {
             body = { outcome: 'refused', reason: outcome.failure.kind, say: refusalLine(outcome.failure), retry: true };
             break;
           case 'locked_out':
-            body = { outcome: 'refused', reason: 'locked_out', say: lockedOutLine(outcome.until, deps.routing.now ? deps.routing.now() : new Date()), retry: false };
+            body = { outcome: 'refused', reason: 'locked_out', say: lockedOutLine(outcome.until, nowOf(deps.routing)), retry: false };
             break;
           case 'unavailable':
             body = { outcome: 'refused', reason: 'unavailable', say: prompts.unavailable, retry: false };
@@ -113,15 +106,8 @@ export function makeDispatchRouter(deps: DispatchRouterDeps): Router {
     },
   );
 
-  // A body the JSON parser could not read is the client's fault: say so in the same shape.
-  router.use('/api/dispatch', (error: unknown, _req: Request, res: Response, next: NextFunction) => {
-    const status = (error as { status?: number }).status;
-    if (status && status >= 400 && status < 500) {
-      problem(res, status, 'invalid_body', status === 413 ? 'body too large' : 'body is not valid JSON', { '(body)': 'expected a JSON object' });
-      return;
-    }
-    next(error);
-  });
+  // Bad bodies (unreadable JSON, invalid fields) answer in the one JSON error body.
+  router.use('/api/dispatch', apiErrorHandler);
 
   return router;
 }

@@ -3,10 +3,11 @@
 // the exact bytes, so the body is read raw and never re-serialised before verification.
 import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from '../adapters/logger.js';
-import type { AgentAvailability, RoomService } from '../app/ports.js';
+import { nowOf, type AgentAvailability, type Clock, type RoomService } from '../app/ports.js';
 import { recordCallEvent, type RecordCallEventDeps } from '../app/record_call_event.js';
 import { AGENT_LOST, agentConnectionLost } from '../domain/agent_presence.js';
 import type { CallEvent } from '../domain/call_state.js';
+import { sendError } from './api/errors.js';
 import type { LivekitLifecycleEvent, VerifyLivekitWebhook } from './verifiers.js';
 
 export interface LivekitWebhookRouterDeps {
@@ -18,7 +19,7 @@ export interface LivekitWebhookRouterDeps {
   /** Asked when a caller's SIP leg joins; with no agent free the room is deleted, which refuses the call. */
   agentAvailability?: AgentAvailability | null;
   logger: Logger;
-  now?: () => Date;
+  now?: Clock;
 }
 
 /**
@@ -50,7 +51,7 @@ export function makeLivekitWebhookRouter(deps: LivekitWebhookRouterDeps): Router
 
   router.post('/livekit/webhook', express.raw({ type: () => true, limit: '1mb' }), async (req: Request, res: Response) => {
     if (!deps.verifyWebhook) {
-      res.status(503).json({ error: 'not_configured', message: 'LiveKit is not configured' });
+      sendError(res, 503, 'not_configured', 'LiveKit is not configured');
       return;
     }
     const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
@@ -59,12 +60,12 @@ export function makeLivekitWebhookRouter(deps: LivekitWebhookRouterDeps): Router
       event = await deps.verifyWebhook(raw, req.header('Authorization'));
     } catch (error) {
       deps.logger.warn({ err: { message: (error as Error).message } }, 'livekit webhook rejected');
-      res.status(401).json({ error: 'unauthorized', message: 'webhook signature did not verify' });
+      sendError(res, 401, 'unauthorized', 'webhook signature did not verify');
       return;
     }
 
     const roomName = event.roomName;
-    const at = event.createdAt ?? (deps.now ? deps.now() : new Date());
+    const at = event.createdAt ?? nowOf(deps);
     const callEvent = livekitCallEvent(event, at);
     if (callEvent && roomName) {
       try {
@@ -95,7 +96,7 @@ export function makeLivekitWebhookRouter(deps: LivekitWebhookRouterDeps): Router
       } catch (error) {
         // 5xx makes livekit-server retry; the state machine makes the retry harmless.
         deps.logger.error({ err: error, webhook: event.event, roomName }, 'applying a livekit webhook failed');
-        res.status(500).json({ error: 'internal' });
+        sendError(res, 500, 'internal', 'the event could not be applied; it is safe to retry');
         return;
       }
     }

@@ -4,7 +4,7 @@
 // spoken line and a hang-up rather than an HTTP error Twilio would read out as "an application error".
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../adapters/logger.js';
-import type { AgentAvailability } from '../app/ports.js';
+import { type AgentAvailability, nowOf } from '../app/ports.js';
 import { recordCallEvent } from '../app/record_call_event.js';
 import { routeTwilioCall, type CallRoutingDeps, type RouteOutcome } from '../app/resolve_call.js';
 import { lockedOutLine, MAX_PIN_TRIES, prompts, refusalLine } from '../domain/call_prompts.js';
@@ -99,7 +99,7 @@ export function twilioStatusEvent(status: string, at: Date, isDialAction: boolea
 export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
   const router = Router();
   const urls: TwimlUrls = { publicBaseUrl: deps.publicBaseUrl };
-  const now = () => (deps.routing?.now ? deps.routing.now() : new Date());
+  const now = () => nowOf(deps.routing ?? {});
   const body = express.urlencoded({ extended: false, limit: '64kb' });
 
   if (!deps.verifySignature) {
@@ -129,7 +129,7 @@ export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
           }),
         );
       case 'locked_out':
-        return sendTwiml(res, sayAndHangUpTwiml([lockedOutLine(outcome.until, routing.now ? routing.now() : new Date())]));
+        return sendTwiml(res, sayAndHangUpTwiml([lockedOutLine(outcome.until, nowOf(routing))]));
       case 'unavailable':
         return sendTwiml(res, sayAndHangUpTwiml([prompts.unavailable]));
       case 'refused':

@@ -62,13 +62,13 @@ describe('POST /api/dispatch/resolve', () => {
   it('names the bad field of a malformed body', async () => {
     const missing = await resolve({ digits: '123' });
     expect(missing.status).toBe(400);
-    expect(missing.body).toMatchObject({ error: 'invalid_body', fields: { roomName: expect.any(String) } });
+    expect(missing.body).toMatchObject({ error: { code: 'invalid_input', fields: { roomName: expect.any(String) } } });
     const letters = await resolve({ roomName: 'r', digits: '12ab' });
     expect(letters.status).toBe(400);
-    expect(Object.keys(letters.body.fields)).toEqual(['digits']);
+    expect(Object.keys(letters.body.error.fields)).toEqual(['digits']);
     const notJson = await resolve(undefined, `Bearer ${world.sharedSecret}`, '{"roomName": ');
     expect(notJson.status).toBe(400);
-    expect(notJson.body.error).toBe('invalid_body');
+    expect(notJson.body.error).toMatchObject({ code: 'invalid_json', fields: { '(body)': expect.any(String) } });
   });
 
   it('resolves a PIN, writes the metadata to the room, and answers the same on a repeat', async () => {

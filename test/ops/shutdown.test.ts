@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { calls } from '../../src/adapters/db/schema.js';
 import { createLogger } from '../../src/adapters/logger.js';
 import { runShutdown } from '../../src/adapters/shutdown.js';
@@ -67,7 +68,7 @@ describe('the Twilio path while shutting down', () => {
       twilio: {
         publicBaseUrl: PUBLIC_BASE_URL,
         verifySignature: createTwilioSignatureVerifier(authToken),
-        routing: { db: database.db, pinSecret: randomBytes(32).toString('hex'), lockout: lockoutRuleFromMinutes(5, 15, 15), rooms: { createRoom: never, updateRoomMetadata: never, deleteRoom: never }, agentName: 'persona', onCallEnded: async () => undefined, logger },
+        routing: { db: database.db, store: createCallRoutingStore(database.db), pinSecret: randomBytes(32).toString('hex'), lockout: lockoutRuleFromMinutes(5, 15, 15), rooms: { createRoom: never, updateRoomMetadata: never, deleteRoom: never }, agentName: 'persona', onCallEnded: async () => undefined, logger },
         sip: { host: 'sip.example.test' },
         logger,
         acceptingCalls: () => accepting,

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { createDatabase, type DatabaseHandle } from '../../src/adapters/db/client.js';
 import { users } from '../../src/adapters/db/schema.js';
 import { createLogger } from '../../src/adapters/logger.js';
@@ -42,6 +43,7 @@ describe('error logs with the database unreachable', () => {
     closed = createDatabase(`postgresql://postgres:secret@127.0.0.1:${await freePort()}/practice_line`, { connectionTimeoutMs: 1_000 });
     const routing = {
       db: closed.db,
+      store: createCallRoutingStore(closed.db),
       pinSecret,
       lockout: lockoutRuleFromMinutes(5, 15, 15),
       // The database fails first; a room is never asked for.

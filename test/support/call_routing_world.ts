@@ -4,6 +4,7 @@
 // rows to call with. Each suite builds its own; nothing is shared between files.
 import { randomBytes } from 'node:crypto';
 import { AccessToken, AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
+import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { loadConfig } from '../../src/config.js';
 import { createDatabase, type Database, type DatabaseHandle } from '../../src/adapters/db/client.js';
 import { pino } from 'pino';
@@ -97,6 +98,7 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
   };
   const routing: CallRoutingDeps = {
     db: database.db,
+    store: createCallRoutingStore(database.db),
     pinSecret,
     lockout: lockoutRuleFromMinutes(lockout.maxFailures, lockout.windowMinutes, lockout.lockoutMinutes),
     ...(options.limits ? { limits: options.limits } : {}),

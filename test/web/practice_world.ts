@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { chromium, type Browser } from 'playwright-core';
 import { pino } from 'pino';
+import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
 import { loadConfig } from '../../src/config.js';
 import { users, personas } from '../../src/adapters/db/schema.js';
 import { createGroqScorecardModel } from '../../src/adapters/groq/scorecard_model.js';
@@ -173,6 +174,7 @@ export async function startPracticeWorld(options: {
         mailer,
         practice: {
           db: database.db,
+          store: createCallRoutingStore(database.db),
           rooms: createLivekitRoomService(keys),
           agentName,
           onCallEnded: async () => undefined,

@@ -36,14 +36,18 @@ async function connectAndMigrate(url: string, timeouts: Partial<DatabaseTimeouts
   return handle;
 }
 
-export async function bootstrapDatabase(options: {
+/** Where a process finds its database (config.ts `databaseOptions` builds it from the config). */
+export interface DatabaseOptions {
+  /** Unset: the embedded server in `dataDir`. */
   databaseUrl: string | undefined;
   dataDir: string;
   embeddedPort: number;
   embeddedPassword: string;
   logger: Logger;
   timeouts?: Partial<DatabaseTimeouts>;
-}): Promise<DatabaseRuntime> {
+}
+
+export async function bootstrapDatabase(options: DatabaseOptions): Promise<DatabaseRuntime> {
   const timeouts = options.timeouts ?? {};
   if (options.databaseUrl) {
     const handle = await connectAndMigrate(options.databaseUrl, timeouts);

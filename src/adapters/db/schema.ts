@@ -20,6 +20,8 @@ import {
   uuid,
   varchar,
 } from 'drizzle-orm/pg-core';
+import { CALL_STATUSES } from '../../domain/call_state.js';
+import type { CriterionScore, RubricCriterion } from '../../domain/scorecard.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () =>
@@ -132,13 +134,6 @@ export const personas = pgTable('personas', {
 
 export const difficulty = pgEnum('difficulty', ['easy', 'medium', 'hard']);
 
-export interface RubricCriterion {
-  id: string;
-  name: string;
-  description: string;
-  /** Relative weight; weights are normalised when the overall score is computed. */
-  weight: number;
-}
 
 export const scenarios = pgTable('scenarios', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -197,14 +192,7 @@ export const assignments = pgTable(
   ],
 );
 
-export const callStatus = pgEnum('call_status', [
-  'dispatching',
-  'ringing',
-  'in_progress',
-  'completed',
-  'failed',
-  'abandoned',
-]);
+export const callStatus = pgEnum('call_status', CALL_STATUSES);
 
 export const callPath = pgEnum('call_path', ['twilio', 'sip', 'web']);
 
@@ -291,15 +279,6 @@ export const turnMetrics = pgTable('turn_metrics', {
 
 export const scorecardStatus = pgEnum('scorecard_status', ['scored', 'unavailable']);
 
-export interface CriterionScore {
-  criterionId: string;
-  name: string;
-  weight: number;
-  /** 0-100 */
-  score: number;
-  evidence: string;
-  suggestion: string;
-}
 
 export const scorecards = pgTable('scorecards', {
   id: uuid('id').primaryKey().defaultRandom(),

@@ -1,7 +1,6 @@
-import type { RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import { authenticateApiToken } from '../../app/api_tokens.js';
 import type { AppDeps } from '../../app/use_case.js';
-import type { Actor } from '../../domain/access.js';
 import { sendError } from './errors.js';
 
 /** Bearer API tokens (RFC 6750); the actor lands in res.locals for the routes after it. */
@@ -19,4 +18,4 @@ export function makeBearerAuth(deps: Pick<AppDeps, 'db' | 'now'>): RequestHandle
   };
 }
 
-export const actorOf = (res: Response): Actor => res.locals.actor as Actor;
+export { actorOf } from '../locals.js';

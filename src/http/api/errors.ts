@@ -1,7 +1,9 @@
-// The one place management-API failures become HTTP: a status and
-// `{ error: { code, message, fields: { path: message } } }`.
+// The one error body of every JSON edge (the management API under /api, /api/dispatch/resolve,
+// /livekit/webhook): a status and `{ error: { code, message, fields: { path: message } } }`
+// (README, "Errors at the JSON edges"). Domain errors, body-parser failures and an unreachable
+// database are translated here; anything else is logged and answered 500.
 import type { ErrorRequestHandler, Response } from 'express';
-import { isDatabaseUnavailable } from '../../adapters/db/client.js';
+import { isDatabaseUnavailable } from '../../adapters/db/pg_errors.js';
 import { isDomainError, type DomainErrorCode } from '../../domain/errors.js';
 import { refuseNul } from '../nul_guard.js';
 
@@ -34,7 +36,7 @@ export const apiErrorHandler: ErrorRequestHandler = (error, req, res, next) => {
     return sendError(res, parser.status, 'bad_request', 'the request body could not be read');
   }
   // The logger's error serializer drops query parameters (adapters/logger.ts).
-  req.log.error({ err: error }, 'management API request failed');
+  req.log?.error({ err: error }, 'API request failed');
   if (isDatabaseUnavailable(error)) {
     res.set('Retry-After', '5');
     return sendError(res, 503, 'unavailable', 'the database is unreachable; try again shortly');

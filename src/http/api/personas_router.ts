@@ -1,23 +1,12 @@
-import { Router } from 'express';
-import { createPersona, getPersona, listPersonas, updatePersona, type PersonaDeps } from '../../app/personas.js';
-import { type AppDeps, pageOf, parsePage } from '../../app/use_case.js';
-import { actorOf } from './auth.js';
-import { bodyObject } from './users_router.js';
+import type { Router } from 'express';
+import { createPersona, getPersona, listPersonas, updatePersona, type CreatePersonaInput, type PersonaDeps, type UpdatePersonaInput } from '../../app/personas.js';
+import type { AppDeps } from '../../app/use_case.js';
+import { includeArchived, makeResourceRouter } from './resource_router.js';
 
-export function makePersonasRouter(deps: AppDeps & PersonaDeps): Router {
-  const router = Router();
-  router.get('/', async (req, res) => {
-    const paging = parsePage(req.query);
-    res.json(pageOf(await listPersonas(deps, actorOf(res), { includeArchived: req.query.includeArchived === 'true' }, paging), paging));
+export const makePersonasRouter = (deps: AppDeps & PersonaDeps): Router =>
+  makeResourceRouter({
+    list: (actor, req, paging) => listPersonas(deps, actor, includeArchived(req), paging),
+    create: (actor, body) => createPersona(deps, actor, body as CreatePersonaInput),
+    get: (actor, id) => getPersona(deps, actor, id),
+    update: (actor, input) => updatePersona(deps, actor, input as UpdatePersonaInput),
   });
-  router.post('/', async (req, res) => {
-    res.status(201).json(await createPersona(deps, actorOf(res), req.body));
-  });
-  router.get('/:id', async (req, res) => {
-    res.json(await getPersona(deps, actorOf(res), req.params.id));
-  });
-  router.patch('/:id', async (req, res) => {
-    res.json(await updatePersona(deps, actorOf(res), { ...bodyObject(req.body), id: req.params.id }));
-  });
-  return router;
-}

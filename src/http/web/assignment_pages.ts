@@ -15,9 +15,11 @@ import {
 } from '../../app/assignments.js';
 import { listScenarios } from '../../app/scenarios.js';
 import { listUsers } from '../../app/users.js';
+import { actorOf } from '../locals.js';
 import { html, type SafeHtml } from './html.js';
-import { checked, errorsFrom, redirectWithNotice, formOf, numeric, sendHtml, str, type FormBody } from './forms.js';
-import { checkboxField, csrfField, formatTime, formError, inputField, page, selectField, type FieldErrors } from './layout.js';
+import { checked, redirectWithNotice, numeric, str, type FormBody } from './forms.js';
+import { checkboxField, csrfField, formatTime, formError, inputField, selectField, type FieldErrors } from './layout.js';
+import { addResourcePages, pageSender } from './resource_pages.js';
 import { csrfTokenOf } from './session.js';
 import type { WebDeps } from './web_deps.js';
 
@@ -65,46 +67,55 @@ function termsFields(values: AssignmentForm, errors: FieldErrors): SafeHtml {
 }
 
 export function addAssignmentRoutes(router: Router, deps: WebDeps, guard: RequestHandler, protect: RequestHandler): void {
-  const shell = (req: Request, res: Response, title: string, body: SafeHtml, notice?: string) =>
-    page({ title, viewer: res.locals.viewer!, section: 'assignments', csrfToken: csrfTokenOf(req), notice, body });
+  const send = pageSender('assignments');
 
   const pinPage = (req: Request, res: Response, issued: IssuedPin, what: string) => {
     const a = issued.assignment;
-    sendHtml(
-      res,
-      shell(
-        req,
-        res,
-        'PIN',
-        html`<h1>${what}</h1>
+    send(req, res, {
+      title: 'PIN',
+      body: html`<h1>${what}</h1>
         <section class="card">
           <p>${a.rep.name} practises <strong>${a.scenario.title}</strong> with this PIN:</p>
           <p class="pin" id="pin">${issued.pin}</p>
           <p><strong>Copy it now.</strong> It is shown only this once; afterwards it can only be replaced (rotated), never read back.</p>
           <p><a href="/assignments">Back to assignments</a></p>
         </section>`,
-      ),
-    );
+    });
   };
 
-  const listPage = async (req: Request, res: Response, values: AssignmentForm, errors: FieldErrors, status = 200) => {
-    const actor = res.locals.actor!;
-    const includeRevoked = req.query.revoked === '1';
-    const [rows, reps, scenarios] = await Promise.all([
-      listAssignments(deps.app, actor, { includeRevoked }),
-      listUsers(deps.app, actor, { role: 'rep' }),
-      listScenarios(deps.app, actor),
-    ]);
-    const notice = req.session.notice;
-    delete req.session.notice;
-    const token = csrfTokenOf(req);
-    sendHtml(
-      res,
-      shell(
-        req,
-        res,
-        'Assignments',
-        html`<h1>Assignments</h1>
+  router.post('/assignments/:id/rotate', guard, protect, async (req, res) => {
+    pinPage(req, res, await rotateAssignmentPin(deps.app, actorOf(res), String(req.params.id)), 'New PIN issued');
+  });
+
+  router.post('/assignments/:id/revoke', guard, protect, async (req, res) => {
+    const a = await revokeAssignment(deps.app, actorOf(res), String(req.params.id));
+    await redirectWithNotice(req, res, '/assignments', `Assignment of ${a.scenario.title} to ${a.rep.name} revoked; its PIN no longer works.`);
+  });
+
+  addResourcePages<AssignmentView, AssignmentForm>(router, guard, protect, {
+    path: '/assignments',
+    section: 'assignments',
+    emptyForm: () => ({}),
+    // Rep and scenario are fixed once assigned; an edit changes the terms only.
+    fromForm: (form, editing) => {
+      const values = fromForm(form);
+      if (!editing) return values;
+      const { repId: _repId, scenarioId: _scenarioId, ...terms } = values;
+      return terms;
+    },
+
+    async list(req, res, values, errors) {
+      const actor = actorOf(res);
+      const includeRevoked = req.query.revoked === '1';
+      const [rows, reps, scenarios] = await Promise.all([
+        listAssignments(deps.app, actor, { includeRevoked }),
+        listUsers(deps.app, actor, { role: 'rep' }),
+        listScenarios(deps.app, actor),
+      ]);
+      const token = csrfTokenOf(req);
+      return {
+        title: 'Assignments',
+        body: html`<h1>Assignments</h1>
         <p><a href="/assignments${includeRevoked ? '' : '?revoked=1'}">${includeRevoked ? 'Hide revoked' : 'Show revoked too'}</a></p>
         <div class="table-wrap"><table>
           <thead><tr><th>Rep</th><th>Scenario</th><th>Due</th><th class="num">Pass mark</th><th class="num">Attempts</th><th>Status</th><th>Actions</th></tr></thead>
@@ -134,42 +145,21 @@ export function addAssignmentRoutes(router: Router, deps: WebDeps, guard: Reques
           </div><div>${termsFields(values, errors)}</div></div>
           <button type="submit">Create and show PIN</button>
         </form>`,
-        notice,
-      ),
-      status,
-    );
-  };
+      };
+    },
 
-  router.get('/assignments', guard, (req, res) => listPage(req, res, {}, {}));
+    // The PIN is shown in this response only: never stored in the session for a redirect.
+    async create(req, res, values) {
+      pinPage(req, res, await createAssignment(deps.app, actorOf(res), values as CreateAssignmentInput), 'Assignment created');
+    },
 
-  router.post('/assignments', guard, protect, async (req, res) => {
-    const values = fromForm(formOf(req));
-    let issued: IssuedPin;
-    try {
-      issued = await createAssignment(deps.app, res.locals.actor!, values as CreateAssignmentInput);
-    } catch (error) {
-      return listPage(req, res, values, errorsFrom(error), 400);
-    }
-    pinPage(req, res, issued, 'Assignment created');
-  });
+    load: (_req, res, id) => getAssignment(deps.app, actorOf(res), id),
+    valuesOf: (a) => a,
 
-  router.post('/assignments/:id/rotate', guard, protect, async (req, res) => {
-    pinPage(req, res, await rotateAssignmentPin(deps.app, res.locals.actor!, String(req.params.id)), 'New PIN issued');
-  });
-
-  router.post('/assignments/:id/revoke', guard, protect, async (req, res) => {
-    const a = await revokeAssignment(deps.app, res.locals.actor!, String(req.params.id));
-    await redirectWithNotice(req, res, '/assignments', `Assignment of ${a.scenario.title} to ${a.rep.name} revoked; its PIN no longer works.`);
-  });
-
-  const editPage = async (req: Request, res: Response, a: AssignmentView, values: AssignmentForm, errors: FieldErrors, status = 200) => {
-    sendHtml(
-      res,
-      shell(
-        req,
-        res,
-        'Assignment',
-        html`<p><a href="/assignments">← Assignments</a></p>
+    async edit(req, _res, a, values, errors) {
+      return {
+        title: 'Assignment',
+        body: html`<p><a href="/assignments">← Assignments</a></p>
         <h1>${a.scenario.title} — ${a.rep.name}</h1>
         <p>Attempts used: ${a.attemptsUsed}${a.maxAttempts === null ? '' : ` of ${a.maxAttempts}`}. Status: ${statusText[a.status]}.
         Created ${formatTime(a.createdAt)}${a.pinRotatedAt ? `, PIN last rotated ${formatTime(a.pinRotatedAt)}` : ''}.</p>
@@ -179,24 +169,12 @@ export function addAssignmentRoutes(router: Router, deps: WebDeps, guard: Reques
           ${termsFields(values, errors)}
           <button type="submit">Save</button>
         </form>`,
-      ),
-      status,
-    );
-  };
+      };
+    },
 
-  router.get('/assignments/:id', guard, async (req, res) => {
-    const a = await getAssignment(deps.app, res.locals.actor!, String(req.params.id));
-    await editPage(req, res, a, a, {});
-  });
-
-  router.post('/assignments/:id', guard, protect, async (req, res) => {
-    const a = await getAssignment(deps.app, res.locals.actor!, String(req.params.id));
-    const { repId: _repId, scenarioId: _scenarioId, ...terms } = fromForm(formOf(req));
-    try {
-      await updateAssignment(deps.app, res.locals.actor!, { id: a.id, ...terms } as UpdateAssignmentInput);
+    async update(req, res, a, terms) {
+      await updateAssignment(deps.app, actorOf(res), { id: a.id, ...terms } as UpdateAssignmentInput);
       await redirectWithNotice(req, res, '/assignments', 'Assignment saved.');
-    } catch (error) {
-      await editPage(req, res, a, terms, errorsFrom(error), 400);
-    }
+    },
   });
 }

@@ -3,23 +3,16 @@ import type { NextFunction, Request, RequestHandler, Response, Router } from 'ex
 import { rateLimit } from 'express-rate-limit';
 import { eq, sql } from 'drizzle-orm';
 import { users } from '../../adapters/db/schema.js';
-import type { Actor } from '../../domain/access.js';
 import { isDomainError } from '../../domain/errors.js';
 import { accountLockedUntil, clearLoginFailures, recordLoginFailure } from '../../app/login_throttle.js';
 import { listApiTokens, type ApiTokenView } from '../../app/api_tokens.js';
 import { updateUser } from '../../app/users.js';
 import { consumeSignInLink, requestSignInLink } from '../../app/sign_in.js';
+import { actorOf, viewerOf } from '../locals.js';
 import { html, type SafeHtml } from './html.js';
 import { csrfField, formatTime, inputField, page, formError, type FieldErrors, type Viewer } from './layout.js';
 import { csrfTokenOf, SESSION_COOKIE } from './session.js';
 import { signInDeps, type WebDeps } from './web_deps.js';
-
-declare module 'express-serve-static-core' {
-  interface Locals {
-    viewer?: Viewer;
-    actor?: Actor;
-  }
-}
 
 // Argon2 work for an unknown email too, so response time does not reveal which emails exist.
 let dummyHash: Promise<string> | undefined;
@@ -89,6 +82,24 @@ export function requireViewer(deps: WebDeps, options: { reps?: boolean } = {}): 
   };
 }
 
+/**
+ * Signs `userId` in: a new session id defeats session fixation and renews the CSRF token; the
+ * session is saved before the redirect, so the next page finds it. `signedIn` logs the event.
+ */
+function signIn(req: Request, res: Response, next: NextFunction, userId: string, to: string, signedIn: () => void): void {
+  req.session.regenerate((error) => {
+    if (error) return next(error);
+    req.session.userId = userId;
+    req.session.authenticatedAt = Date.now();
+    csrfTokenOf(req);
+    req.session.save((saveError) => {
+      if (saveError) return next(saveError);
+      signedIn();
+      res.redirect(303, to);
+    });
+  });
+}
+
 function loginPage(req: Request, errors: FieldErrors, email = '', next = '/calls') {
   return page({
     title: 'Log in',
@@ -144,9 +155,9 @@ function tokensSection(tokens: readonly ApiTokenView[]): SafeHtml {
 }
 
 async function accountPage(deps: WebDeps, req: Request, res: Response, errors: FieldErrors, notice?: string) {
-  const viewer = res.locals.viewer!;
+  const viewer = viewerOf(res);
   // Reps have neither a password nor API tokens.
-  const tokens = viewer.role === 'rep' ? [] : (await listApiTokens(deps.app, res.locals.actor!)).filter((token) => token.userId === viewer.id);
+  const tokens = viewer.role === 'rep' ? [] : (await listApiTokens(deps.app, actorOf(res))).filter((token) => token.userId === viewer.id);
   return page({
     title: 'Account',
     viewer,
@@ -214,18 +225,7 @@ export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandl
       return send(res, loginPage(req, { _form: 'Email or password is not right.' }, email, safeNext(field(req, 'next'))), 401);
     }
     await clearLoginFailures(deps.app.db, email);
-    // A new session id at login defeats session fixation; the CSRF token is renewed with it.
-    req.session.regenerate((error) => {
-      if (error) return next(error);
-      req.session.userId = viewer.id;
-      req.session.authenticatedAt = Date.now();
-      csrfTokenOf(req);
-      req.session.save((saveError) => {
-        if (saveError) return next(saveError);
-        deps.logger.info({ userId: viewer.id, role: viewer.role }, 'web login');
-        res.redirect(303, safeNext(field(req, 'next')));
-      });
-    });
+    signIn(req, res, next, viewer.id, safeNext(field(req, 'next')), () => deps.logger.info({ userId: viewer.id, role: viewer.role }, 'web login'));
   });
 
   // Per address and per client address; both answer the same page as success, so a limit reached
@@ -261,17 +261,7 @@ export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandl
       deps.logger.info('sign-in link refused');
       return send(res, linkFailedPage(), 400);
     }
-    req.session.regenerate((error) => {
-      if (error) return next(error);
-      req.session.userId = signedIn.userId;
-      req.session.authenticatedAt = Date.now();
-      csrfTokenOf(req);
-      req.session.save((saveError) => {
-        if (saveError) return next(saveError);
-        deps.logger.info({ userId: signedIn.userId, role: 'rep' }, 'web sign-in by link');
-        res.redirect(303, '/me');
-      });
-    });
+    signIn(req, res, next, signedIn.userId, '/me', () => deps.logger.info({ userId: signedIn.userId, role: 'rep' }, 'web sign-in by link'));
   });
 
   // An already-expired session has nothing to protect: just go to the login page.
@@ -291,12 +281,12 @@ export function addAuthRoutes(router: Router, deps: WebDeps, guard: RequestHandl
   });
 
   router.post('/account/password', guard, protect, async (req, res, next) => {
-    const viewer = res.locals.viewer!;
+    const viewer = viewerOf(res);
     const password = field(req, 'password');
     if (password !== field(req, 'confirm')) return send(res, await accountPage(deps, req, res, { confirm: 'The two new passwords differ.' }), 400);
     try {
       // The use case checks the current password, then ends the user's other sessions and API tokens.
-      await updateUser({ ...deps.app, verifyPassword: deps.verifyPassword }, res.locals.actor!, { id: viewer.id, password, currentPassword: field(req, 'current') }, { keepSessionId: req.sessionID });
+      await updateUser({ ...deps.app, verifyPassword: deps.verifyPassword }, actorOf(res), { id: viewer.id, password, currentPassword: field(req, 'current') }, { keepSessionId: req.sessionID });
     } catch (error) {
       if (isDomainError(error) && error.code === 'invalid_input') {
         const errors = error.fields.currentPassword

@@ -2,10 +2,12 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { rescoreCall } from '../../app/rescore_call.js';
-import { getCall, listCalls, type CallDetail, type CallListItem, type ListCallsInput } from '../../app/calls.js';
+import { getCall, listCalls, liveTurns, type CallDetail, type CallListItem, type ListCallsInput, type LiveTurn } from '../../app/calls.js';
 import { listScenarios } from '../../app/scenarios.js';
 import { listUsers } from '../../app/users.js';
+import { CALL_STATUSES, isTerminal, LIVE_STATUSES, type CallStatus } from '../../domain/call_state.js';
 import { isDomainError } from '../../domain/errors.js';
+import { actorOf, viewerOf } from '../locals.js';
 import { html, type SafeHtml } from './html.js';
 import { errorsFrom, sendHtml } from './forms.js';
 import { csrfField, formatDuration, formatTime, inputField, page, passBadge, selectField, statusBadge, type FieldErrors } from './layout.js';
@@ -14,13 +16,11 @@ import { sessionExpired } from './auth.js';
 import { csrfTokenOf } from './session.js';
 import type { WebDeps } from './web_deps.js';
 
-const LIVE_STATUSES = ['dispatching', 'ringing', 'in_progress'] as const;
-const ALL_STATUSES = ['dispatching', 'ringing', 'in_progress', 'completed', 'failed', 'abandoned'] as const;
 const PAGE_SIZE = 25;
 /** How long after a call ends its page keeps refreshing for the scorecard (the job retries for longer). */
 const SCORECARD_WAIT_MS = 10 * 60_000;
 
-const isLive = (status: string) => (LIVE_STATUSES as readonly string[]).includes(status);
+const isLive = (status: CallStatus) => !isTerminal(status);
 
 const query = (req: Request, name: string): string => {
   const value = req.query[name];
@@ -206,16 +206,16 @@ export type LiveStreams = Set<() => void>;
 
 export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandler, repsToo: RequestHandler, streams: LiveStreams, protect: RequestHandler): void {
   const shell = (req: Request, res: Response, section: 'calls' | 'live', title: string, body: SafeHtml, head?: SafeHtml) =>
-    page({ title, viewer: res.locals.viewer!, section, csrfToken: csrfTokenOf(req), body, ...(head ? { head } : {}) });
+    page({ title, viewer: viewerOf(res), section, csrfToken: csrfTokenOf(req), body, ...(head ? { head } : {}) });
 
   router.get('/calls', guard, async (req, res) => {
-    const actor = res.locals.actor!;
+    const actor = actorOf(res);
     const filters = { repId: query(req, 'rep'), scenarioId: query(req, 'scenario'), status: query(req, 'status'), from: query(req, 'from'), to: query(req, 'to'), q: query(req, 'q') };
     const pageNumber = Math.max(1, Number.parseInt(query(req, 'page'), 10) || 1);
     const input: ListCallsInput = {
       ...(filters.repId ? { repId: filters.repId } : {}),
       ...(filters.scenarioId ? { scenarioId: filters.scenarioId } : {}),
-      ...(filters.status ? { status: filters.status as (typeof ALL_STATUSES)[number] } : {}),
+      ...(filters.status ? { status: filters.status as CallStatus } : {}),
       ...(filters.from ? { from: filters.from } : {}),
       ...(filters.to ? { to: dayAfter(filters.to) } : {}),
       ...(filters.q ? { q: filters.q } : {}),
@@ -248,7 +248,7 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
         <form method="get" action="/calls" class="card filters" role="search">
           ${selectField({ label: 'Rep', name: 'rep', value: filters.repId, blank: 'All reps', options: reps.map((r) => ({ value: r.id, label: r.name })), errors: errorsFor })}
           ${selectField({ label: 'Scenario', name: 'scenario', value: filters.scenarioId, blank: 'All scenarios', options: scenarios.map((s) => ({ value: s.id, label: s.title })), errors: errorsFor })}
-          ${selectField({ label: 'Status', name: 'status', value: filters.status, blank: 'Any status', options: ALL_STATUSES.map((s) => ({ value: s, label: s.replace('_', ' ') })), errors })}
+          ${selectField({ label: 'Status', name: 'status', value: filters.status, blank: 'Any status', options: CALL_STATUSES.map((s) => ({ value: s, label: s.replace('_', ' ') })), errors })}
           ${inputField({ label: 'From (UTC)', name: 'from', type: 'date', value: filters.from, errors })}
           ${inputField({ label: 'To (UTC, inclusive)', name: 'to', type: 'date', value: filters.to, errors })}
           ${inputField({ label: 'Transcript contains', name: 'q', type: 'search', value: filters.q, errors })}
@@ -266,7 +266,7 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
   });
 
   router.get('/live', guard, async (req, res) => {
-    const result = await listCalls(deps.app, res.locals.actor!, { status: [...LIVE_STATUSES], pageSize: 100 });
+    const result = await listCalls(deps.app, actorOf(res), { status: [...LIVE_STATUSES], pageSize: 100 });
     sendHtml(
       res,
       shell(
@@ -281,9 +281,9 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
   });
 
   router.get('/calls/:id', repsToo, async (req, res) => {
-    const call = await getCall(deps.app, res.locals.actor!, String(req.params.id));
+    const call = await getCall(deps.app, actorOf(res), String(req.params.id));
     const live = isLive(call.status);
-    const rep = res.locals.viewer!.role === 'rep';
+    const rep = viewerOf(res).role === 'rep';
     // With JS the transcript streams in over SSE; without it the page refreshes itself. A finished
     // call with turns but no scorecard yet refreshes until the post-call job has stored it.
     const awaitingScorecard = !live && call.scorecard === null && call.turns.length > 0 && call.endedAt !== null && Date.now() - call.endedAt.getTime() < SCORECARD_WAIT_MS;
@@ -294,7 +294,7 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
         : undefined;
     const title = call.scenario?.title ?? 'Call';
     if (rep) {
-      sendHtml(res, page({ title, viewer: res.locals.viewer!, section: 'me', csrfToken: csrfTokenOf(req), body: callBody(call, { internals: false, rescore: '' }), ...(head ? { head } : {}) }));
+      sendHtml(res, page({ title, viewer: viewerOf(res), section: 'me', csrfToken: csrfTokenOf(req), body: callBody(call, { internals: false, rescore: '' }), ...(head ? { head } : {}) }));
       return;
     }
     const canRescore = deps.scoring !== undefined && !live && call.scenario !== null;
@@ -314,7 +314,7 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
   router.post('/calls/:id/rescore', guard, rescoreLimit, protect, async (req, res) => {
     if (!deps.scoring) return res.status(404).type('text').send('Not found');
     const id = String(req.params.id);
-    await rescoreCall({ db: deps.app.db, ...deps.scoring }, res.locals.actor!, id);
+    await rescoreCall({ db: deps.app.db, ...deps.scoring }, actorOf(res), id);
     res.redirect(303, `/calls/${encodeURIComponent(id)}`);
   });
 
@@ -327,10 +327,10 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
       req.session.reload((error) => resolve(!error && req.session.userId !== undefined && !sessionExpired(deps, req.session)));
     });
   router.get('/calls/:id/events', repsToo, async (req, res) => {
-    const actor = res.locals.actor!;
+    const actor = actorOf(res);
     const id = String(req.params.id);
     const call = await getCall(deps.app, actor, id);
-    const userId = res.locals.viewer!.id;
+    const userId = viewerOf(res).id;
     const open = openStreams.get(userId) ?? 0;
     if (open >= maxStreams) {
       res.status(429).type('text').send('Too many live transcripts open; close one and reload.');
@@ -338,7 +338,8 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     }
     openStreams.set(userId, open + 1);
     try {
-      await streamCall(req, res, call, async () => ((await sessionStillValid(req)) ? getCall(deps.app, actor, id) : null));
+      // Each poll reads the status and only the turns after the last one sent, not the whole call.
+      await streamCall(req, res, call, async (afterSeq) => ((await sessionStillValid(req)) ? liveTurns(deps.app, actor, id, afterSeq) : null));
     } finally {
       const left = (openStreams.get(userId) ?? 1) - 1;
       if (left > 0) openStreams.set(userId, left);
@@ -346,12 +347,16 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     }
   });
 
-  /** Writes turns as they appear; `poll` returns the call again, or null when the viewer may no longer watch. */
-  async function streamCall(req: Request, res: Response, first: CallDetail, poll: () => Promise<CallDetail | null>): Promise<void> {
-    let call = first;
-    const id = call.id;
+  /**
+   * Writes turns as they appear; `poll` returns the status and the turns after the given seq, or
+   * null when the viewer may no longer watch.
+   */
+  async function streamCall(req: Request, res: Response, first: CallDetail, poll: (afterSeq: number) => Promise<{ status: CallStatus; turns: LiveTurn[] } | null>): Promise<void> {
+    const id = first.id;
     const after = Number.parseInt(String(req.query.after ?? req.get('Last-Event-ID') ?? '-1'), 10);
     let lastSeq = Number.isFinite(after) ? after : -1;
+    let status = first.status;
+    let fresh: readonly LiveTurn[] = first.turns;
     res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
     res.flushHeaders();
     res.write('retry: 3000\n\n');
@@ -364,18 +369,18 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     req.on('close', () => {
       closed = true;
     });
-    const origin = originOf(call);
+    const origin = originOf(first);
     const pollMs = deps.livePollMs ?? 1000;
     const deadline = Date.now() + 60 * 60_000;
     let lastWrite = Date.now();
     while (!closed && Date.now() < deadline) {
-      for (const turn of call.turns.filter((t) => t.seq > lastSeq)) {
+      for (const turn of fresh.filter((t) => t.seq > lastSeq)) {
         res.write(`id: ${turn.seq}\nevent: turn\ndata: ${JSON.stringify({ seq: turn.seq, html: transcriptItem(turn, origin).toString() })}\n\n`);
         lastSeq = turn.seq;
         lastWrite = Date.now();
       }
-      if (!isLive(call.status)) {
-        res.write(`event: end\ndata: ${JSON.stringify({ status: call.status })}\n\n`);
+      if (!isLive(status)) {
+        res.write(`event: end\ndata: ${JSON.stringify({ status })}\n\n`);
         break;
       }
       if (Date.now() - lastWrite > 15_000) {
@@ -385,12 +390,12 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
       await new Promise((resolve) => setTimeout(resolve, pollMs));
       if (closed) break;
       try {
-        const next = await poll();
+        const next = await poll(lastSeq);
         if (next === null) {
           res.write(`event: end\ndata: ${JSON.stringify({ status: 'logged_out' })}\n\n`);
           break;
         }
-        call = next;
+        ({ status, turns: fresh } = next);
       } catch (error) {
         if (!isDomainError(error)) deps.logger.warn({ err: error, callId: id }, 'live transcript poll failed');
         break;

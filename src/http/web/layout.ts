@@ -1,7 +1,7 @@
 // The page shell and small form helpers shared by every page of the web view.
 import type { Response } from 'express';
-import type { z } from 'zod';
 import { canEditTeamContent } from '../../domain/access.js';
+import { actorOf } from '../locals.js';
 import { html, type HtmlValue, type SafeHtml } from './html.js';
 
 export interface Viewer {
@@ -77,17 +77,8 @@ ${options.body}
 </html>`;
 }
 
-/** Field errors keyed by the form field name (the first path segment of each zod issue). */
+/** Field errors keyed by form field name (forms.ts errorsFrom builds them from a use case's invalid_input). */
 export type FieldErrors = Record<string, string>;
-
-export function fieldErrors(error: z.ZodError): FieldErrors {
-  const errors: FieldErrors = {};
-  for (const issue of error.issues) {
-    const key = String(issue.path[0] ?? '_form');
-    errors[key] ??= issue.message;
-  }
-  return errors;
-}
 
 interface FieldOptions {
   label: string;
@@ -182,6 +173,6 @@ export function passBadge(passed: boolean | null | undefined): SafeHtml {
 
 /** Another team's persona or scenario: shown, but every field and the save button disabled. */
 export function readOnlyUnlessOwned(res: Response, teamManagerId: string | null, what: string, form: SafeHtml): SafeHtml {
-  if (canEditTeamContent(res.locals.actor!, teamManagerId)) return form;
+  if (canEditTeamContent(actorOf(res), teamManagerId)) return form;
   return html`<p class="muted" id="read-only">Read-only: this ${what} belongs to ${teamManagerId === null ? 'the whole organisation (admins edit it)' : 'another team'}. You can still use it.</p><fieldset disabled class="read-only">${form}</fieldset>`;
 }

@@ -1,6 +1,6 @@
 // Personas: the shared library of AI buyers. The voice comes from the ElevenLabs voice list when a
 // key is configured, otherwise it is typed in as an id.
-import type { Request, RequestHandler, Response, Router } from 'express';
+import type { Request, RequestHandler, Router } from 'express';
 import {
   createPersona,
   getPersona,
@@ -11,9 +11,11 @@ import {
   type UpdatePersonaInput,
 } from '../../app/personas.js';
 import { listScenarios } from '../../app/scenarios.js';
+import { actorOf } from '../locals.js';
 import { html, type SafeHtml } from './html.js';
-import { checked, errorsFrom, redirectWithNotice, formOf, lines, numeric, optional, sendHtml, str, type FormBody } from './forms.js';
-import { checkboxField, csrfField, formError, inputField, page, readOnlyUnlessOwned, selectField, textareaField, type FieldErrors } from './layout.js';
+import { checked, redirectWithNotice, lines, numeric, optional, str, type FormBody } from './forms.js';
+import { checkboxField, csrfField, formError, inputField, readOnlyUnlessOwned, selectField, textareaField, type FieldErrors } from './layout.js';
+import { addResourcePages } from './resource_pages.js';
 import { csrfTokenOf } from './session.js';
 import type { WebDeps } from './web_deps.js';
 
@@ -81,22 +83,20 @@ async function personaForm(req: Request, deps: WebDeps, action: string, values: 
 }
 
 export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHandler, protect: RequestHandler): void {
-  const shell = (req: Request, res: Response, title: string, body: SafeHtml, notice?: string) =>
-    page({ title, viewer: res.locals.viewer!, section: 'personas', csrfToken: csrfTokenOf(req), notice, body });
   const personaDeps = { db: deps.app.db, personaDefaults: { llmModel: deps.defaultLlmModel, voiceId: deps.defaultVoiceId } };
 
-  const listPage = async (req: Request, res: Response, values: PersonaForm, errors: FieldErrors, status = 200) => {
-    const [rows, voices] = await Promise.all([listPersonas(deps.app, res.locals.actor!, { includeArchived: true }), deps.voices?.list() ?? null]);
-    const voiceName = new Map((voices ?? []).map((voice) => [voice.id, voice.name]));
-    const notice = req.session.notice;
-    delete req.session.notice;
-    sendHtml(
-      res,
-      shell(
-        req,
-        res,
-        'Personas',
-        html`<h1>Personas</h1>
+  addResourcePages<Persona, PersonaForm>(router, guard, protect, {
+    path: '/personas',
+    section: 'personas',
+    emptyForm: () => ({}),
+    fromForm: (form, editing) => (editing ? { ...fromForm(form), archived: checked(form, 'archived') } : fromForm(form)),
+
+    async list(req, res, values, errors) {
+      const [rows, voices] = await Promise.all([listPersonas(deps.app, actorOf(res), { includeArchived: true }), deps.voices?.list() ?? null]);
+      const voiceName = new Map((voices ?? []).map((voice) => [voice.id, voice.name]));
+      return {
+        title: 'Personas',
+        body: html`<h1>Personas</h1>
         <div class="table-wrap"><table>
           <thead><tr><th>Name</th><th>Role</th><th>Company</th><th>Voice</th><th>Status</th></tr></thead>
           <tbody>${rows.map(
@@ -105,54 +105,33 @@ export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHa
         </table></div>
         <h2>New persona</h2>
         ${await personaForm(req, deps, '/personas', values, errors, false)}`,
-        notice,
-      ),
-      status,
-    );
-  };
+      };
+    },
 
-  router.get('/personas', guard, (req, res) => listPage(req, res, {}, {}));
-
-  router.post('/personas', guard, protect, async (req, res) => {
-    const values = fromForm(formOf(req));
-    try {
-      const row = await createPersona(personaDeps, res.locals.actor!, values as CreatePersonaInput);
+    async create(req, res, values) {
+      const row = await createPersona(personaDeps, actorOf(res), values as CreatePersonaInput);
       await redirectWithNotice(req, res, '/personas', `Persona ${row.name} created.`);
-    } catch (error) {
-      await listPage(req, res, values, errorsFrom(error), 400);
-    }
-  });
+    },
 
-  const editPage = async (req: Request, res: Response, persona: Persona, values: PersonaForm, errors: FieldErrors, status = 200) => {
-    // "Try this scenario" for each live scenario this persona plays (a test call, see rep_pages.ts).
-    const played = persona.archivedAt ? [] : (await listScenarios(deps.app, res.locals.actor!)).filter((scenario) => scenario.personaId === persona.id);
-    const tryIt = played.length === 0
-      ? ''
-      : html`<section class="card"><h2>Try ${persona.name}</h2><ul>${played.map(
-          (scenario) => html`<li>${scenario.title} <form method="post" action="/scenarios/${scenario.id}/try" class="inline">${csrfField(csrfTokenOf(req))}<button type="submit">Try this scenario</button></form></li>`,
-        )}</ul><small class="muted">A browser call with the persona, marked as a test call.</small></section>`;
-    sendHtml(
-      res,
+    load: (_req, res, id) => getPersona(deps.app, actorOf(res), id),
+    valuesOf: (persona) => ({ ...persona, archived: persona.archivedAt !== null }),
+
+    async edit(req, res, persona, values, errors) {
+      // "Try this scenario" for each live scenario this persona plays (a test call, see rep_pages.ts).
+      const played = persona.archivedAt ? [] : (await listScenarios(deps.app, actorOf(res))).filter((scenario) => scenario.personaId === persona.id);
+      const tryIt = played.length === 0
+        ? ''
+        : html`<section class="card"><h2>Try ${persona.name}</h2><ul>${played.map(
+            (scenario) => html`<li>${scenario.title} <form method="post" action="/scenarios/${scenario.id}/try" class="inline">${csrfField(csrfTokenOf(req))}<button type="submit">Try this scenario</button></form></li>`,
+          )}</ul><small class="muted">A browser call with the persona, marked as a test call.</small></section>`;
       // Trying is using, so the buttons stay outside the read-only fieldset of another team's persona.
-      shell(req, res, persona.name, html`<p><a href="/personas">← Personas</a></p><h1>${persona.name}</h1>${tryIt}${readOnlyUnlessOwned(res, persona.teamManagerId, 'persona', await personaForm(req, deps, `/personas/${persona.id}`, values, errors, true))}`),
-      status,
-    );
-  };
+      const form = await personaForm(req, deps, `/personas/${persona.id}`, values, errors, true);
+      return { title: persona.name, body: html`<p><a href="/personas">← Personas</a></p><h1>${persona.name}</h1>${tryIt}${readOnlyUnlessOwned(res, persona.teamManagerId, 'persona', form)}` };
+    },
 
-  router.get('/personas/:id', guard, async (req, res) => {
-    const persona = await getPersona(deps.app, res.locals.actor!, String(req.params.id));
-    await editPage(req, res, persona, { ...persona, archived: persona.archivedAt !== null }, {});
-  });
-
-  router.post('/personas/:id', guard, protect, async (req, res) => {
-    const persona = await getPersona(deps.app, res.locals.actor!, String(req.params.id));
-    const form = formOf(req);
-    const values = { ...fromForm(form), archived: checked(form, 'archived') };
-    try {
-      const row = await updatePersona(deps.app, res.locals.actor!, { id: persona.id, ...values } as UpdatePersonaInput);
+    async update(req, res, persona, values) {
+      const row = await updatePersona(deps.app, actorOf(res), { id: persona.id, ...values } as UpdatePersonaInput);
       await redirectWithNotice(req, res, '/personas', `Persona ${row.name} saved.`);
-    } catch (error) {
-      await editPage(req, res, persona, values, errorsFrom(error), 400);
-    }
+    },
   });
 }

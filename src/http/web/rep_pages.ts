@@ -5,6 +5,7 @@ import { listCalls, type CallListItem } from '../../app/calls.js';
 import { listMyAssignments, myProgress, type MyAssignment, type ScenarioProgress } from '../../app/rep_home.js';
 import { giveBackUnansweredCall, joinDetails, startPractice, startTestCall, type WebCallOutcome } from '../../app/web_call.js';
 import type { ResolveFailure } from '../../domain/resolver.js';
+import { actorOf, viewerOf } from '../locals.js';
 import { html, type SafeHtml } from './html.js';
 import { redirectWithNotice, sendHtml } from './forms.js';
 import { csrfField, formatDuration, formatTime, page, passBadge, statusBadge } from './layout.js';
@@ -72,11 +73,11 @@ function myCallRow(call: CallListItem): SafeHtml {
 }
 
 function practicePage(req: Request, res: Response, details: Extract<Awaited<ReturnType<typeof joinDetails>>, { kind: 'join' }>): SafeHtml {
-  const back = res.locals.viewer!.role === 'rep' ? '/me' : '/scenarios';
+  const back = viewerOf(res).role === 'rep' ? '/me' : '/scenarios';
   return page({
     title: `Practice: ${details.scenarioTitle}`,
-    viewer: res.locals.viewer!,
-    section: res.locals.viewer!.role === 'rep' ? 'me' : 'scenarios',
+    viewer: viewerOf(res),
+    section: viewerOf(res).role === 'rep' ? 'me' : 'scenarios',
     csrfToken: csrfTokenOf(req),
     head: html`<script src="${practiceScriptPath}" defer></script>`,
     body: html`<p><a href="${back}">← Back</a></p>
@@ -108,9 +109,9 @@ function sendOutcome(req: Request, res: Response, outcome: WebCallOutcome, back:
 
 export function addRepRoutes(router: Router, deps: WebDeps, guard: RequestHandler, repsToo: RequestHandler, protect: RequestHandler): void {
   router.get('/me', repsToo, async (req, res) => {
-    const viewer = res.locals.viewer!;
+    const viewer = viewerOf(res);
     if (viewer.role !== 'rep') return res.redirect(303, '/calls');
-    const actor = res.locals.actor!;
+    const actor = actorOf(res);
     const [assignments, progress, recent] = await Promise.all([
       listMyAssignments(deps.app, actor),
       myProgress(deps.app, actor),
@@ -154,20 +155,20 @@ export function addRepRoutes(router: Router, deps: WebDeps, guard: RequestHandle
 
   router.post('/practice/assignments/:id', repsToo, protect, async (req, res) => {
     if (!deps.practice) return redirectWithNotice(req, res, '/me', 'Browser practice is not set up on this installation yet.');
-    const outcome = await startPractice(deps.practice, res.locals.actor!, String(req.params.id));
+    const outcome = await startPractice(deps.practice, actorOf(res), String(req.params.id));
     await sendOutcome(req, res, outcome, '/me');
   });
 
   router.post('/scenarios/:id/try', guard, protect, async (req, res) => {
     const back = `/scenarios/${String(req.params.id)}`;
     if (!deps.practice) return redirectWithNotice(req, res, back, 'Browser calls need LiveKit keys (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET).');
-    const outcome = await startTestCall(deps.practice, res.locals.actor!, String(req.params.id));
+    const outcome = await startTestCall(deps.practice, actorOf(res), String(req.params.id));
     await sendOutcome(req, res, outcome, back);
   });
 
   router.get('/practice/calls/:id', repsToo, async (req, res) => {
     if (!deps.practice) return res.redirect(303, `/calls/${String(req.params.id)}`);
-    const details = await joinDetails(deps.practice, res.locals.actor!, String(req.params.id));
+    const details = await joinDetails(deps.practice, actorOf(res), String(req.params.id));
     if (details.kind === 'ended') return res.redirect(303, `/calls/${details.callId}`);
     sendHtml(res, practicePage(req, res, details));
   });
@@ -175,6 +176,6 @@ export function addRepRoutes(router: Router, deps: WebDeps, guard: RequestHandle
   // The page's report that no persona joined in time (JSON for its script; CSRF from the page).
   router.post('/practice/calls/:id/no-agent', repsToo, protect, async (req, res) => {
     if (!deps.practice) return res.status(404).json({ error: 'not_found' });
-    res.json(await giveBackUnansweredCall(deps.practice, res.locals.actor!, String(req.params.id)));
+    res.json(await giveBackUnansweredCall(deps.practice, actorOf(res), String(req.params.id)));
   });
 }

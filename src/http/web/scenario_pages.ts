@@ -1,6 +1,5 @@
 // Scenarios with their weighted rubric. The rubric is a fixed set of rows so the form works without JS.
 import type { Request, RequestHandler, Response, Router } from 'express';
-import type { RubricCriterion } from '../../adapters/db/schema.js';
 import { listPersonas } from '../../app/personas.js';
 import {
   createScenario,
@@ -11,9 +10,12 @@ import {
   type Scenario,
   type UpdateScenarioInput,
 } from '../../app/scenarios.js';
+import type { RubricCriterion } from '../../domain/scorecard.js';
+import { actorOf } from '../locals.js';
 import { html, type SafeHtml } from './html.js';
-import { checked, errorsFrom, redirectWithNotice, formOf, nullable, numeric, sendHtml, str, type FormBody } from './forms.js';
-import { checkboxField, csrfField, formatDuration, formError, inputField, page, readOnlyUnlessOwned, selectField, textareaField, type FieldErrors } from './layout.js';
+import { checked, redirectWithNotice, nullable, numeric, str, type FormBody } from './forms.js';
+import { checkboxField, csrfField, formatDuration, formError, inputField, readOnlyUnlessOwned, selectField, textareaField, type FieldErrors } from './layout.js';
+import { addResourcePages } from './resource_pages.js';
 import { csrfTokenOf } from './session.js';
 import type { WebDeps } from './web_deps.js';
 
@@ -99,11 +101,8 @@ function rubricFieldset(rubric: readonly ScenarioForm['rubric'][number][] | read
 }
 
 export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestHandler, protect: RequestHandler): void {
-  const shell = (req: Request, res: Response, title: string, body: SafeHtml, notice?: string) =>
-    page({ title, viewer: res.locals.viewer!, section: 'scenarios', csrfToken: csrfTokenOf(req), notice, body });
-
   const scenarioForm = async (req: Request, res: Response, action: string, values: ScenarioForm, errors: FieldErrors, editing: boolean) => {
-    const personas = await listPersonas(deps.app, res.locals.actor!);
+    const personas = await listPersonas(deps.app, actorOf(res));
     const text = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? value : '');
     return html`<form method="post" action="${action}" class="card">
       ${formError(errors)}
@@ -128,19 +127,19 @@ export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestH
     </form>`;
   };
 
-  const listPage = async (req: Request, res: Response, values: ScenarioForm, errors: FieldErrors, status = 200) => {
-    const actor = res.locals.actor!;
-    const [rows, personas] = await Promise.all([listScenarios(deps.app, actor, { includeArchived: true }), listPersonas(deps.app, actor, { includeArchived: true })]);
-    const personaName = new Map(personas.map((p) => [p.id, p.name]));
-    const notice = req.session.notice;
-    delete req.session.notice;
-    sendHtml(
-      res,
-      shell(
-        req,
-        res,
-        'Scenarios',
-        html`<h1>Scenarios</h1>
+  addResourcePages<Scenario, ScenarioForm>(router, guard, protect, {
+    path: '/scenarios',
+    section: 'scenarios',
+    emptyForm: () => ({ rubric: [] }),
+    fromForm: (form, editing) => (editing ? { ...fromForm(form), archived: checked(form, 'archived') } : fromForm(form)),
+
+    async list(req, res, values, errors) {
+      const actor = actorOf(res);
+      const [rows, personas] = await Promise.all([listScenarios(deps.app, actor, { includeArchived: true }), listPersonas(deps.app, actor, { includeArchived: true })]);
+      const personaName = new Map(personas.map((p) => [p.id, p.name]));
+      return {
+        title: 'Scenarios',
+        body: html`<h1>Scenarios</h1>
         <div class="table-wrap"><table>
           <thead><tr><th>Title</th><th>Persona</th><th>Difficulty</th><th>Limit</th><th>Extension</th><th>Criteria</th><th>Status</th></tr></thead>
           <tbody>${rows.map(
@@ -149,59 +148,30 @@ export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestH
         </table></div>
         <h2>New scenario</h2>
         ${await scenarioForm(req, res, '/scenarios', values, errors, false)}`,
-        notice,
-      ),
-      status,
-    );
-  };
+      };
+    },
 
-  router.get('/scenarios', guard, (req, res) => listPage(req, res, { rubric: [] }, {}));
-
-  router.post('/scenarios', guard, protect, async (req, res) => {
-    const values = fromForm(formOf(req));
-    try {
-      const row = await createScenario(deps.app, res.locals.actor!, toCreateInput(values));
+    async create(req, res, values) {
+      const row = await createScenario(deps.app, actorOf(res), toCreateInput(values));
       await redirectWithNotice(req, res, '/scenarios', `Scenario ${row.title} created.`);
-    } catch (error) {
-      await listPage(req, res, values, errorsFrom(error), 400);
-    }
-  });
+    },
 
-  const editPage = async (req: Request, res: Response, scenario: Scenario, values: ScenarioForm, errors: FieldErrors, status = 200) => {
-    const notice = req.session.notice;
-    delete req.session.notice;
-    // A browser call as yourself: a test call, kept out of reps' progress (rep_pages.ts handles it).
-    const tryIt = scenario.archivedAt === null
-      ? html`<form method="post" action="/scenarios/${scenario.id}/try" class="inline">${csrfField(csrfTokenOf(req))}<button type="submit">Try this scenario</button></form> <small class="muted">A browser call with the persona, marked as a test call.</small>`
-      : '';
-    sendHtml(
-      res,
-      shell(
-        req,
-        res,
-        scenario.title,
-        // Trying is using, so the button stays outside the read-only fieldset of another team's scenario.
-        html`<p><a href="/scenarios">← Scenarios</a></p><h1>${scenario.title}</h1><p>${tryIt}</p>${readOnlyUnlessOwned(res, scenario.teamManagerId, 'scenario', await scenarioForm(req, res, `/scenarios/${scenario.id}`, values, errors, true))}`,
-        notice,
-      ),
-      status,
-    );
-  };
+    load: (_req, res, id) => getScenario(deps.app, actorOf(res), id),
+    valuesOf: (scenario) => ({ ...scenario, archived: scenario.archivedAt !== null }),
 
-  router.get('/scenarios/:id', guard, async (req, res) => {
-    const scenario = await getScenario(deps.app, res.locals.actor!, String(req.params.id));
-    await editPage(req, res, scenario, { ...scenario, archived: scenario.archivedAt !== null }, {});
-  });
+    async edit(req, res, scenario, values, errors) {
+      // A browser call as yourself: a test call, kept out of reps' progress (rep_pages.ts handles it).
+      const tryIt = scenario.archivedAt === null
+        ? html`<form method="post" action="/scenarios/${scenario.id}/try" class="inline">${csrfField(csrfTokenOf(req))}<button type="submit">Try this scenario</button></form> <small class="muted">A browser call with the persona, marked as a test call.</small>`
+        : '';
+      // Trying is using, so the button stays outside the read-only fieldset of another team's scenario.
+      const form = await scenarioForm(req, res, `/scenarios/${scenario.id}`, values, errors, true);
+      return { title: scenario.title, body: html`<p><a href="/scenarios">← Scenarios</a></p><h1>${scenario.title}</h1><p>${tryIt}</p>${readOnlyUnlessOwned(res, scenario.teamManagerId, 'scenario', form)}` };
+    },
 
-  router.post('/scenarios/:id', guard, protect, async (req, res) => {
-    const scenario = await getScenario(deps.app, res.locals.actor!, String(req.params.id));
-    const form = formOf(req);
-    const values = { ...fromForm(form), archived: checked(form, 'archived') };
-    try {
-      const row = await updateScenario(deps.app, res.locals.actor!, { id: scenario.id, ...values } as UpdateScenarioInput);
+    async update(req, res, scenario, values) {
+      const row = await updateScenario(deps.app, actorOf(res), { id: scenario.id, ...values } as UpdateScenarioInput);
       await redirectWithNotice(req, res, '/scenarios', `Scenario ${row.title} saved.`);
-    } catch (error) {
-      await editPage(req, res, scenario, values, errorsFrom(error), 400);
-    }
+    },
   });
 }

@@ -3,9 +3,11 @@ import type { NextFunction, Request, RequestHandler, Response, Router } from 'ex
 import { inviteRep } from '../../app/sign_in.js';
 import { createUser, getUser, listUsers, updateUser, type CreateUserInput, type PublicUser, type UpdateUserInput } from '../../app/users.js';
 import { forbidden } from '../../domain/errors.js';
-import { html, type SafeHtml } from './html.js';
-import { checked, errorsFrom, redirectWithNotice, formOf, lines, optional, sendHtml, str, type FormBody } from './forms.js';
-import { checkboxField, csrfField, formError, inputField, page, selectField, textareaField, type FieldErrors } from './layout.js';
+import { actorOf } from '../locals.js';
+import { html } from './html.js';
+import { checked, redirectWithNotice, lines, optional, str, type FormBody } from './forms.js';
+import { checkboxField, csrfField, formError, inputField, selectField, textareaField, type FieldErrors } from './layout.js';
+import { addResourcePages } from './resource_pages.js';
 import { csrfTokenOf } from './session.js';
 import { signInDeps, type WebDeps } from './web_deps.js';
 
@@ -26,9 +28,6 @@ interface UserForm {
 }
 
 export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandler, protect: RequestHandler): void {
-  const shell = (req: Request, res: Response, title: string, body: SafeHtml, notice?: string) =>
-    page({ title, viewer: res.locals.viewer!, section: 'users', csrfToken: csrfTokenOf(req), notice, body });
-
   const userFields = (values: UserForm, errors: FieldErrors, managers: PublicUser[], editing: boolean) => html`
     ${editing ? '' : selectField({ label: 'Role', name: 'role', value: values.role ?? 'rep', options: ['rep', 'manager', 'admin'].map((r) => ({ value: r, label: r })), errors })}
     ${inputField({ label: 'Name', name: 'name', value: values.name, required: true, errors })}
@@ -52,25 +51,32 @@ export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     ...(editing ? { active: checked(form, 'active') } : {}),
   });
 
-  const listPage = async (req: Request, res: Response, values: UserForm, errors: FieldErrors, status = 200) => {
-    const actor = res.locals.actor!;
-    const rows = await listUsers(deps.app, actor, { includeInactive: true });
-    const managers = rows.filter((u) => u.role === 'manager' && u.active);
-    const managerName = new Map(rows.map((u) => [u.id, u.name]));
-    const notice = req.session.notice;
-    delete req.session.notice;
-    const isAdmin = actor.role === 'admin';
-    const invite = (u: PublicUser) =>
-      u.role === 'rep' && u.active
-        ? html`<form method="post" action="/users/${u.id}/invite" class="inline">${csrfField(csrfTokenOf(req))}<button type="submit" class="link">Email sign-in invite</button></form>`
-        : '';
-    sendHtml(
-      res,
-      shell(
-        req,
-        res,
-        'Users',
-        html`<h1>Users</h1>
+  router.post('/users/:id/invite', guard, protect, async (req, res) => {
+    const sent = await inviteRep(signInDeps(deps), actorOf(res), String(req.params.id));
+    await redirectWithNotice(req, res, '/users', `Sign-in invite sent to ${sent.email}.`);
+  });
+
+  addResourcePages<PublicUser, UserForm>(router, guard, protect, {
+    path: '/users',
+    section: 'users',
+    emptyForm: () => ({}),
+    fromForm,
+    createGuards: [adminOnly],
+    itemGuards: [adminOnly],
+
+    async list(req, res, values, errors) {
+      const actor = actorOf(res);
+      const rows = await listUsers(deps.app, actor, { includeInactive: true });
+      const managers = rows.filter((u) => u.role === 'manager' && u.active);
+      const managerName = new Map(rows.map((u) => [u.id, u.name]));
+      const isAdmin = actor.role === 'admin';
+      const invite = (u: PublicUser) =>
+        u.role === 'rep' && u.active
+          ? html`<form method="post" action="/users/${u.id}/invite" class="inline">${csrfField(csrfTokenOf(req))}<button type="submit" class="link">Email sign-in invite</button></form>`
+          : '';
+      return {
+        title: 'Users',
+        body: html`<h1>Users</h1>
         <p class="muted">Reps sign in with an emailed link: send an invite, or they ask for a link on the sign-in page.</p>
         <div class="table-wrap"><table>
           <thead><tr><th>Name</th><th>Email</th><th>Role</th><th>Manager</th><th>Phones</th><th>Status</th><th>Web access</th></tr></thead>
@@ -82,65 +88,37 @@ export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandl
           ? html`<h2>New user</h2>
         <form method="post" action="/users" class="card">${formError(errors)}${csrfField(csrfTokenOf(req))}${userFields(values, errors, managers, false)}<button type="submit">Create user</button></form>`
           : ''}`,
-        notice,
-      ),
-      status,
-    );
-  };
+      };
+    },
 
-  router.get('/users', guard, (req, res) => listPage(req, res, {}, {}));
-
-  router.post('/users/:id/invite', guard, protect, async (req, res) => {
-    const sent = await inviteRep(signInDeps(deps), res.locals.actor!, String(req.params.id));
-    await redirectWithNotice(req, res, '/users', `Sign-in invite sent to ${sent.email}.`);
-  });
-
-  router.post('/users', guard, adminOnly, protect, async (req, res) => {
-    const values = fromForm(formOf(req), false);
-    const input = { ...values, managerId: values.role === 'rep' ? values.managerId : null };
-    try {
-      const user = await createUser(deps.app, res.locals.actor!, input as CreateUserInput);
+    async create(req, res, values) {
+      const input = { ...values, managerId: values.role === 'rep' ? values.managerId : null };
+      const user = await createUser(deps.app, actorOf(res), input as CreateUserInput);
       await redirectWithNotice(req, res, '/users', `User ${user.name} created.`);
-    } catch (error) {
-      await listPage(req, res, values, errorsFrom(error), 400);
-    }
-  });
+    },
 
-  const editPage = async (req: Request, res: Response, user: PublicUser, values: UserForm, errors: FieldErrors, status = 200) => {
-    const managers = (await listUsers(deps.app, res.locals.actor!, { role: 'manager' })).filter((m) => m.active);
-    sendHtml(
-      res,
-      shell(
-        req,
-        res,
-        user.name,
-        html`<p><a href="/users">← Users</a></p><h1>${user.name} <small>${user.role}</small></h1>
+    load: (_req, res, id) => getUser(deps.app, actorOf(res), id),
+    valuesOf: (user) => ({ ...user }),
+
+    async edit(req, res, user, values, errors) {
+      const managers = (await listUsers(deps.app, actorOf(res), { role: 'manager' })).filter((m) => m.active);
+      return {
+        title: user.name,
+        body: html`<p><a href="/users">← Users</a></p><h1>${user.name} <small>${user.role}</small></h1>
         <form method="post" action="/users/${user.id}" class="card">${formError(errors)}${csrfField(csrfTokenOf(req))}${userFields({ ...values, role: user.role }, errors, managers, true)}<button type="submit">Save</button></form>`,
-      ),
-      status,
-    );
-  };
+      };
+    },
 
-  router.get('/users/:id', guard, adminOnly, async (req, res) => {
-    const user = await getUser(deps.app, res.locals.actor!, String(req.params.id));
-    await editPage(req, res, user, { ...user }, {});
-  });
-
-  router.post('/users/:id', guard, adminOnly, protect, async (req, res) => {
-    const user = await getUser(deps.app, res.locals.actor!, String(req.params.id));
-    const values = fromForm(formOf(req), true);
-    const { managerId, password, ...rest } = values;
-    const input = {
-      id: user.id,
-      ...rest,
-      ...(user.role === 'rep' ? { managerId } : {}),
-      ...(password !== undefined ? { password } : {}),
-    };
-    try {
-      await updateUser(deps.app, res.locals.actor!, input as UpdateUserInput);
+    async update(req, res, user, values) {
+      const { managerId, password, ...rest } = values;
+      const input = {
+        id: user.id,
+        ...rest,
+        ...(user.role === 'rep' ? { managerId } : {}),
+        ...(password !== undefined ? { password } : {}),
+      };
+      await updateUser(deps.app, actorOf(res), input as UpdateUserInput);
       await redirectWithNotice(req, res, '/users', `User ${values.name ?? user.name} saved.`);
-    } catch (error) {
-      await editPage(req, res, user, values, errorsFrom(error), 400);
-    }
+    },
   });
 }

@@ -4,8 +4,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import helmet from 'helmet';
-import { isDatabaseUnavailable } from '../../adapters/db/client.js';
+import { isDatabaseUnavailable } from '../../adapters/db/pg_errors.js';
 import { isDomainError } from '../../domain/errors.js';
+import { viewerOf } from '../locals.js';
 import { refuseNul } from '../nul_guard.js';
 import { addAssignmentRoutes } from './assignment_pages.js';
 import { addAuthRoutes, homeOf, requireViewer } from './auth.js';
@@ -88,7 +89,7 @@ export function makeWebRouter(deps: WebDeps): { router: Router; close(): Promise
   const protect = csrf.csrfSynchronisedProtection;
 
   addAuthRoutes(router, deps, guard, repsToo, protect);
-  router.get('/', repsToo, (_req, res) => res.redirect(303, homeOf(res.locals.viewer!.role)));
+  router.get('/', repsToo, (_req, res) => res.redirect(303, homeOf(viewerOf(res).role)));
   const liveStreams: LiveStreams = new Set();
   addCallRoutes(router, deps, guard, repsToo, liveStreams, protect);
   addRepRoutes(router, deps, guard, repsToo, protect);
