@@ -9,6 +9,10 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    // Two test files at a time, even on 2 cores (vitest's default there is one): most of the suite's
+    // time is real-time audio — a caller speaking, a persona answering — not CPU, so two calls in
+    // flight halve the wall time (about 12.5 -> 8 min here) while each file still owns its world.
+    maxWorkers: 2,
     reporters: ['default'],
   },
 });
