@@ -1,6 +1,8 @@
 // Personas: the shared library of AI buyers. The voice comes from the ElevenLabs voice list when a
 // key is configured, otherwise it is typed in as an id.
 import type { Request, RequestHandler, Response, Router } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { draftPersona } from '../../app/draft_persona.js';
 import {
   createPersona,
   getPersona,
@@ -80,12 +82,30 @@ async function personaForm(req: Request, deps: WebDeps, action: string, values: 
   </form>`;
 }
 
+/** "Describe the buyer in a sentence": offered when the scorecard model (Groq) is configured. */
+function draftCard(req: Request, description: string, error: string | undefined): SafeHtml {
+  return html`<form method="post" action="/personas/draft" class="card">
+    ${csrfField(csrfTokenOf(req))}
+    ${textareaField({
+      label: 'Describe the buyer in a sentence',
+      name: 'description',
+      value: description,
+      required: true,
+      rows: 2,
+      errors: error ? { description: error } : {},
+      hint: 'e.g. "VP of operations at a 200-person 3PL, burned by a failed WMS rollout". The AI drafts a persona for you to edit; nothing is saved until you create it.',
+    })}
+    <button type="submit">Draft persona</button>
+  </form>`;
+}
+
 export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHandler, protect: RequestHandler): void {
   const shell = (req: Request, res: Response, title: string, body: SafeHtml, notice?: string) =>
     page({ title, viewer: res.locals.viewer!, section: 'personas', csrfToken: csrfTokenOf(req), notice, body });
   const personaDeps = { db: deps.app.db, personaDefaults: { llmModel: deps.defaultLlmModel, voiceId: deps.defaultVoiceId } };
 
-  const listPage = async (req: Request, res: Response, values: PersonaForm, errors: FieldErrors, status = 200) => {
+  const drafting = deps.scoring?.scorecardModel ?? null;
+  const listPage = async (req: Request, res: Response, values: PersonaForm, errors: FieldErrors, status = 200, draft = { description: '', error: undefined as string | undefined }) => {
     const [rows, voices] = await Promise.all([listPersonas(deps.app, res.locals.actor!, { includeArchived: true }), deps.voices?.list() ?? null]);
     const voiceName = new Map((voices ?? []).map((voice) => [voice.id, voice.name]));
     const notice = req.session.notice;
@@ -104,6 +124,7 @@ export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHa
           )}</tbody>
         </table></div>
         <h2>New persona</h2>
+        ${drafting ? draftCard(req, draft.description, draft.error) : ''}
         ${await personaForm(req, deps, '/personas', values, errors, false)}`,
         notice,
       ),
@@ -121,6 +142,41 @@ export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHa
     } catch (error) {
       await listPage(req, res, values, errorsFrom(error), 400);
     }
+  });
+
+  const draftLimit = rateLimit({
+    windowMs: 60_000,
+    limit: deps.draftRateLimit ?? 10,
+    keyGenerator: (_req, res) => `user:${res.locals.viewer?.id ?? 'none'}`,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, res) => res.status(429).type('text').send('Too many persona drafts; wait a minute and try again.'),
+  });
+
+  // The draft fills the create form; "Create persona" saves it through the ordinary create, "Discard" saves nothing.
+  router.post('/personas/draft', guard, draftLimit, protect, async (req, res) => {
+    if (!drafting) return res.status(404).type('text').send('Not found');
+    const description = str(formOf(req), 'description');
+    let outcome;
+    try {
+      outcome = await draftPersona({ draftModel: drafting, voices: deps.voices, personaDefaults: personaDeps.personaDefaults }, res.locals.actor!, { description });
+    } catch (error) {
+      return listPage(req, res, {}, {}, 400, { description, error: errorsFrom(error)['description'] ?? 'invalid description' });
+    }
+    if (outcome.status === 'failed') return listPage(req, res, {}, {}, 502, { description, error: `No persona drafted: ${outcome.reason}. Try again or write it yourself.` });
+    sendHtml(
+      res,
+      shell(
+        req,
+        res,
+        'Draft persona',
+        html`<p><a href="/personas">← Personas</a></p>
+        <h1>Draft persona</h1>
+        <p class="muted">Drafted by ${outcome.model} from: “${description}”. Edit it, then create it — or <a href="/personas">discard it</a>.</p>
+        ${outcome.notes.map((note) => html`<p class="notice">${note}</p>`)}
+        ${await personaForm(req, deps, '/personas', outcome.draft, {}, false)}`,
+      ),
+    );
   });
 
   const editPage = async (req: Request, res: Response, persona: Persona, values: PersonaForm, errors: FieldErrors, status = 200) => {
