@@ -8,6 +8,7 @@ import type { AudioFrame } from '@livekit/rtc-node';
 import type { Logger } from 'pino';
 import type { DispatchResolveRequest, DispatchResolveResponse } from '../src/domain/dispatch_resolve.js';
 import { parseRoomMetadata, type ReadyRoomMetadata, type RoomMetadata } from '../src/domain/room_metadata.js';
+import { startAmbience } from './ambience.js';
 import { createBargeIn } from './barge_in.js';
 import { apologiseAndHangUp, type CallEnding, createCallEnding } from './call_ending.js';
 import type { CallStore } from './call_store.js';
@@ -94,7 +95,12 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
   logger.info({ pii: { caller: caller.attributes['sip.phoneNumber'] }, sinceJobStartMs: Date.now() - jobStartedAt }, 'caller joined');
 
   const ready = call.ready ?? (await passPinGate(ctx, deps, call, caller, logger));
-  if (ready) await converse(call, ready, deps, logger);
+  if (!ready) return;
+  // From the persona's first word to the hang-up; not awaited, so the greeting never waits on it.
+  void startAmbience(ctx.room, ready.scenario.backgroundNoise, logger).then((ambience) => {
+    if (ambience) ctx.addShutdownCallback(ambience.close);
+  });
+  await converse(call, ready, deps, logger);
 }
 
 /** The caller is through to the persona: the answer is recorded, the clock starts, the persona greets. */
