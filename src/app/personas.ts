@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { personas } from '../adapters/db/schema.js';
 import { assertStaff, canEditTeamContent, teamOfNewContent, type Actor } from '../domain/access.js';
 import { forbidden, invalidInput, notFound } from '../domain/errors.js';
+import { SUPPORTED_LANGUAGE_TAGS, supportedLanguageTag } from '../domain/languages.js';
 import { recordAudit } from './audit.js';
 import { type AppDeps, parseId, parseInput, type PageRequest, withPage } from './use_case.js';
 import { idSchema } from './users.js';
@@ -19,7 +20,15 @@ const personaInsertSchema = createInsertSchema(personas, {
   openingLine: text(1000),
   objections: () => z.array(z.string().trim().min(1, 'must not be empty').max(500)).max(30),
   voiceId: text(200),
-  language: () => z.string().trim().regex(/^[a-z]{2,3}(-[A-Za-z]{2,4})?$/, 'expected a language code such as en or en-GB'),
+  language: () =>
+    z
+      .string()
+      .trim()
+      .transform((tag, ctx) => {
+        const supported = supportedLanguageTag(tag);
+        if (supported === undefined) ctx.addIssue({ code: 'custom', message: `expected a supported language: ${SUPPORTED_LANGUAGE_TAGS.join(', ')}` });
+        return supported ?? tag;
+      }),
   llmModel: text(200),
   temperature: () => z.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2'),
 });
