@@ -1,18 +1,21 @@
 // The agents a call is handed to: the persona (its prompt, its model, its end_call tool) and the
 // PIN prompt that stands in for it on the direct trunk until the caller is known. The worker and
 // the in-process tests (agent/persona_agent.test.ts) build them here.
-import { llm, type tts as ttsNs, voice } from '@livekit/agents';
+import { llm, type stt as sttNs, type tts as ttsNs, voice } from '@livekit/agents';
+import { personaLines } from '../src/domain/languages.js';
 import type { ReadyRoomMetadata } from '../src/domain/room_metadata.js';
 import { buildPersonaInstructions } from './persona_instructions.js';
 import { createLlm, type ProviderSettings } from './session_factory.js';
 
-/** Said for the persona when it used end_call without a goodbye of its own. */
-export const END_CALL_GOODBYE = 'Alright, thanks for calling. Goodbye.';
+/** Said for the persona when it used end_call without a goodbye of its own (English; personaLines has the others). */
+export const END_CALL_GOODBYE = personaLines('en').goodbye;
 
 export interface PersonaAgentDeps {
   providers: ProviderSettings;
   /** The persona's voice; omitted, the session's. */
   tts?: ttsNs.TTS;
+  /** Speech-to-text in the persona's language; omitted, the session's (built for the room metadata's language). */
+  stt?: sttNs.STT;
   /** The persona started generating a reply, speculative or not (turn_metrics.speculative_lead_ms). */
   onGenerationStart(): void;
   /** Whether the persona has spoken since the rep's last turn, i.e. said its goodbye already. */
@@ -40,20 +43,22 @@ export class PersonaAgent extends voice.Agent {
 }
 
 export function createPersonaAgent(metadata: ReadyRoomMetadata, deps: PersonaAgentDeps): PersonaAgent {
+  const goodbye = personaLines(metadata.persona.language).goodbye;
   const personaLlm = createLlm(deps.providers, metadata.persona.llmModel, metadata.persona.temperature);
   personaLlm.prewarm();
   return new PersonaAgent(
     {
       instructions: buildPersonaInstructions(metadata),
-      tools: [endCallTool(deps)],
+      tools: [endCallTool(deps, goodbye)],
       llm: personaLlm,
       ...(deps.tts ? { tts: deps.tts } : {}),
+      ...(deps.stt ? { stt: deps.stt } : {}),
     },
     deps.onGenerationStart,
   );
 }
 
-function endCallTool(deps: Pick<PersonaAgentDeps, 'personaSpokeSinceRepTurn' | 'endCall'>) {
+function endCallTool(deps: Pick<PersonaAgentDeps, 'personaSpokeSinceRepTurn' | 'endCall'>, goodbye: string) {
   return llm.tool({
     name: 'end_call',
     description:
@@ -63,7 +68,7 @@ function endCallTool(deps: Pick<PersonaAgentDeps, 'personaSpokeSinceRepTurn' | '
       await run.waitForPlayout();
       // Say a goodbye only if the persona has not spoken since the rep's last turn.
       // Not awaited: the reply that carries this call only finishes once the tool has returned.
-      deps.endCall(deps.personaSpokeSinceRepTurn() ? undefined : END_CALL_GOODBYE);
+      deps.endCall(deps.personaSpokeSinceRepTurn() ? undefined : goodbye);
       return undefined;
     },
   });

@@ -2,12 +2,14 @@
 // gate, greet as soon as the caller joins, converse, record every turn as it happens, and end the
 // call on every path (end_call, time limit, caller hang-up, providers down) by deleting the room and
 // shutting the job down. Each step is its own module; this file is the story.
-import type { JobContext, tts as ttsNs, VAD } from '@livekit/agents';
+import type { JobContext, stt as sttNs, tts as ttsNs, VAD } from '@livekit/agents';
 import { voice } from '@livekit/agents';
 import type { AudioFrame } from '@livekit/rtc-node';
 import type { Logger } from 'pino';
 import type { DispatchResolveRequest, DispatchResolveResponse } from '../src/domain/dispatch_resolve.js';
+import { baseLanguage, personaLines } from '../src/domain/languages.js';
 import { parseRoomMetadata, type ReadyRoomMetadata, type RoomMetadata } from '../src/domain/room_metadata.js';
+import { startAmbience } from './ambience.js';
 import { createBargeIn } from './barge_in.js';
 import { apologiseAndHangUp, type CallEnding, createCallEnding } from './call_ending.js';
 import type { CallStore } from './call_store.js';
@@ -50,6 +52,8 @@ interface CallFacts {
   answerRecorded?: Promise<void>;
   /** While the PIN is collected, nothing is a conversation turn and no failure is spoken about. */
   atPinGate: boolean;
+  /** The persona's language tag; English at the PIN gate until the caller is known. */
+  language: string;
   prerenderedCharacters: number;
   jobStartedAt: number;
 }
@@ -94,7 +98,12 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
   logger.info({ pii: { caller: caller.attributes['sip.phoneNumber'] }, sinceJobStartMs: Date.now() - jobStartedAt }, 'caller joined');
 
   const ready = call.ready ?? (await passPinGate(ctx, deps, call, caller, logger));
-  if (ready) await converse(call, ready, deps, logger);
+  if (!ready) return;
+  // From the persona's first word to the hang-up; not awaited, so the greeting never waits on it.
+  void startAmbience(ctx.room, ready.scenario.backgroundNoise, logger).then((ambience) => {
+    if (ambience) ctx.addShutdownCallback(ambience.close);
+  });
+  await converse(call, ready, deps, logger);
 }
 
 /** The caller is through to the persona: the answer is recorded, the clock starts, the persona greets. */
@@ -108,17 +117,19 @@ export async function converse(call: Call, ready: ReadyRoomMetadata, deps: Perso
 /** The session and everything that listens to it, before anyone has joined. Tests build calls with it too. */
 export function assembleCall(io: CallIo, deps: PersonaCallDeps, metadata: RoomMetadata, logger: Logger, jobStartedAt = Date.now()) {
   const ready = metadata.stage === 'ready' ? metadata : undefined;
-  const facts: CallFacts = { callId: metadata.callId, atPinGate: !ready, prerenderedCharacters: 0, jobStartedAt };
+  const facts: CallFacts = { callId: metadata.callId, atPinGate: !ready, language: ready?.persona.language ?? 'en', prerenderedCharacters: 0, jobStartedAt };
   const writer = deps.createTurnWriter(facts.callId);
   const defaultTts = createTts(deps.providers, deps.defaultVoiceId, 'en');
   const personaTts = ready ? createTts(deps.providers, ready.persona.voiceId, ready.persona.language) : undefined;
   const bargeIn = createBargeIn(deps.vad, { minSpeechMs: deps.turns.interruptionMinDurationMs, onInterrupt: () => logger.info('caller interrupted the persona') });
-  const stt = createStt(deps.providers, ready?.persona.language ?? 'en', deps.turns.pipeline === 'overlapped' ? bargeIn.vad : undefined);
+  const sttFor = (language: string) => createStt(deps.providers, language, deps.turns.pipeline === 'overlapped' ? bargeIn.vad : undefined);
+  const stt = sttFor(facts.language);
   const session = createPersonaSession({ vad: bargeIn.vad, stt, tts: personaTts ?? defaultTts }, deps.turns);
   const ending = createCallEnding({ logger, session, ...io });
   const failures = watchProviderFailures(session, {
     logger,
     isQuiet: () => ending.started || facts.atPinGate,
+    lines: () => personaLines(facts.language),
     record: (failure) => {
       if (facts.callId === undefined) return;
       deps.callStore.recordProviderError(facts.callId, { at: new Date(), provider: failure.provider, message: failure.message }).catch((error: unknown) => logger.warn({ err: error }, 'provider error not recorded'));
@@ -126,10 +137,11 @@ export function assembleCall(io: CallIo, deps: PersonaCallDeps, metadata: RoomMe
     endCall: (goodbye) => void ending.end('providers_down', goodbye),
   });
   const turns: TurnCapture = captureTurns(session, { logger, record: (turn) => writer.record(turn), isSuppressed: () => facts.atPinGate, onPersonaTurn: () => failures.reset() });
-  const persona = (resolved: ReadyRoomMetadata, tts: ttsNs.TTS | undefined = personaTts) =>
+  const persona = (resolved: ReadyRoomMetadata, tts: ttsNs.TTS | undefined = personaTts, personaStt?: sttNs.STT) =>
     createPersonaAgent(resolved, {
       providers: deps.providers,
       ...(tts ? { tts } : {}),
+      ...(personaStt ? { stt: personaStt } : {}),
       onGenerationStart: () => turns.replyGenerationStarted(),
       personaSpokeSinceRepTurn: () => turns.personaSpokeSinceRepTurn(),
       endCall: (goodbye) => void ending.end('persona_ended', goodbye),
@@ -137,7 +149,7 @@ export function assembleCall(io: CallIo, deps: PersonaCallDeps, metadata: RoomMe
   // Synthesised while the phone is still connecting, so the greeting plays the moment the caller joins.
   const greeting: Promise<AudioFrame[] | undefined> = personaTts && ready ? prerender(personaTts, ready.persona.openingLine, logger) : Promise.resolve(undefined);
   const recordEnd = () => recordCallEnd(deps, { facts, writer, session, ending }, logger);
-  return { session, ending, facts, writer, bargeIn, ready, persona, greeting, defaultTts, recordEnd };
+  return { session, ending, facts, writer, bargeIn, ready, persona, sttFor, greeting, defaultTts, recordEnd };
 }
 
 /** Direct trunk: the PIN gate, then the persona takes over the same session in its own voice. */
@@ -155,8 +167,12 @@ async function passPinGate(ctx: JobContext, deps: PersonaCallDeps, call: Call, c
   call.facts.atPinGate = false;
   call.facts.callId = resolved.callId;
   call.writer.setCallId(resolved.callId);
-  const voiceId = resolved.persona.voiceId;
-  call.session.updateAgent(call.persona(resolved, voiceId === deps.defaultVoiceId ? call.defaultTts : createTts(deps.providers, voiceId, resolved.persona.language)));
+  const { voiceId, language } = resolved.persona;
+  // The session's STT was built for English before anyone was known; the persona brings its own when it speaks another language.
+  const personaStt = baseLanguage(language) === baseLanguage(call.facts.language) ? undefined : call.sttFor(language);
+  call.facts.language = language;
+  const tts = voiceId === deps.defaultVoiceId && baseLanguage(language) === 'en' ? call.defaultTts : createTts(deps.providers, voiceId, language);
+  call.session.updateAgent(call.persona(resolved, tts, personaStt));
   return resolved;
 }
 

@@ -68,3 +68,11 @@ describe('buildPersonaInstructions', () => {
     expect(timeUpLine(metadata)).toMatch(/Riley.*goodbye/);
   });
 });
+
+describe('a persona in another language', () => {
+  it('is told to speak only that language, and its fixed lines are in it', () => {
+    const spanish: ReadyRoomMetadata = { ...metadata, persona: { ...metadata.persona, language: 'es-MX' } };
+    expect(buildPersonaInstructions(spanish)).toContain('Speak only Spanish (language tag es-MX), whatever language the caller uses.');
+    expect(timeUpLine(spanish)).toBe(`Lo siento, ${metadata.rep.firstName}, tengo que irme a mi próxima reunión. Gracias por llamar, adiós.`);
+  });
+});

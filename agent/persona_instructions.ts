@@ -1,5 +1,6 @@
 // What the persona is told. Pure: built from the room metadata alone, so the same call always gets
 // the same prompt and the rules can be unit-tested without a model.
+import { languageName, personaLines } from '../src/domain/languages.js';
 import type { ReadyRoomMetadata } from '../src/domain/room_metadata.js';
 
 const difficultyGuidance: Record<ReadyRoomMetadata['scenario']['difficulty'], string> = {
@@ -34,7 +35,7 @@ How to speak (this is a phone call, your words are spoken aloud):
 - Keep each reply short: one to three spoken sentences, the way people talk on the phone.
 - Plain spoken words only: no lists, no markdown, no emojis, no stage directions, no text in brackets.
 - Say numbers, prices and dates the way you would say them aloud.
-- Reply in the language with the tag ${persona.language}.
+- Speak only ${languageName(persona.language)} (language tag ${persona.language}), whatever language the caller uses.
 
 Staying in role:
 - Never say or hint that you are an AI, a language model, a simulation or a sales coach, unless the caller asks you directly and sincerely whether they are talking to an AI; then say briefly that this is a practice call with an AI buyer, and carry on as ${persona.name}.
@@ -54,14 +55,14 @@ export function wrapUpInstructions(metadata: ReadyRoomMetadata): string {
 
 /** Said when the time limit has passed: a polite close, then the call ends. */
 export function timeUpLine(metadata: ReadyRoomMetadata): string {
-  return `I'm sorry, ${metadata.rep.firstName}, I really have to jump to my next meeting. Thanks for calling, goodbye.`;
+  return personaLines(metadata.persona.language).timeUp(metadata.rep.firstName);
 }
 
 /** Bad metadata: a short apology in a default voice, never an improvised persona. */
 export const SETUP_FAILED_LINE = "Sorry, this practice call couldn't be set up. Please try again later. Goodbye.";
 
-/** When a turn fails after retries: a natural line instead of silence. */
-export const PROVIDER_FALLBACK_LINE = "Sorry, you broke up there. Could you say that again?";
+/** When a turn fails after retries: a natural line instead of silence (English; personaLines has the others). */
+export const PROVIDER_FALLBACK_LINE = personaLines('en').fallback;
 
 /** When the providers stay down: end politely. */
-export const PROVIDERS_DOWN_LINE = "Sorry, the line is really bad on my end. Let's pick this up another time. Goodbye.";
+export const PROVIDERS_DOWN_LINE = personaLines('en').providersDown;

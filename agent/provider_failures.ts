@@ -2,7 +2,7 @@
 // keeps happening. The policy is a pure function; watchProviderFailures wires it to a session.
 import { voice } from '@livekit/agents';
 import type { Logger } from 'pino';
-import { PROVIDER_FALLBACK_LINE, PROVIDERS_DOWN_LINE } from './persona_instructions.js';
+import { personaLines, type PersonaLines } from '../src/domain/languages.js';
 
 /** Unrecoverable provider failures in a row before the persona gives up and ends the call. */
 export const MAX_CONSECUTIVE_PROVIDER_FAILURES = 2;
@@ -31,13 +31,17 @@ export interface ProviderFailureDecision {
  * Pure. `quiet`: the call is ending or still at the PIN stage, so nothing is said or ended here.
  * A reply that reaches the caller resets the count (the caller passes 0 then).
  */
-export function decideOnProviderFailure(failure: ProviderFailure, state: { consecutiveBefore: number; quiet: boolean }): ProviderFailureDecision {
+export function decideOnProviderFailure(
+  failure: ProviderFailure,
+  state: { consecutiveBefore: number; quiet: boolean; lines?: Pick<PersonaLines, 'fallback' | 'providersDown'> },
+): ProviderFailureDecision {
+  const lines = state.lines ?? personaLines('en');
   if (failure.recoverable) return { consecutive: state.consecutiveBefore, record: false, action: { kind: 'none' } };
   const consecutive = state.consecutiveBefore + 1;
   const decide = (action: ProviderFailureAction): ProviderFailureDecision => ({ consecutive, record: true, action });
   if (state.quiet) return decide({ kind: 'none' });
-  if (consecutive >= MAX_CONSECUTIVE_PROVIDER_FAILURES) return decide(failure.voiceless ? { kind: 'end_call' } : { kind: 'end_call', goodbye: PROVIDERS_DOWN_LINE });
-  return decide(failure.voiceless ? { kind: 'none' } : { kind: 'say', line: PROVIDER_FALLBACK_LINE });
+  if (consecutive >= MAX_CONSECUTIVE_PROVIDER_FAILURES) return decide(failure.voiceless ? { kind: 'end_call' } : { kind: 'end_call', goodbye: lines.providersDown });
+  return decide(failure.voiceless ? { kind: 'none' } : { kind: 'say', line: lines.fallback });
 }
 
 /** The framework's error event, in the policy's terms. */
@@ -59,12 +63,19 @@ export interface ProviderFailureWatch {
 
 export function watchProviderFailures(
   session: voice.AgentSession,
-  deps: { logger: Logger; isQuiet(): boolean; record(failure: ProviderFailure): void; endCall(goodbye?: string): void },
+  deps: {
+    logger: Logger;
+    isQuiet(): boolean;
+    /** The persona's language's lines (known on the direct trunk only once the PIN resolves). */
+    lines?(): PersonaLines;
+    record(failure: ProviderFailure): void;
+    endCall(goodbye?: string): void;
+  },
 ): ProviderFailureWatch {
   let consecutive = 0;
   session.on(voice.AgentSessionEventTypes.Error, (event) => {
     const failure = describeProviderError(event.error);
-    const decision = decideOnProviderFailure(failure, { consecutiveBefore: consecutive, quiet: deps.isQuiet() });
+    const decision = decideOnProviderFailure(failure, { consecutiveBefore: consecutive, quiet: deps.isQuiet(), ...(deps.lines ? { lines: deps.lines() } : {}) });
     consecutive = decision.consecutive;
     if (!decision.record) {
       deps.logger.warn({ provider: failure.provider, message: failure.message }, 'provider error; retrying');

@@ -139,6 +139,13 @@ async function main(): Promise<void> {
   const healthUrl = agentHealthUrl(config);
   const agentAvailability = healthUrl ? createAgentAvailability(healthUrl, { maxCalls: config.AGENT_MAX_CALLS }) : null;
 
+  const voices = config.ELEVENLABS_API_KEY
+    ? createElevenLabsVoiceCatalog({
+        apiKey: config.ELEVENLABS_API_KEY,
+        baseUrl: config.ELEVENLABS_BASE_URL,
+        onError: (error) => logger.warn({ err: error }, 'elevenlabs voice list unavailable'),
+      })
+    : undefined;
   const web = makeWebRouter({
     app: { db: database.db, pinSecret: secrets.pinSecret, hashPassword, verifyPassword },
     pool: database.pool,
@@ -146,13 +153,7 @@ async function main(): Promise<void> {
     publicBaseUrl: config.PUBLIC_BASE_URL,
     verifyPassword,
     logger,
-    voices: config.ELEVENLABS_API_KEY
-      ? createElevenLabsVoiceCatalog({
-          apiKey: config.ELEVENLABS_API_KEY,
-          baseUrl: config.ELEVENLABS_BASE_URL,
-          onError: (error) => logger.warn({ err: error }, 'elevenlabs voice list unavailable'),
-        })
-      : undefined,
+    voices,
     defaultVoiceId: config.ELEVENLABS_DEFAULT_VOICE_ID,
     defaultLlmModel: config.GROQ_LLM_MODEL,
     scoring: { scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, logger },
@@ -190,6 +191,7 @@ async function main(): Promise<void> {
       hashPassword,
       verifyPassword,
       personaDefaults: { llmModel: config.GROQ_LLM_MODEL, voiceId: config.ELEVENLABS_DEFAULT_VOICE_ID },
+      personaDrafts: { draftModel: scorecardModel, voices, personaDefaults: { llmModel: config.GROQ_LLM_MODEL, voiceId: config.ELEVENLABS_DEFAULT_VOICE_ID } },
     },
     scorecardApi: { db: database.db, scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, logger },
     twilio: {

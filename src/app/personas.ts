@@ -8,6 +8,7 @@ import { invalidInput, notFound } from '../domain/errors.js';
 import { auditCreated, auditUpdated } from './audit.js';
 import { nowOf } from './ports.js';
 import { type AppDeps, parseId, parseInput, type PageRequest, withPage, archivedAtOf, assertTeamEditable, changedFields } from './use_case.js';
+import { SUPPORTED_LANGUAGE_TAGS, supportedLanguageTag } from '../domain/languages.js';
 import { idSchema } from './users.js';
 
 const text = (max: number) => (schema: z.ZodString) => schema.trim().min(1, 'required').max(max);
@@ -20,7 +21,15 @@ const personaInsertSchema = createInsertSchema(personas, {
   openingLine: text(1000),
   objections: () => z.array(z.string().trim().min(1, 'must not be empty').max(500)).max(30),
   voiceId: text(200),
-  language: () => z.string().trim().regex(/^[a-z]{2,3}(-[A-Za-z]{2,4})?$/, 'expected a language code such as en or en-GB'),
+  language: () =>
+    z
+      .string()
+      .trim()
+      .transform((tag, ctx) => {
+        const supported = supportedLanguageTag(tag);
+        if (supported === undefined) ctx.addIssue({ code: 'custom', message: `expected a supported language: ${SUPPORTED_LANGUAGE_TAGS.join(', ')}` });
+        return supported ?? tag;
+      }),
   llmModel: text(200),
   temperature: () => z.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2'),
 });

@@ -106,6 +106,7 @@ export function buildMetadata(callId: string, scenario: ScenarioCandidate, rep: 
       difficulty: scenario.difficulty,
       rubric: scenario.rubric,
       timeLimitSeconds: scenario.timeLimitSeconds,
+      backgroundNoise: scenario.backgroundNoise,
     },
     rep: { id: rep.id, firstName: firstNameOf(rep.name) },
   };

@@ -61,6 +61,7 @@ const scenarioFields = {
   personaId: true,
   rubric: true,
   timeLimitSeconds: true,
+  backgroundNoise: true,
   extension: true,
   directLineNumber: true,
 } as const;
@@ -68,7 +69,7 @@ const scenarioFields = {
 export const createScenarioInput = scenarioInsertSchema
   .pick(scenarioFields)
   // drizzle-zod's types drop the optionality of refined nullable/defaulted columns; runtime keeps it.
-  .partial({ timeLimitSeconds: true, extension: true, directLineNumber: true });
+  .partial({ timeLimitSeconds: true, backgroundNoise: true, extension: true, directLineNumber: true });
 export type CreateScenarioInput = z.input<typeof createScenarioInput>;
 
 export const updateScenarioInput = scenarioInsertSchema

@@ -67,3 +67,15 @@ describe('assignment status', () => {
     expect(assignmentStatus({ ...live, dueAt: past, enforceDueDate: true }, now)).toBe('overdue');
   });
 });
+
+describe('persona languages', () => {
+  it('accepts the supported tags in any case, canonicalised, and names them when refusing another', async () => {
+    const { createPersonaInput } = await import('./personas.js');
+    const base = { name: 'A', role: 'B', company: 'C', personality: 'D', openingLine: 'E' };
+    expect(createPersonaInput.parse({ ...base, language: 'es-mx' }).language).toBe('es-MX');
+    expect(createPersonaInput.parse({ ...base, language: 'de' }).language).toBe('de');
+    const refused = createPersonaInput.safeParse({ ...base, language: 'xx' });
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues[0]?.message).toMatch(/expected a supported language: en, en-US, .*es, .*de, .*fr/);
+  });
+});

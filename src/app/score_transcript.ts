@@ -31,6 +31,8 @@ export interface ScorecardRequest {
   /** json_schema (structured output) unless the model refused it, then json_object. */
   format: 'json_schema' | 'json_object';
   jsonSchema: Record<string, unknown>;
+  /** The structured-output schema's name (default "scorecard"); persona drafts use the same model. */
+  schemaName?: string;
 }
 
 /** The LLM behind the scorecard; the Groq adapter implements it. Throws ProviderError. */

@@ -12,6 +12,7 @@
 //     number) and posts it to the resolve endpoint. `callId` is absent until then.
 import { z } from 'zod';
 import type { RubricCriterion } from './scorecard.js';
+import { BACKGROUND_NOISES } from './background_noise.js';
 
 export const ROOM_METADATA_VERSION = 1;
 
@@ -47,6 +48,8 @@ export const roomScenarioSchema = z.object({
   difficulty: z.enum(['easy', 'medium', 'hard']),
   rubric: z.array(rubricCriterionSchema).max(50),
   timeLimitSeconds: z.number().int().positive('expected a positive time limit').max(4 * 3600, 'expected a time limit of at most 4 hours'),
+  /** Absent (metadata from before it existed, fixtures): a quiet room. */
+  backgroundNoise: z.enum(BACKGROUND_NOISES).optional(),
 });
 
 export const roomRepSchema = z.object({

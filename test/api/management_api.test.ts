@@ -2,9 +2,11 @@
 import { eq, sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiTokens, assignments, auditLog, calls, scorecards, turnMetrics, turns } from '../../src/adapters/db/schema.js';
+import { apiTokens, assignments, auditLog, calls, scenarios, scorecards, turnMetrics, turns } from '../../src/adapters/db/schema.js';
 import { hashPassword } from '../../src/adapters/password.js';
 import { createApiToken, hashApiToken, revokeApiToken } from '../../src/app/api_tokens.js';
+import { createCallRoutingStore } from '../../src/adapters/db/call_routing_store.js';
+import { buildMetadata } from '../../src/app/resolve_call.js';
 import { createUser } from '../../src/app/users.js';
 import type { AppDeps } from '../../src/app/use_case.js';
 import { systemActor } from '../../src/domain/access.js';
@@ -247,6 +249,19 @@ describe('validation', () => {
     const user = await api(tokens.admin, 'POST', '/api/users', { role: 'boss', name: 'X', email: 'nope', phoneNumbers: ['555'] });
     expect(user.status).toBe(400);
     expect(Object.keys(user.body.error.fields).sort()).toEqual(['email', 'phoneNumbers.0', 'role']);
+  });
+
+  it('stores a scenario\'s background noise, refuses an unknown one, and hands it to the agent in the room metadata', async () => {
+    const quiet = await createScenarioVia(tokens.morgan);
+    expect(quiet.backgroundNoise).toBe('none');
+    const street = await createScenarioVia(tokens.morgan, { backgroundNoise: 'street' });
+    expect(street.backgroundNoise).toBe('street');
+    const jungle = await api(tokens.morgan, 'PATCH', `/api/scenarios/${street.id}`, { backgroundNoise: 'jungle' });
+    expect(jungle.status).toBe(400);
+    expect(Object.keys(jungle.body.error.fields)).toEqual(['backgroundNoise']);
+    const loaded = await createCallRoutingStore(database.db).scenario(street.id);
+    const metadata = buildMetadata('0d6f3a52-8a4e-4f8a-a0f5-0f6c1b7d9e21', loaded!, { id: ids.riley, name: 'Riley Rep', role: 'rep', active: true });
+    expect(metadata.scenario.backgroundNoise).toBe('street');
   });
 
   it('reports a taken extension, email or phone number as 409 on that field', async () => {

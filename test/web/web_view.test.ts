@@ -489,7 +489,7 @@ describe('web view without JavaScript', () => {
       await page.getByLabel('Language').fill('English please');
       await page.getByRole('button', { name: 'Create persona' }).click();
       // The use case's schema rejects it; its message is shown beside the field.
-      expect(await page.locator('#language-error').innerText()).toContain('expected a language code');
+      expect(await page.locator('#language-error').innerText()).toContain('expected a supported language');
       expect(await page.getByLabel('Name').inputValue()).toBe('No-JS Nora');
       await page.getByLabel('Language').fill('en-GB');
       await page.getByRole('button', { name: 'Create persona' }).click();

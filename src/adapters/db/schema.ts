@@ -22,6 +22,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { CALL_STATUSES } from '../../domain/call_state.js';
 import type { CriterionScore, RubricCriterion } from '../../domain/scorecard.js';
+import { BACKGROUND_NOISES } from '../../domain/background_noise.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () =>
@@ -133,6 +134,7 @@ export const personas = pgTable('personas', {
 });
 
 export const difficulty = pgEnum('difficulty', ['easy', 'medium', 'hard']);
+export const backgroundNoise = pgEnum('background_noise', BACKGROUND_NOISES);
 
 
 export const scenarios = pgTable('scenarios', {
@@ -146,6 +148,8 @@ export const scenarios = pgTable('scenarios', {
     .references(() => personas.id),
   rubric: jsonb('rubric').$type<RubricCriterion[]>().notNull(),
   timeLimitSeconds: integer('time_limit_seconds').notNull().default(600),
+  /** Ambience mixed under the persona's voice for the whole call. */
+  backgroundNoise: backgroundNoise('background_noise').notNull().default('none'),
   /** Digits a rep may dial instead of a personal PIN (the rep is then found by caller ID). */
   extension: text('extension').unique(),
   /** A called number that leads straight to this scenario, skipping the PIN. */

@@ -25,7 +25,7 @@ export function createGroqScorecardModel(options: GroqScorecardModelOptions): Sc
           temperature: 0,
           response_format:
             request.format === 'json_schema'
-              ? { type: 'json_schema', json_schema: { name: 'scorecard', schema: request.jsonSchema, strict: false } }
+              ? { type: 'json_schema', json_schema: { name: request.schemaName ?? 'scorecard', schema: request.jsonSchema, strict: false } }
               : { type: 'json_object' },
         });
         const content = completion.choices[0]?.message.content;

@@ -8,12 +8,12 @@ import { makeAuditRouter } from './audit_router.js';
 import { makeBearerAuth } from './auth.js';
 import { makeCallsRouter } from './calls_router.js';
 import { apiErrorHandler, apiRefuseNul, sendError } from './errors.js';
-import { makePersonasRouter } from './personas_router.js';
+import { makePersonasRouter, type PersonaRouterDeps } from './personas_router.js';
 import { makeScenariosRouter } from './scenarios_router.js';
 import { makeTokensRouter } from './tokens_router.js';
 import { makeUsersRouter } from './users_router.js';
 
-export type ManagementApiDeps = AppDeps & PersonaDeps;
+export type ManagementApiDeps = AppDeps & PersonaDeps & Pick<PersonaRouterDeps, 'personaDrafts' | 'draftRateLimit'>;
 
 export function makeManagementApiRouter(deps: ManagementApiDeps): Router {
   const router = Router();

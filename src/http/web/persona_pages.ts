@@ -1,6 +1,8 @@
 // Personas: the shared library of AI buyers. The voice comes from the ElevenLabs voice list when a
 // key is configured, otherwise it is typed in as an id.
-import type { Request, RequestHandler, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { draftPersona } from '../../app/draft_persona.js';
 import {
   createPersona,
   getPersona,
@@ -13,9 +15,9 @@ import {
 import { listScenarios } from '../../app/scenarios.js';
 import { actorOf } from '../locals.js';
 import { html, type SafeHtml } from './html.js';
-import { checked, redirectWithNotice, lines, numeric, optional, str, type FormBody } from './forms.js';
+import { checked, errorsFrom, formOf, redirectWithNotice, lines, numeric, optional, str, type FormBody } from './forms.js';
 import { checkboxField, csrfField, formError, inputField, readOnlyUnlessOwned, selectField, textareaField, type FieldErrors } from './layout.js';
-import { addResourcePages } from './resource_pages.js';
+import { addResourcePages, pageSender } from './resource_pages.js';
 import { csrfTokenOf } from './session.js';
 import type { WebDeps } from './web_deps.js';
 
@@ -82,31 +84,76 @@ async function personaForm(req: Request, deps: WebDeps, action: string, values: 
   </form>`;
 }
 
+/** "Describe the buyer in a sentence": offered when the scorecard model (Groq) is configured. */
+function draftCard(req: Request, description: string, error: string | undefined): SafeHtml {
+  return html`<form method="post" action="/personas/draft" class="card">
+    ${csrfField(csrfTokenOf(req))}
+    ${textareaField({
+      label: 'Describe the buyer in a sentence',
+      name: 'description',
+      value: description,
+      required: true,
+      rows: 2,
+      errors: error ? { description: error } : {},
+      hint: 'e.g. "VP of operations at a 200-person 3PL, burned by a failed WMS rollout". The AI drafts a persona for you to edit; nothing is saved until you create it.',
+    })}
+    <button type="submit">Draft persona</button>
+  </form>`;
+}
+
+interface DraftState {
+  description: string;
+  error?: string | undefined;
+}
+
 export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHandler, protect: RequestHandler): void {
   const personaDeps = { db: deps.app.db, personaDefaults: { llmModel: deps.defaultLlmModel, voiceId: deps.defaultVoiceId } };
+
+  const drafting = deps.scoring?.scorecardModel ?? null;
+  const send = pageSender('personas');
+  const listPage = async (req: Request, res: Response, values: PersonaForm, errors: FieldErrors, draft: DraftState = { description: '' }) => {
+    const [rows, voices] = await Promise.all([listPersonas(deps.app, actorOf(res), { includeArchived: true }), deps.voices?.list() ?? null]);
+    const voiceName = new Map((voices ?? []).map((voice) => [voice.id, voice.name]));
+    return {
+      title: 'Personas',
+      body: html`<h1>Personas</h1>
+      <div class="table-wrap"><table>
+        <thead><tr><th>Name</th><th>Role</th><th>Company</th><th>Voice</th><th>Status</th></tr></thead>
+        <tbody>${rows.map(
+          (row) => html`<tr><td><a href="/personas/${row.id}">${row.name}</a></td><td>${row.role}</td><td>${row.company}</td><td>${voiceName.has(row.voiceId) ? html`${voiceName.get(row.voiceId)} ` : ''}<code>${row.voiceId}</code></td><td>${row.archivedAt ? 'archived' : 'active'}</td></tr>`,
+        )}</tbody>
+      </table></div>
+      <h2>New persona</h2>
+      ${drafting ? draftCard(req, draft.description, draft.error) : ''}
+      ${await personaForm(req, deps, '/personas', values, errors, false)}`,
+    };
+  };
+
+  // Registered before the resource pages, so /personas/draft is not read as a persona id.
+  addDraftRoute(router, guard, protect, {
+    drafting,
+    draftRateLimit: deps.draftRateLimit,
+    async draft(req, res, description) {
+      const outcome = await draftPersona({ draftModel: drafting!, voices: deps.voices, personaDefaults: personaDeps.personaDefaults }, actorOf(res), { description });
+      if (outcome.status === 'failed') return send(req, res, await listPage(req, res, {}, {}, { description, error: `No persona drafted: ${outcome.reason}. Try again or write it yourself.` }), 502);
+      send(req, res, {
+        title: 'Draft persona',
+        body: html`<p><a href="/personas">← Personas</a></p>
+        <h1>Draft persona</h1>
+        <p class="muted">Drafted by ${outcome.model} from: “${description}”. Edit it, then create it — or <a href="/personas">discard it</a>.</p>
+        ${outcome.notes.map((note) => html`<p class="notice">${note}</p>`)}
+        ${await personaForm(req, deps, '/personas', outcome.draft, {}, false)}`,
+      });
+    },
+    invalid: async (req, res, description, error) => send(req, res, await listPage(req, res, {}, {}, { description, error }), 400),
+  });
 
   addResourcePages<Persona, PersonaForm>(router, guard, protect, {
     path: '/personas',
     section: 'personas',
     emptyForm: () => ({}),
     fromForm: (form, editing) => (editing ? { ...fromForm(form), archived: checked(form, 'archived') } : fromForm(form)),
-
-    async list(req, res, values, errors) {
-      const [rows, voices] = await Promise.all([listPersonas(deps.app, actorOf(res), { includeArchived: true }), deps.voices?.list() ?? null]);
-      const voiceName = new Map((voices ?? []).map((voice) => [voice.id, voice.name]));
-      return {
-        title: 'Personas',
-        body: html`<h1>Personas</h1>
-        <div class="table-wrap"><table>
-          <thead><tr><th>Name</th><th>Role</th><th>Company</th><th>Voice</th><th>Status</th></tr></thead>
-          <tbody>${rows.map(
-            (row) => html`<tr><td><a href="/personas/${row.id}">${row.name}</a></td><td>${row.role}</td><td>${row.company}</td><td>${voiceName.has(row.voiceId) ? html`${voiceName.get(row.voiceId)} ` : ''}<code>${row.voiceId}</code></td><td>${row.archivedAt ? 'archived' : 'active'}</td></tr>`,
-          )}</tbody>
-        </table></div>
-        <h2>New persona</h2>
-        ${await personaForm(req, deps, '/personas', values, errors, false)}`,
-      };
-    },
+    list: (req, res, values, errors) => listPage(req, res, values, errors),
 
     async create(req, res, values) {
       const row = await createPersona(personaDeps, actorOf(res), values as CreatePersonaInput);
@@ -133,5 +180,35 @@ export function addPersonaRoutes(router: Router, deps: WebDeps, guard: RequestHa
       const row = await updatePersona(deps.app, actorOf(res), { id: persona.id, ...values } as UpdatePersonaInput);
       await redirectWithNotice(req, res, '/personas', `Persona ${row.name} saved.`);
     },
+  });
+}
+
+interface DraftRoute {
+  drafting: unknown;
+  draftRateLimit: number | undefined;
+  draft: (req: Request, res: Response, description: string) => Promise<void>;
+  invalid: (req: Request, res: Response, description: string, error: string) => Promise<void>;
+}
+
+// The draft fills the create form; "Create persona" saves it through the ordinary create, "discard" saves nothing.
+function addDraftRoute(router: Router, guard: RequestHandler, protect: RequestHandler, route: DraftRoute): void {
+  const draftLimit = rateLimit({
+    windowMs: 60_000,
+    limit: route.draftRateLimit ?? 10,
+    keyGenerator: (_req, res) => `user:${res.locals.viewer?.id ?? 'none'}`,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, res) => res.status(429).type('text').send('Too many persona drafts; wait a minute and try again.'),
+  });
+  router.post('/personas/draft', guard, draftLimit, protect, async (req, res) => {
+    if (!route.drafting) return res.status(404).type('text').send('Not found');
+    const description = str(formOf(req), 'description');
+    try {
+      await route.draft(req, res, description);
+    } catch (error) {
+      const reason = errorsFrom(error)['description'];
+      if (reason === undefined) throw error;
+      await route.invalid(req, res, description, reason);
+    }
   });
 }

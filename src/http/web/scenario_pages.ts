@@ -1,6 +1,7 @@
 // Scenarios with their weighted rubric. The rubric is a fixed set of rows so the form works without JS.
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { listPersonas } from '../../app/personas.js';
+import { BACKGROUND_NOISE_LABELS, BACKGROUND_NOISES } from '../../domain/background_noise.js';
 import {
   createScenario,
   getScenario,
@@ -30,6 +31,7 @@ interface ScenarioForm {
   difficulty?: unknown;
   personaId?: unknown;
   timeLimitSeconds?: unknown;
+  backgroundNoise?: unknown;
   extension?: unknown;
   directLineNumber?: unknown;
   rubric: { id: string; name: string; description: string; weight: unknown }[];
@@ -60,6 +62,7 @@ function fromForm(form: FormBody): ScenarioForm {
     difficulty: str(form, 'difficulty') || 'medium',
     personaId: str(form, 'personaId'),
     timeLimitSeconds: numeric(form, 'timeLimitSeconds') ?? 600,
+    backgroundNoise: str(form, 'backgroundNoise') || 'none',
     extension: nullable(form, 'extension'),
     directLineNumber: nullable(form, 'directLineNumber'),
     rubric: rubricFromForm(form),
@@ -112,6 +115,7 @@ export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestH
           ${inputField({ label: 'Title', name: 'title', value: text(values.title), required: true, errors })}
           ${selectField({ label: 'Persona', name: 'personaId', value: text(values.personaId), required: true, errors, blank: 'Choose a persona', options: personas.map((p) => ({ value: p.id, label: `${p.name} — ${p.role}, ${p.company}` })) })}
           ${selectField({ label: 'Difficulty', name: 'difficulty', value: text(values.difficulty) || 'medium', errors, options: ['easy', 'medium', 'hard'].map((d) => ({ value: d, label: d })) })}
+          ${selectField({ label: 'Background noise', name: 'backgroundNoise', value: text(values.backgroundNoise) || 'none', errors, options: BACKGROUND_NOISES.map((noise) => ({ value: noise, label: BACKGROUND_NOISE_LABELS[noise] })), hint: 'Played quietly under the persona for the whole call.' })}
           ${inputField({ label: 'Time limit (seconds)', name: 'timeLimitSeconds', type: 'number', value: text(values.timeLimitSeconds) || 600, errors, attrs: html` min="30" max="3600"` })}
           ${inputField({ label: 'Extension', name: 'extension', value: text(values.extension), errors, hint: 'Optional: 2-5 digits a rep may key instead of a PIN (rep found by caller ID).', attrs: html` inputmode="numeric"` })}
           ${inputField({ label: 'Direct-line number', name: 'directLineNumber', value: text(values.directLineNumber), errors, hint: 'Optional: an E.164 number that leads straight to this scenario.' })}

@@ -21,8 +21,10 @@ export interface WebDeps {
   voices?: VoiceCatalog | undefined;
   defaultVoiceId: string;
   defaultLlmModel: string;
-  /** The scorecard model, for "Re-run scoring" on a call page; absent, the button is not offered. */
+  /** The scorecard model, for "Re-run scoring" on a call page and persona drafting; absent, neither is offered. */
   scoring?: ScoringDeps;
+  /** Persona drafts per user and minute (default 10): each is a paid LLM call on the scorecard model. */
+  draftRateLimit?: number;
   /** Re-scoring requests per user and minute (default 5): each is a paid LLM call. */
   rescoreRateLimit?: number;
   loginRateLimit?: { windowMs: number; limit: number };

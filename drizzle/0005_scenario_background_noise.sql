@@ -1,0 +1,2 @@
+CREATE TYPE "public"."background_noise" AS ENUM('none', 'office', 'street', 'cafe');--> statement-breakpoint
+ALTER TABLE "scenarios" ADD COLUMN "background_noise" "background_noise" DEFAULT 'none' NOT NULL;
