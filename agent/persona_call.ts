@@ -19,6 +19,7 @@ import {
   wrapUpInstructions,
 } from './persona_instructions.js';
 import { createPinCollector, digitsFromSpeech, PIN_MAX_TRIES } from './pin_entry.js';
+import { type CallRecording, RECORDING_DISCLOSURE, type StartRecordingInput } from './recording/call_recorder.js';
 import {
   createLlm,
   createPersonaAgent,
@@ -46,6 +47,8 @@ export interface PersonaCallDeps {
   resolvePin(request: DispatchResolveRequest): Promise<DispatchResolveResponse>;
   /** Idempotent finalisation shared with the webhooks (src/app/finalize_call.ts). */
   finalize(input: { callId: string; status: CallEndStatus; endReason: string; endedAt: Date; unwrittenTurns: number }): Promise<unknown>;
+  /** Starts the call's recording (agent/recording/); absent or undefined: the call is not recorded. */
+  startRecording?(input: StartRecordingInput): Promise<CallRecording | undefined>;
   /** How long to wait for a keypad PIN before re-prompting. */
   pinTimeoutMs?: number;
 }
@@ -300,6 +303,11 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
   deps.callStore.markAnswered(ready.callId, answeredAt).catch((error: unknown) => logger.warn({ err: error }, 'answer time not recorded'));
   startTimers(ready);
 
+  const recording = await deps.startRecording?.({ session, room, caller, callId: ready.callId, scenarioAllows: ready.scenario.recordCalls !== false, logger });
+  if (recording) {
+    ctx.addShutdownCallback(() => recording.stop());
+    session.say(RECORDING_DISCLOSURE, { addToChatCtx: false, allowInterruptions: false });
+  }
   const frames = greeting ? await greeting : undefined;
   state.prerenderedCharacters = frames ? ready.persona.openingLine.length : 0;
   const greetingSpeech = session.say(ready.persona.openingLine, frames ? { audio: framesStream(frames) } : {});

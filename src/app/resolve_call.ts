@@ -114,6 +114,7 @@ const scenarioColumns = {
   difficulty: scenarios.difficulty,
   rubric: scenarios.rubric,
   timeLimitSeconds: scenarios.timeLimitSeconds,
+  recordCalls: scenarios.recordCalls,
   archivedAt: scenarios.archivedAt,
   persona: {
     id: personas.id,
@@ -220,6 +221,7 @@ export function buildMetadata(callId: string, scenario: ScenarioCandidate, rep: 
       difficulty: scenario.difficulty,
       rubric: scenario.rubric,
       timeLimitSeconds: scenario.timeLimitSeconds,
+      recordCalls: scenario.recordCalls,
     },
     rep: { id: rep.id, firstName: firstNameOf(rep.name) },
   };

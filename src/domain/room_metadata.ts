@@ -46,6 +46,8 @@ export const roomScenarioSchema = z.object({
   difficulty: z.enum(['easy', 'medium', 'hard']),
   rubric: z.array(rubricCriterionSchema).max(50),
   timeLimitSeconds: z.number().int().positive('expected a positive time limit').max(4 * 3600, 'expected a time limit of at most 4 hours'),
+  /** false: do not record this call. Absent (metadata written before recordings existed) means record. */
+  recordCalls: z.boolean().optional(),
 });
 
 export const roomRepSchema = z.object({

@@ -19,9 +19,11 @@ export interface SeaweedS3 {
   secretAccessKey: string;
   /** Creates a bucket (the S3 API, signed like every other request). */
   createBucket(name: string): Promise<void>;
-  /** Stops the server (SIGKILL after a grace period: weed may ignore SIGTERM for a while). */
+  /** Stops the server for good and removes its data. */
   stop(): Promise<void>;
-  /** Starts it again on the same ports and data folder, after stop(). */
+  /** Stops the server but keeps its data and ports, as an outage would (SIGKILL after a grace period: weed may ignore SIGTERM). */
+  stopServer(): Promise<void>;
+  /** Starts it again on the same ports and data folder, after stopServer(). */
   restart(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export async function startSeaweedS3(): Promise<SeaweedS3> {
       await stop();
       if (process.env.KEEP_S3_DATA === undefined) rmSync(dir, { recursive: true, force: true });
     },
+    stopServer: stop,
     async restart() {
       await start();
     },
