@@ -30,6 +30,7 @@ import { createHttpApp } from './http/app.js';
 import { createOpsApp, type OpsDeps } from './http/ops_router.js';
 import { listen, PortInUseError } from './http/server.js';
 import { makeWebRouter } from './http/web/web_router.js';
+import { createStorage } from './adapters/storage/create_storage.js';
 
 /** Printed straight to the terminal, once: credentials must never reach the structured logs. */
 function printDemoCredentials(credentials: DemoCredentials, config: Config): void {
@@ -141,11 +142,13 @@ async function main(): Promise<void> {
     await pruneLoginThrottle(database.db, accountLoginLimit, new Date());
   });
 
+  // Recordings (disk under DATA_DIR, or S3): played on call pages, deleted by retention and delete-rep.
+  const storage = createStorage(config);
   const healthUrl = agentHealthUrl(config);
   const agentAvailability = healthUrl ? createAgentAvailability(healthUrl) : null;
 
   const web = makeWebRouter({
-    app: { db: database.db, pinSecret: secrets.pinSecret, hashPassword, verifyPassword },
+    app: { db: database.db, pinSecret: secrets.pinSecret, hashPassword, verifyPassword, storage },
     pool: database.pool,
     sessionSecret: secrets.sessionSecret,
     publicBaseUrl: config.PUBLIC_BASE_URL,
@@ -194,6 +197,7 @@ async function main(): Promise<void> {
       pinSecret: secrets.pinSecret,
       hashPassword,
       verifyPassword,
+      storage,
       personaDefaults: { llmModel: config.GROQ_LLM_MODEL, voiceId: config.ELEVENLABS_DEFAULT_VOICE_ID },
     },
     scorecardApi: { db: database.db, scorecardModel, scorecardModelName: config.GROQ_SCORECARD_MODEL, logger },

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { PgSelect } from 'drizzle-orm/pg-core';
 import type { Database } from '../adapters/db/client.js';
 import { invalidInput, notFound } from '../domain/errors.js';
+import type { ObjectStorage } from './object_storage.js';
 
 export interface AppDeps {
   db: Database;
@@ -15,6 +16,8 @@ export interface AppDeps {
   now?: () => Date;
   /** Defaults to domain/pin.ts's generatePin; tests pass a scripted one to force a collision. */
   generatePin?: () => string;
+  /** Where call recordings are kept (src/adapters/storage); absent, no recording can be played or deleted. */
+  storage?: ObjectStorage;
 }
 
 /** A transaction handle; the same query API as the database, so helpers accept either. */

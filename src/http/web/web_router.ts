@@ -10,6 +10,7 @@ import { refuseNul } from '../nul_guard.js';
 import { addAssignmentRoutes } from './assignment_pages.js';
 import { addAuthRoutes, homeOf, requireViewer } from './auth.js';
 import { addCallRoutes, type LiveStreams } from './call_pages.js';
+import { addRecordingRoutes } from './recording_pages.js';
 import { html } from './html.js';
 import { page } from './layout.js';
 import { addPersonaRoutes } from './persona_pages.js';
@@ -91,6 +92,7 @@ export function makeWebRouter(deps: WebDeps): { router: Router; close(): Promise
   router.get('/', repsToo, (_req, res) => res.redirect(303, homeOf(res.locals.viewer!.role)));
   const liveStreams: LiveStreams = new Set();
   addCallRoutes(router, deps, guard, repsToo, liveStreams, protect);
+  addRecordingRoutes(router, deps, repsToo);
   addRepRoutes(router, deps, guard, repsToo, protect);
   addAssignmentRoutes(router, deps, guard, protect);
   addScenarioRoutes(router, deps, guard, protect);
