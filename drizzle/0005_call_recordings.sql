@@ -14,5 +14,6 @@ CREATE TABLE "recordings" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+ALTER TABLE "calls" ADD COLUMN "transcript_deleted_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "scenarios" ADD COLUMN "record_calls" boolean DEFAULT true NOT NULL;--> statement-breakpoint
 ALTER TABLE "recordings" ADD CONSTRAINT "recordings_call_id_calls_id_fk" FOREIGN KEY ("call_id") REFERENCES "public"."calls"("id") ON DELETE cascade ON UPDATE no action;

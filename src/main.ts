@@ -24,6 +24,7 @@ import { makeOnCallEnded } from './app/finalize_call.js';
 import { LOGIN_THROTTLE_PRUNE_JOB, pruneLoginThrottle } from './app/login_throttle.js';
 import { runPostCall } from './app/post_call.js';
 import { CALL_SWEEP_JOB, sweepOverdueCalls } from './app/sweep_calls.js';
+import { applyRetention, RETENTION_JOB } from './app/retention.js';
 import type { CallRoutingDeps } from './app/resolve_call.js';
 import { lockoutRuleFromMinutes, windowRuleFromMinutes } from './domain/lockout.js';
 import { createHttpApp } from './http/app.js';
@@ -144,6 +145,10 @@ async function main(): Promise<void> {
 
   // Recordings (disk under DATA_DIR, or S3): played on call pages, deleted by retention and delete-rep.
   const storage = createStorage(config);
+  // Once a day: audio and transcripts past RETENTION_*_DAYS go (counts in the log).
+  await postCallQueue.every(RETENTION_JOB, '41 3 * * *', async () => {
+    await applyRetention({ db: database.db, storage, logger }, { audioDays: config.RETENTION_AUDIO_DAYS, transcriptDays: config.RETENTION_TRANSCRIPT_DAYS });
+  });
   const healthUrl = agentHealthUrl(config);
   const agentAvailability = healthUrl ? createAgentAvailability(healthUrl) : null;
 

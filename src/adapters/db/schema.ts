@@ -250,6 +250,8 @@ export const calls = pgTable(
     agentFinishedAt: timestamp('agent_finished_at', { withTimezone: true }),
     /** Some turns may be missing: the agent reported unwritten turns, or never reported at all. */
     transcriptIncomplete: boolean('transcript_incomplete').notNull().default(false),
+    /** The retention job removed this call's turns and scorecard (RETENTION_TRANSCRIPT_DAYS). */
+    transcriptDeletedAt: timestamp('transcript_deleted_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -190,7 +190,7 @@ function callBody(call: CallDetail, { internals, rescore }: { internals: boolean
       ${call.transcriptIncomplete ? html`<p class="warning" id="transcript-incomplete"><strong>Transcript incomplete:</strong> some turns of this call could not be saved; the transcript and the scorecard may miss part of the conversation.</p>` : ''}
       ${recordingSection(call.id, call.recording)}
       <ol class="transcript" id="transcript" data-origin="${origin.toISOString()}">${call.turns.map((turn) => transcriptItem(turn, origin, { url: recordingUrl(call.id), offset: turnAudioOffset(call.recording, turn.startedAt) }))}</ol>
-      ${call.turns.length === 0 ? html`<p class="muted" id="no-turns">No turns stored yet.</p>` : ''}
+      ${call.transcriptDeletedAt ? html`<p class="muted" id="transcript-deleted">Transcript deleted under the retention policy on ${formatTime(call.transcriptDeletedAt)}.</p>` : call.turns.length === 0 ? html`<p class="muted" id="no-turns">No turns stored yet.</p>` : ''}
     </section>
     <section class="card" id="scorecard"><h2>Scorecard</h2>${scorecardSection(call, rescore)}</section>
   </div>
