@@ -7,6 +7,7 @@ import { html, type SafeHtml } from './html.js';
 import { checked, errorsFrom, redirectWithNotice, formOf, lines, optional, sendHtml, str, type FormBody } from './forms.js';
 import { checkboxField, csrfField, formError, inputField, page, selectField, textareaField, type FieldErrors } from './layout.js';
 import { csrfTokenOf } from './session.js';
+import { repDataPath } from './rep_data_pages.js';
 import { signInDeps, type WebDeps } from './web_deps.js';
 
 const adminOnly: RequestHandler = (_req: Request, res: Response, next: NextFunction) => {
@@ -115,7 +116,8 @@ export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandl
         res,
         user.name,
         html`<p><a href="/users">← Users</a></p><h1>${user.name} <small>${user.role}</small></h1>
-        <form method="post" action="/users/${user.id}" class="card">${formError(errors)}${csrfField(csrfTokenOf(req))}${userFields({ ...values, role: user.role }, errors, managers, true)}<button type="submit">Save</button></form>`,
+        <form method="post" action="/users/${user.id}" class="card">${formError(errors)}${csrfField(csrfTokenOf(req))}${userFields({ ...values, role: user.role }, errors, managers, true)}<button type="submit">Save</button></form>
+        ${user.role === 'rep' ? html`<p><a href="${repDataPath(user.id)}">Export or delete this rep's data</a></p>` : ''}`,
       ),
       status,
     );
