@@ -1,10 +1,10 @@
-// The recording's bytes, cut into chunks every few seconds, written to a local spool folder and
-// uploaded to storage from there. A chunk leaves the spool only once storage has it, so storage
+// The recording's bytes, cut into chunks every few seconds, written to a local spool folder as they
+// arrive (so a killed job leaves even its unfinished chunk behind) and uploaded to storage from there. A chunk leaves the spool only once storage has it, so storage
 // that is down (S3 unreachable) delays the upload instead of losing audio or stalling the call:
 // failed uploads are retried with backoff while the call goes on, and whatever is left when the
 // job ends is uploaded by a later job (uploadSpooledChunks).
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ObjectStorage } from '../../src/app/object_storage.js';
@@ -38,7 +38,8 @@ export async function createChunkUploader(options: ChunkUploaderOptions): Promis
   await writeFile(join(dir, OWNER_FILE), String(process.pid));
   const pending: { index: number; path: string; size: number }[] = [];
   const stored = { chunks: 0, bytes: 0 };
-  let buffered: Buffer[] = [];
+  /** The chunk being written; appended to on disk as bytes arrive. */
+  let current: { index: number; path: string; size: number } | undefined;
   let index = 0;
   let finishing = false;
   /** finish() timed out: the rest is left to a later job's sweep. */
@@ -47,13 +48,10 @@ export async function createChunkUploader(options: ChunkUploaderOptions): Promis
   let spoolWrites = Promise.resolve();
 
   const cut = () => {
-    if (buffered.length === 0) return;
-    const bytes = Buffer.concat(buffered);
-    buffered = [];
-    index += 1;
-    const chunk = { index, path: join(dir, `chunk-${String(index).padStart(6, '0')}.ogg`), size: bytes.length };
-    spoolWrites = spoolWrites.then(async () => {
-      await writeFile(chunk.path, bytes);
+    const chunk = current;
+    if (chunk === undefined) return;
+    current = undefined;
+    spoolWrites = spoolWrites.then(() => {
       pending.push(chunk);
       wake?.();
     });
@@ -88,7 +86,15 @@ export async function createChunkUploader(options: ChunkUploaderOptions): Promis
   return {
     stored,
     append(bytes) {
-      buffered.push(bytes);
+      if (current === undefined) {
+        index += 1;
+        current = { index, path: join(dir, `chunk-${String(index).padStart(6, '0')}.ogg`), size: 0 };
+      }
+      const chunk = current;
+      chunk.size += bytes.length;
+      spoolWrites = spoolWrites
+        .then(() => appendFile(chunk.path, bytes))
+        .catch((error: unknown) => options.logger.error({ err: error, chunk: chunk.index }, 'recording bytes not spooled'));
     },
     async finish(timeoutMs) {
       clearInterval(timer);

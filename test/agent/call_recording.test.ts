@@ -16,6 +16,7 @@ import { calls, recordings, turns } from '../../src/adapters/db/schema.js';
 import { createPostCallQueue } from '../../src/adapters/queue/post_call_queue.js';
 import { createDiskStorage } from '../../src/adapters/storage/disk_storage.js';
 import { openRecordingFile } from '../../src/app/recording_files.js';
+import { uploadSpooledChunks } from '../../agent/recording/chunk_uploader.js';
 import { renderSpeechAt } from '../emulators/audio.js';
 import { espeakVoiceFor } from '../emulators/elevenlabs_emulator.js';
 import { createUtteranceMatcher } from '../emulators/utterance_matcher.js';
@@ -24,9 +25,10 @@ import { sleep, waitFor } from '../support/wait.js';
 import { type AgentWorld, DIANE_VOICE_ID, dianeCarterCall, startAgentWorld } from './agent_world.js';
 
 const OPENING = 'Diane Carter speaking. Who is this?';
-const REP_1 = 'Hi Diane, this is Riley from Parcel Point. Do you have two minutes to talk about shipping costs?';
+// One clause each (no full stop inside): a pause mid-sentence could end the rep's turn early on a loaded machine.
+const REP_1 = 'Hi Diane, do you have two minutes to talk about shipping costs?';
 const REPLY_1 = 'Two minutes. Go ahead, what is this about?';
-const REP_2 = 'We cut parcel costs by twelve percent for companies like yours. Could we book a call next week?';
+const REP_2 = 'We cut parcel costs by twelve percent, could we book a call next week?';
 const REPLY_2 = 'Send me an email with the numbers and I will take a look.';
 const RATE = 16_000;
 
@@ -125,6 +127,11 @@ describe('call recordings through the real telephony stack', () => {
       return row?.status === 'complete' ? row : undefined;
     }, 60_000);
     const [callRow] = await database.db.select().from(calls).where(eq(calls.id, callId));
+    // The disclosure came first, in the persona's voice, before the greeting.
+    const disclosureMatcher = createUtteranceMatcher();
+    disclosureMatcher.register(['This practice call is recorded for coaching.', OPENING], { voice: espeakVoiceFor(DIANE_VOICE_ID) });
+    const heardAtPhone = (await disclosureMatcher.transcribe({ samples: call.recording(), sampleRate: phoneSampleRate })).map((item) => item.text);
+    expect(heardAtPhone.slice(0, 2)).toEqual(['This practice call is recorded for coaching.', OPENING]);
     const decoded = await decodeStored(callId);
     console.info(`recording: ${decoded.bytes} bytes for ${decoded.seconds.toFixed(1)} s = ${Math.round((decoded.bytes / decoded.seconds) * 60)} bytes per call minute`);
 
@@ -180,12 +187,38 @@ describe('call recordings through the real telephony stack', () => {
     await sleep(3000);
     await call.hangup().catch(() => undefined);
 
+    // Uploaded at once: every chunk the job had finished. Its unfinished chunk is in the spool, and
+    // the next job's sweep (the same function, called here) uploads it.
+    const atOnce = (await openRecordingFile(storage, callId))?.size ?? 0;
+    await uploadSpooledChunks(storage, join(dataDir, 'recording-spool'), pino({ level: 'silent' }));
     const decoded = await decodeStored(callId);
     const recordedUntilKill = (killedAt - row!.startedAt.getTime()) / 1000;
+    console.info(`job killed ${recordedUntilKill.toFixed(1)} s into the recording; ${atOnce} bytes stored at once, ${decoded.bytes} after the spool sweep: ${decoded.seconds.toFixed(1)} s playable`);
+    expect(decoded.bytes).toBeGreaterThanOrEqual(atOnce);
     expect(decoded.seconds, 'at most ~10 s lost before the kill').toBeGreaterThan(recordedUntilKill - 10);
     expect(decoded.seconds).toBeLessThanOrEqual(recordedUntilKill + 1);
     const matcher = createUtteranceMatcher();
     matcher.register(REP_1);
     expect(await matcher.locate(REP_1, { samples: decoded.left, sampleRate: RATE }), 'what was said before the kill plays back').toBeDefined();
   }, 180_000);
+
+  it('records nothing, and says no disclosure, on a scenario that switches recording off', async () => {
+    const { callId, room } = await world.createCall(dianeCarterCall({ persona: { openingLine: OPENING }, scenario: { recordCalls: false } }));
+    const { call } = await world.dialRoom(room);
+    await waitForTurn(callId, 'persona', /Diane Carter speaking/);
+    await sleep(2500);
+    await call.hangup();
+    await waitFor('call ended', async () => {
+      const [row] = await database.db.select().from(calls).where(eq(calls.id, callId));
+      return row?.endedAt ? row : undefined;
+    }, 60_000);
+    expect(await database.db.select().from(recordings).where(eq(recordings.callId, callId))).toHaveLength(0);
+    expect(await openRecordingFile(storage, callId)).toBeUndefined();
+    // The first voice the phone heard is the greeting, not the disclosure.
+    const matcher = createUtteranceMatcher();
+    matcher.register([OPENING, 'This practice call is recorded for coaching.'], { voice: espeakVoiceFor(DIANE_VOICE_ID) });
+    const heard = await matcher.transcribe({ samples: call.recording(), sampleRate: phoneSampleRate });
+    expect(heard.map((item) => item.text)).not.toContain('This practice call is recorded for coaching.');
+    expect(heard.map((item) => item.text)).toContain(OPENING);
+  }, 120_000);
 });
