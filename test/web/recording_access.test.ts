@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { calls, recordings, signInTokens, turns, users } from '../../src/adapters/db/schema.js';
+import { calls, recordings, scenarios, signInTokens, turns, users } from '../../src/adapters/db/schema.js';
 import { hashPassword, verifyPassword } from '../../src/adapters/password.js';
 import { createDiskStorage } from '../../src/adapters/storage/disk_storage.js';
 import { recordingChunkKey } from '../../src/app/recording_files.js';
@@ -160,5 +160,14 @@ describe('listening back', () => {
     expect(await (await rep(`/calls/${ids.unrecorded}`)).text()).toContain('This call was not recorded.');
     expect(await (await rep(`/calls/${ids.deleted}`)).text()).toContain('Audio deleted after 30 days.');
     expect((await fetch(`${base}/static/recording.js`)).status).toBe(200);
+  });
+
+  it('offers the per-scenario recording switch on the scenario form, on unless switched off', async () => {
+    const manager = await signIn(riley.manager.email);
+    const on = await (await manager(`/scenarios/${riley.scenario.id}`)).text();
+    expect(on).toContain('<input type="checkbox" name="recordCalls" value="on" checked>');
+    await database.db.update(scenarios).set({ recordCalls: false }).where(eq(scenarios.id, riley.scenario.id));
+    const off = await (await manager(`/scenarios/${riley.scenario.id}`)).text();
+    expect(off).toContain('<input type="checkbox" name="recordCalls" value="on">');
   });
 });
