@@ -3,17 +3,23 @@
 // itself is persona_call.ts. This file is also the module the worker's job processes import.
 import { cli, defineAgent, type JobContext, type JobProcess, ServerOptions, type VAD } from '@livekit/agents';
 import * as silero from '@livekit/agents-plugin-silero';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDatabase, type DatabaseHandle } from '../src/adapters/db/client.js';
 import { createLogger } from '../src/adapters/logger.js';
 import { createCallFinalizer } from '../src/adapters/queue/post_call_queue.js';
 import { loadSecrets } from '../src/adapters/secrets.js';
+import { createStorage } from '../src/adapters/storage/create_storage.js';
 import { type Config, databaseTimeouts, loadConfig, missingAgentKeys } from '../src/config.js';
 import { createCallAdmission, hostCpuLoad } from './call_admission.js';
 import { createCallStore } from './call_store.js';
 import { createDispatchClient } from './dispatch_client.js';
 import { createLoadReporter } from './load_report.js';
 import { runPersonaCall } from './persona_call.js';
+import { startCallRecording } from './recording/call_recorder.js';
+import { uploadSpooledChunks } from './recording/chunk_uploader.js';
+import { bundledFfmpegPath } from './recording/library_recorder.js';
+import { createRecordingStore } from './recording/recording_store.js';
 import { type TurnSettings, vadSettings } from './session_factory.js';
 import { createTurnWriter } from './turn_writer.js';
 
@@ -60,6 +66,19 @@ export default defineAgent<ProcessData>({
     const turns = turnSettings(config);
     const vad = ctx.proc.userData.vad ?? (await silero.VAD.load(vadSettings(turns)));
     const database = ctx.proc.userData.database ?? createDatabase(await databaseUrl(config), { max: config.AGENT_DB_POOL_MAX, ...databaseTimeouts(config) });
+    const storage = createStorage(config);
+    const spoolDir = join(config.DATA_DIR, 'recording-spool');
+    // Chunks an earlier job could not upload (storage down, job killed) go up now, in the background.
+    void uploadSpooledChunks(storage, spoolDir, logger).catch((error: unknown) => logger.warn({ err: error }, 'spool sweep failed'));
+    const recordingSettings = {
+      enabled: config.RECORDING_ENABLED,
+      storage,
+      store: createRecordingStore(database.db),
+      spoolDir,
+      ffmpegPath: bundledFfmpegPath(),
+      bitrate: config.RECORDING_BITRATE,
+      chunkMs: config.RECORDING_CHUNK_SECONDS * 1000,
+    };
     await runPersonaCall(ctx, {
       logger,
       vad,
@@ -80,6 +99,7 @@ export default defineAgent<ProcessData>({
         baseUrl: config.DISPATCH_INTERNAL_URL ?? `http://127.0.0.1:${config.PORT}`,
         sharedSecret: config.DISPATCH_SHARED_SECRET ?? '',
       }),
+      startRecording: (input) => startCallRecording(recordingSettings, input),
     });
   },
 });

@@ -3,7 +3,6 @@
 // call on every path (end_call, time limit, caller hang-up, providers down) by deleting the room and
 // shutting the job down. Each step is its own module; this file is the story.
 import type { JobContext, stt as sttNs, tts as ttsNs, VAD } from '@livekit/agents';
-import { voice } from '@livekit/agents';
 import type { AudioFrame } from '@livekit/rtc-node';
 import type { Logger } from 'pino';
 import type { DispatchResolveRequest, DispatchResolveResponse } from '../src/domain/dispatch_resolve.js';
@@ -11,7 +10,8 @@ import { baseLanguage, personaLines } from '../src/domain/languages.js';
 import { parseRoomMetadata, type ReadyRoomMetadata, type RoomMetadata } from '../src/domain/room_metadata.js';
 import { startAmbience } from './ambience.js';
 import { createBargeIn } from './barge_in.js';
-import { apologiseAndHangUp, type CallEnding, createCallEnding } from './call_ending.js';
+import { apologiseAndHangUp, createCallEnding } from './call_ending.js';
+import { type CallFacts, recordCallEnd } from './call_record.js';
 import type { CallStore } from './call_store.js';
 import { startTimeLimit } from './call_timers.js';
 import { CALLER_KINDS, waitForCaller } from './caller.js';
@@ -20,10 +20,10 @@ import { createPersonaAgent, createPinPromptAgent } from './persona_agent.js';
 import { SETUP_FAILED_LINE } from './persona_instructions.js';
 import { resolveRequestFor, runPinGate, sessionPinLine } from './pin_gate.js';
 import { watchProviderFailures } from './provider_failures.js';
+import { type CallRecording, recordWithDisclosure, type StartRecordingInput } from './recording/call_recorder.js';
 import { createPersonaSession, createStt, createTts, type ProviderSettings, type TurnSettings } from './session_factory.js';
 import { captureTurns, type TurnCapture } from './turn_capture.js';
 import type { TurnWriter } from './turn_writer.js';
-import { estimateCostUsd, type ModelUsageEntry, usageFromModelUsage } from './usage_cost.js';
 
 export interface PersonaCallDeps {
   logger: Logger;
@@ -39,23 +39,8 @@ export interface PersonaCallDeps {
   resolvePin(request: DispatchResolveRequest): Promise<DispatchResolveResponse>;
   /** How long to wait for a keypad PIN before re-prompting. */
   pinTimeoutMs?: number;
-}
-
-const TURN_DRAIN_TIMEOUT_MS = 5000;
-
-/** What a call knows about itself as it goes. */
-interface CallFacts {
-  /** Absent on the direct trunk until the PIN gate resolves the caller. */
-  callId: string | undefined;
-  answeredAt?: Date;
-  /** The answer being recorded; the end waits for it so the state machine sees it first. */
-  answerRecorded?: Promise<void>;
-  /** While the PIN is collected, nothing is a conversation turn and no failure is spoken about. */
-  atPinGate: boolean;
-  /** The persona's language tag; English at the PIN gate until the caller is known. */
-  language: string;
-  prerenderedCharacters: number;
-  jobStartedAt: number;
+  /** Starts the call's recording (agent/recording/); absent or undefined: the call is not recorded. */
+  startRecording?(input: StartRecordingInput): Promise<CallRecording | undefined>;
 }
 
 /** What a call does to the world outside its session: the room (JobContext) in the worker, recorded in tests. */
@@ -103,6 +88,7 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
   void startAmbience(ctx.room, ready.scenario.backgroundNoise, logger).then((ambience) => {
     if (ambience) ctx.addShutdownCallback(ambience.close);
   });
+  await recordWithDisclosure(deps.startRecording, ctx, { session: call.session, room: ctx.room, caller, callId: ready.callId, scenarioAllows: ready.scenario.recordCalls !== false, logger });
   await converse(call, ready, deps, logger);
 }
 
@@ -182,27 +168,4 @@ async function greet(call: Call, ready: ReadyRoomMetadata, logger: Logger): Prom
   const greetingSpeech = call.session.say(ready.persona.openingLine, frames ? { audio: framesStream(frames) } : {});
   logger.info({ prerendered: frames !== undefined, sinceAnswerMs: Date.now() - call.facts.answeredAt!.getTime() }, 'greeting queued');
   await greetingSpeech.waitForPlayout().catch(() => undefined);
-}
-
-/** Shutdown: drain the turns, then usage, cost and the end event (which finalises the call). */
-async function recordCallEnd(
-  deps: PersonaCallDeps,
-  call: { facts: CallFacts; writer: TurnWriter; session: voice.AgentSession; ending: CallEnding },
-  logger: Logger,
-): Promise<void> {
-  const { facts, ending } = call;
-  const at = new Date();
-  const unwrittenTurns = await call.writer.drain(TURN_DRAIN_TIMEOUT_MS);
-  if (unwrittenTurns > 0) logger.error({ unwritten: unwrittenTurns }, 'turns still unwritten at shutdown');
-  if (facts.callId === undefined) return;
-  await facts.answerRecorded;
-  const usage = usageFromModelUsage(call.session.usage.modelUsage as ModelUsageEntry[], facts.answeredAt ? (at.getTime() - facts.answeredAt.getTime()) / 1000 : 0);
-  usage.ttsCharacters += facts.prerenderedCharacters;
-  const estimatedCostUsd = estimateCostUsd(usage);
-  try {
-    await deps.callStore.recordEnd(facts.callId, { at, outcome: ending.outcome, reason: ending.reason, usage, estimatedCostUsd, unwrittenTurns });
-    logger.info({ callId: facts.callId, usage, estimatedCostUsd, outcome: ending.outcome, reason: ending.reason, jobMs: Date.now() - facts.jobStartedAt }, 'call recorded');
-  } catch (error) {
-    logger.error({ err: error, callId: facts.callId }, 'call end could not be recorded; the room_finished webhook will close it');
-  }
 }

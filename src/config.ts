@@ -179,6 +179,27 @@ const envSchema = z.object({
   ELEVENLABS_MODEL: z.string().default('eleven_flash_v2_5'),
   ELEVENLABS_DEFAULT_VOICE_ID: z.string().default('21m00Tcm4TlvDq8ikWAM'),
 
+  /** Record practice calls (stereo Ogg/Opus, rep left, persona right) with a spoken disclosure; false switches recording off everywhere. */
+  RECORDING_ENABLED: booleanFlag(true),
+  /** Seconds of recorded audio per stored chunk: a crash loses at most about this much plus the encoder's few seconds. */
+  RECORDING_CHUNK_SECONDS: positiveInt(4),
+  /** Opus bitrate (bits/s) of the stereo recording; speech needs little. */
+  RECORDING_BITRATE: positiveInt(32_000),
+  /** Where recordings are stored: 'disk' (DATA_DIR/storage, the default) or 's3' (any S3-compatible service). */
+  STORAGE_BACKEND: z.enum(['disk', 's3'], { message: "expected 'disk' or 's3'" }).default('disk'),
+  S3_BUCKET: optionalString,
+  /** An S3-compatible endpoint (MinIO, SeaweedFS, R2...); unset means AWS itself. */
+  S3_ENDPOINT: optionalUrl('an http(s) URL of the S3 endpoint'),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  /** Path-style URLs (endpoint/bucket/key), which most S3-compatible servers need. */
+  S3_FORCE_PATH_STYLE: booleanFlag(true),
+  /** Days a call's audio is kept; 0 keeps it. A daily job deletes older recordings. */
+  RETENTION_AUDIO_DAYS: z.coerce.number({ message: 'expected a number' }).int('expected a whole number').min(0, 'expected 0 or more days').default(0),
+  /** Days a call's transcript (turns, scorecard) is kept; 0 keeps it. */
+  RETENTION_TRANSCRIPT_DAYS: z.coerce.number({ message: 'expected a number' }).int('expected a whole number').min(0, 'expected 0 or more days').default(0),
+
   SMTP_HOST: optionalString,
   SMTP_PORT: port(587),
   SMTP_SECURE: booleanFlag(false),
@@ -262,6 +283,13 @@ export function loadConfig(env: Record<string, string | undefined> = processEnvi
     throw new ConfigError(
       partial.map((name) => `${integrations[name].missing.join(', ')}: required once any ${name} key is set`),
     );
+  }
+
+  if (values.STORAGE_BACKEND === 's3' && values.S3_BUCKET === undefined) {
+    throw new ConfigError(['S3_BUCKET: required when STORAGE_BACKEND is s3']);
+  }
+  if ((values.S3_ACCESS_KEY_ID === undefined) !== (values.S3_SECRET_ACCESS_KEY === undefined)) {
+    throw new ConfigError(['S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: set both or neither (neither: the AWS default credential chain)']);
   }
 
   return Object.freeze({

@@ -25,12 +25,14 @@ import { makeOnCallEnded } from './app/finalize_call.js';
 import { LOGIN_THROTTLE_PRUNE_JOB, pruneLoginThrottle } from './app/login_throttle.js';
 import { runPostCall } from './app/post_call.js';
 import { CALL_SWEEP_JOB, sweepOverdueCalls } from './app/sweep_calls.js';
+import { applyRetention, RETENTION_JOB } from './app/retention.js';
 import type { CallRoutingDeps } from './app/resolve_call.js';
 import { lockoutRuleFromMinutes, windowRuleFromMinutes } from './domain/lockout.js';
 import { createHttpApp } from './http/app.js';
 import { createOpsApp, type OpsDeps } from './http/ops_router.js';
 import { listen, PortInUseError } from './http/server.js';
 import { makeWebRouter } from './http/web/web_router.js';
+import { createStorage } from './adapters/storage/create_storage.js';
 
 /** Printed straight to the terminal, once: credentials must never reach the structured logs. */
 function printDemoCredentials(credentials: DemoCredentials, config: Config): void {
@@ -136,6 +138,12 @@ async function main(): Promise<void> {
     await pruneLoginThrottle(database.db, accountLoginLimit, new Date());
   });
 
+  // Recordings (disk under DATA_DIR, or S3): played on call pages, deleted by retention and delete-rep.
+  const storage = createStorage(config);
+  // Once a day: audio and transcripts past RETENTION_*_DAYS go (counts in the log).
+  await postCallQueue.every(RETENTION_JOB, '41 3 * * *', async () => {
+    await applyRetention({ db: database.db, storage, logger }, { audioDays: config.RETENTION_AUDIO_DAYS, transcriptDays: config.RETENTION_TRANSCRIPT_DAYS });
+  });
   const healthUrl = agentHealthUrl(config);
   const agentAvailability = healthUrl ? createAgentAvailability(healthUrl, { maxCalls: config.AGENT_MAX_CALLS }) : null;
 
@@ -147,7 +155,7 @@ async function main(): Promise<void> {
       })
     : undefined;
   const web = makeWebRouter({
-    app: { db: database.db, pinSecret: secrets.pinSecret, hashPassword, verifyPassword },
+    app: { db: database.db, pinSecret: secrets.pinSecret, hashPassword, verifyPassword, storage },
     pool: database.pool,
     sessionSecret: secrets.sessionSecret,
     publicBaseUrl: config.PUBLIC_BASE_URL,
@@ -190,6 +198,7 @@ async function main(): Promise<void> {
       pinSecret: secrets.pinSecret,
       hashPassword,
       verifyPassword,
+      storage,
       personaDefaults: { llmModel: config.GROQ_LLM_MODEL, voiceId: config.ELEVENLABS_DEFAULT_VOICE_ID },
       personaDrafts: { draftModel: scorecardModel, voices, personaDefaults: { llmModel: config.GROQ_LLM_MODEL, voiceId: config.ELEVENLABS_DEFAULT_VOICE_ID } },
     },

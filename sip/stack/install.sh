@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs the telephony stack the tests run against: redis-server and the build dependencies
+# Installs the test world the tests run against: redis-server and the build dependencies
 # from Debian, then livekit-server and livekit-sip built with Go at the versions pinned in
-# versions.env, into the ignored folder .stack/bin. Idempotent and fast when warm: a stamp
+# versions.env, into the ignored folder .stack/bin, and SeaweedFS (install_seaweedfs.sh). Idempotent and fast when warm: a stamp
 # file records what was built, and nothing is rebuilt while it matches the pins.
 #
 #   npm run stack:install            # as root on a fresh Debian machine it apt-installs what is missing
@@ -63,10 +63,15 @@ if ((${#missing[@]})); then
 fi
 
 # --- Fast path ------------------------------------------------------------------------
+livekit_ready=""
 if [[ -z ${STACK_FORCE_REBUILD:-} && -x $bin_dir/livekit-server && -x $bin_dir/livekit-sip && -f $stamp && $(cat "$stamp") == "$want" ]]; then
+  livekit_ready=1
   link_bin
-  log "up to date ($want, cached in $bin_dir) in $(( $(date +%s) - started ))s"
-  exit 0
+  # SeaweedFS (the S3-compatible server of the storage tests) is cached the same way.
+  if bash "$here/install_seaweedfs.sh" --check; then
+    log "up to date ($want, cached in $bin_dir) in $(( $(date +%s) - started ))s"
+    exit 0
+  fi
 fi
 
 # --- Go -------------------------------------------------------------------------------
@@ -103,6 +108,7 @@ export GOFLAGS="-mod=mod -buildvcs=false"
 # An older local go (>= 1.21) switches to a toolchain new enough for the modules' `go` line.
 export GOTOOLCHAIN=auto
 
+if [[ -z $livekit_ready ]]; then
 # --- livekit-server --------------------------------------------------------------------
 t0=$(date +%s)
 log "building livekit-server $LIVEKIT_SERVER_VERSION"
@@ -134,4 +140,8 @@ log "livekit-sip built in $(( $(date +%s) - t0 ))s"
 "$bin_dir/livekit-server" --version >&2
 printf '%s' "$want" > "$stamp"
 link_bin
+fi
+
+# --- SeaweedFS (S3-compatible server for the storage tests) -------------------------------
+GO_BIN="$go_bin" bash "$here/install_seaweedfs.sh"
 log "installed ($want, cached in $bin_dir) in $(( $(date +%s) - started ))s"

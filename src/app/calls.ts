@@ -1,4 +1,5 @@
 // Reading calls: the list a manager filters, and one call with its transcript, latency and scorecard.
+import { recordingOf, recordingState, type RecordingState } from './recordings.js';
 import { and, asc, count, desc, eq, gt, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import {
@@ -158,6 +159,8 @@ export interface CallDetail extends CallRow {
   turns: (TurnRow & { metrics: MetricsRow | null })[];
   scorecard: typeof scorecards.$inferSelect | null;
   emailDeliveries: (typeof emailDeliveries.$inferSelect)[];
+  /** Whether the call was recorded, and whether its audio is still kept (src/app/recordings.ts). */
+  recording: RecordingState;
 }
 
 export async function getCall(deps: Pick<AppDeps, 'db'>, actor: Actor, id: string): Promise<CallDetail> {
@@ -172,7 +175,7 @@ export async function getCall(deps: Pick<AppDeps, 'db'>, actor: Actor, id: strin
     .limit(1);
   if (!head || !canSeeCallOf(actor, head.rep)) throw notFound('call');
 
-  const [turnRows, [scorecard], deliveries] = await Promise.all([
+  const [turnRows, [scorecard], deliveries, recording] = await Promise.all([
     deps.db
       .select({ turn: turns, metrics: turnMetrics })
       .from(turns)
@@ -181,6 +184,7 @@ export async function getCall(deps: Pick<AppDeps, 'db'>, actor: Actor, id: strin
       .orderBy(asc(turns.seq)),
     deps.db.select().from(scorecards).where(eq(scorecards.callId, callId)).limit(1),
     deps.db.select().from(emailDeliveries).where(eq(emailDeliveries.callId, callId)).orderBy(asc(emailDeliveries.createdAt)),
+    recordingOf(deps, callId),
   ]);
 
   return {
@@ -197,6 +201,7 @@ export async function getCall(deps: Pick<AppDeps, 'db'>, actor: Actor, id: strin
     }),
     scorecard: scorecard ?? null,
     emailDeliveries: deliveries,
+    recording: recordingState(recording),
   };
 }
 

@@ -16,7 +16,7 @@ export interface LoginThrottleRule {
   lockMs: number;
 }
 
-const accountKey = (email: string) => createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
+export const accountKey = (email: string) => createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
 
 export async function accountLockedUntil(db: Database, email: string, now: Date): Promise<Date | null> {
   const [row] = await db.select({ lockedUntil: loginThrottle.lockedUntil }).from(loginThrottle).where(eq(loginThrottle.accountKey, accountKey(email)));

@@ -107,6 +107,7 @@ export function buildMetadata(callId: string, scenario: ScenarioCandidate, rep: 
       rubric: scenario.rubric,
       timeLimitSeconds: scenario.timeLimitSeconds,
       backgroundNoise: scenario.backgroundNoise,
+      recordCalls: scenario.recordCalls,
     },
     rep: { id: rep.id, firstName: firstNameOf(rep.name) },
   };

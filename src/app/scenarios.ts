@@ -64,12 +64,13 @@ const scenarioFields = {
   backgroundNoise: true,
   extension: true,
   directLineNumber: true,
+  recordCalls: true,
 } as const;
 
 export const createScenarioInput = scenarioInsertSchema
   .pick(scenarioFields)
   // drizzle-zod's types drop the optionality of refined nullable/defaulted columns; runtime keeps it.
-  .partial({ timeLimitSeconds: true, backgroundNoise: true, extension: true, directLineNumber: true });
+  .partial({ timeLimitSeconds: true, backgroundNoise: true, extension: true, directLineNumber: true, recordCalls: true });
 export type CreateScenarioInput = z.input<typeof createScenarioInput>;
 
 export const updateScenarioInput = scenarioInsertSchema

@@ -6,6 +6,7 @@ import type { Database } from '../adapters/db/client.js';
 import { canEditTeamContent, type Actor } from '../domain/access.js';
 import { fieldsOf, forbidden, invalidInput, notFound } from '../domain/errors.js';
 import type { Clock } from './ports.js';
+import type { ObjectStorage } from './object_storage.js';
 
 export interface AppDeps {
   db: Database;
@@ -17,6 +18,8 @@ export interface AppDeps {
   now?: Clock;
   /** Defaults to domain/pin.ts's generatePin; tests pass a scripted one to force a collision. */
   generatePin?: () => string;
+  /** Where call recordings are kept (src/adapters/storage); absent, no recording can be played or deleted. */
+  storage?: ObjectStorage;
 }
 
 /** A transaction handle; the same query API as the database, so helpers accept either. */

@@ -10,11 +10,13 @@ import { hashPassword } from '../adapters/password.js';
 import { loadSecrets } from '../adapters/secrets.js';
 import { openCliDatabase, type CliDatabase } from './database.js';
 import { managementCommands } from './management_commands.js';
+import { repDataCommands } from './rep_data_commands.js';
+import { createStorage } from '../adapters/storage/create_storage.js';
 import { createScoreCommand } from './score_command.js';
 import { createProgram, runProgram, type CliCommandModule, type CliDeps, type CliIo } from './program.js';
 
 /** Add command groups here (e.g. the post-call `score` command) as further CliCommandModules. */
-const commandModules: CliCommandModule[] = [...managementCommands];
+const commandModules: CliCommandModule[] = [...managementCommands, repDataCommands];
 
 const io: CliIo = {
   stdout: (text) => process.stdout.write(text),
@@ -43,6 +45,7 @@ async function main(): Promise<number> {
           db: database.db,
           pinSecret: secrets.pinSecret,
           hashPassword,
+          storage: createStorage(config),
           personaDefaults: { llmModel: config.GROQ_LLM_MODEL, voiceId: config.ELEVENLABS_DEFAULT_VOICE_ID },
         };
         return deps;

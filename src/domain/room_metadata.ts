@@ -50,6 +50,8 @@ export const roomScenarioSchema = z.object({
   timeLimitSeconds: z.number().int().positive('expected a positive time limit').max(4 * 3600, 'expected a time limit of at most 4 hours'),
   /** Absent (metadata from before it existed, fixtures): a quiet room. */
   backgroundNoise: z.enum(BACKGROUND_NOISES).optional(),
+  /** false: do not record this call. Absent (metadata written before recordings existed) means record. */
+  recordCalls: z.boolean().optional(),
 });
 
 export const roomRepSchema = z.object({

@@ -3,6 +3,9 @@
 // a database. Shared by the end-to-end suite and bench/turn.ts. Takes explicit options; reads no env.
 import { RoomAgentDispatch, RoomServiceClient, SipClient } from 'livekit-server-sdk';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildPracticeLinePlan, ensureSip } from '../../sip/ensure.js';
 import { startStack, type Stack } from '../../sip/stack/stack.js';
 import type { Database } from '../../src/adapters/db/client.js';
@@ -100,6 +103,11 @@ export async function startAgentWorker(options: AgentWorkerOptions): Promise<Run
       AGENT_HTTP_PORT: String(await freePort()),
       // Everything (stack, emulators, tests) shares 2 cores here; never refuse a call for load.
       AGENT_LOAD_THRESHOLD: '1',
+      // Recording (and its spoken disclosure) is on by default in production; the suites that are
+      // about recording switch it on (test/agent/call_recording.test.ts), so the others keep timing
+      // their greetings as before. Storage and spool go to a folder of this worker's own.
+      RECORDING_ENABLED: 'false',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'practice-line-agent-')),
       ...(options.dispatchUrl ? { DISPATCH_INTERNAL_URL: options.dispatchUrl } : {}),
       ...(options.dispatchSecret ? { DISPATCH_SHARED_SECRET: options.dispatchSecret } : {}),
       ...options.env,

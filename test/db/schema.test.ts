@@ -55,6 +55,7 @@ describe('schema from the real migrations', () => {
       'login_throttle',
       'personas',
       'pin_attempts',
+      'recordings',
       'scenarios',
       'scorecards',
       'sessions',

@@ -18,6 +18,7 @@ import { createLivekitCallerTokens } from '../../src/adapters/livekit/caller_tok
 import { createLivekitRoomService } from '../../src/adapters/livekit/room_service.js';
 import { createSmtpMailer } from '../../src/adapters/mail/mailer.js';
 import { hashPassword, verifyPassword } from '../../src/adapters/password.js';
+import { createDiskStorage } from '../../src/adapters/storage/disk_storage.js';
 import { createPostCallQueue, type PostCallQueue } from '../../src/adapters/queue/post_call_queue.js';
 import { runPostCall } from '../../src/app/post_call.js';
 import { createHttpApp } from '../../src/http/app.js';
@@ -137,6 +138,8 @@ export async function startPracticeWorld(options: {
   utterances: readonly string[];
   script: readonly ReplyRule[];
   microphoneWav: string;
+  /** Record calls (and store them under this DATA_DIR, shared by the agent worker and the web view). */
+  recordingDataDir?: string;
 }): Promise<PracticeWorld> {
   const logger = pino({ level: 'silent' });
   const database = options.database;
@@ -147,7 +150,14 @@ export async function startPracticeWorld(options: {
     const queue = createPostCallQueue({ pool: database.pool, logger, retryDelaySeconds: 1, pollingIntervalSeconds: 0.5 });
     await queue.start();
     cleanups.push(() => queue.stop(5_000));
-    const agents = await startAgentWorld({ databaseUrl: database.url, db: database.db, utterances: options.utterances, script: options.script });
+    const recording = options.recordingDataDir;
+    const agents = await startAgentWorld({
+      databaseUrl: database.url,
+      db: database.db,
+      utterances: options.utterances,
+      script: options.script,
+      ...(recording ? { workerEnv: { RECORDING_ENABLED: 'true', DATA_DIR: recording } } : {}),
+    });
     cleanups.push(() => agents.stop());
     const mailer = createSmtpMailer({ host: smtp.host, port: smtp.port, secure: false, from: 'Practice Line <coach@practice.test>' });
     const base = { url: '' };
@@ -161,7 +171,7 @@ export async function startPracticeWorld(options: {
     cleanups.push(() => relay.close());
     const serve = async (agentName: string) => {
       const web = makeWebRouter({
-        app: { db: database.db, pinSecret: PIN_SECRET, hashPassword },
+        app: { db: database.db, pinSecret: PIN_SECRET, hashPassword, ...(recording ? { storage: createDiskStorage(join(recording, 'storage')) } : {}) },
         pool: database.pool,
         sessionSecret: 'practice-world-session-secret-0123456789abcdef',
         publicBaseUrl: 'http://127.0.0.1',

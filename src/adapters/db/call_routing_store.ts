@@ -32,6 +32,7 @@ const scenarioColumns = {
   difficulty: scenarios.difficulty,
   rubric: scenarios.rubric,
   timeLimitSeconds: scenarios.timeLimitSeconds,
+  recordCalls: scenarios.recordCalls,
   backgroundNoise: scenarios.backgroundNoise,
   archivedAt: scenarios.archivedAt,
   persona: {

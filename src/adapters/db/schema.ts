@@ -154,6 +154,8 @@ export const scenarios = pgTable('scenarios', {
   extension: text('extension').unique(),
   /** A called number that leads straight to this scenario, skipping the PIN. */
   directLineNumber: text('direct_line_number').unique(),
+  /** Calls on this scenario are recorded (after a spoken disclosure) unless switched off here or by RECORDING_ENABLED. */
+  recordCalls: boolean('record_calls').notNull().default(true),
   createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
   /** The owning team (its manager), who may edit it; null: the organisation's, edited by admins. */
   teamManagerId: uuid('team_manager_id').references(() => users.id, { onDelete: 'set null' }),
@@ -240,6 +242,8 @@ export const calls = pgTable(
     agentFinishedAt: timestamp('agent_finished_at', { withTimezone: true }),
     /** Some turns may be missing: the agent reported unwritten turns, or never reported at all. */
     transcriptIncomplete: boolean('transcript_incomplete').notNull().default(false),
+    /** The retention job removed this call's turns and scorecard (RETENTION_TRANSCRIPT_DAYS). */
+    transcriptDeletedAt: timestamp('transcript_deleted_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -307,6 +311,32 @@ export const scorecards = pgTable('scorecards', {
   model: text('model').notNull(),
   promptVersion: text('prompt_version').notNull(),
   createdAt: createdAt(),
+});
+
+export const recordingStatus = pgEnum('recording_status', ['recording', 'complete', 'deleted']);
+
+/**
+ * A call's audio: one stereo Ogg/Opus stream (rep left, persona right) stored as chunks under
+ * `recordings/<callId>/` (src/app/recording_files.ts). Offset 0 of the audio is `startedAt`, so a
+ * turn plays at `turn.startedAt - startedAt`. Kept (status 'deleted') after retention removes the
+ * audio, so the call page can say so.
+ */
+export const recordings = pgTable('recordings', {
+  callId: uuid('call_id')
+    .primaryKey()
+    .references(() => calls.id, { onDelete: 'cascade' }),
+  status: recordingStatus('status').notNull().default('recording'),
+  contentType: text('content_type').notNull(),
+  startedAt: timestamp('started_at', { withTimezone: true, precision: 3 }).notNull(),
+  durationMs: integer('duration_ms'),
+  bytes: integer('bytes'),
+  chunks: integer('chunks').notNull().default(0),
+  deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  /** Why the audio is gone: 'retention' (then `retentionDays` says after how long). */
+  deletedReason: text('deleted_reason'),
+  retentionDays: integer('retention_days'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
 });
 
 export const emailStatus = pgEnum('email_status', ['pending', 'sent', 'failed']);

@@ -9,6 +9,7 @@ import { makeBearerAuth } from './auth.js';
 import { makeCallsRouter } from './calls_router.js';
 import { apiErrorHandler, apiRefuseNul, sendError } from './errors.js';
 import { makePersonasRouter, type PersonaRouterDeps } from './personas_router.js';
+import { makeRepDataRouter } from './rep_data_router.js';
 import { makeScenariosRouter } from './scenarios_router.js';
 import { makeTokensRouter } from './tokens_router.js';
 import { makeUsersRouter } from './users_router.js';
@@ -27,6 +28,7 @@ export function makeManagementApiRouter(deps: ManagementApiDeps): Router {
     ['/calls', makeCallsRouter(deps)],
     ['/tokens', makeTokensRouter(deps)],
     ['/audit', makeAuditRouter(deps)],
+    ['/reps', makeRepDataRouter(deps)],
   ];
   const unknownRoute: express.RequestHandler = (req, res) =>
     sendError(res, 404, 'not_found', `no route ${req.method} ${req.originalUrl.split('?')[0]}`);

@@ -14,6 +14,7 @@ import { csrfField, formatDuration, formatTime, inputField, page, passBadge, sel
 import { latencyChart, latencyParts, otherMs } from './latency_chart.js';
 import { sessionExpired } from './auth.js';
 import { csrfTokenOf } from './session.js';
+import { recordingSection, recordingUrl, turnAudioOffset } from './recording_pages.js';
 import type { WebDeps } from './web_deps.js';
 
 const PAGE_SIZE = 25;
@@ -63,9 +64,10 @@ function offset(from: Date, at: Date): string {
   return formatDuration(seconds);
 }
 
-export function transcriptItem(turn: { seq: number; speaker: string; text: string; interrupted: boolean; startedAt: Date }, origin: Date): SafeHtml {
+export function transcriptItem(turn: { seq: number; speaker: string; text: string; interrupted: boolean; startedAt: Date }, origin: Date, audio?: { url: string; offset: number | undefined }): SafeHtml {
+  const time = offset(origin, turn.startedAt);
   return html`<li class="${turn.speaker}" data-seq="${turn.seq}">
-    <span class="t">${offset(origin, turn.startedAt)}</span>
+    <span class="t">${audio?.offset === undefined ? time : html`<a href="${audio.url}#t=${audio.offset.toFixed(1)}" data-audio-offset="${audio.offset.toFixed(2)}" title="Listen from here">${time}</a>`}</span>
     <span class="who">${turn.speaker === 'rep' ? 'Rep' : 'Persona'}</span>
     <span class="text">${turn.text}${turn.interrupted ? html`<span class="interrupted" title="cut off mid-sentence">⟂ interrupted</span>` : ''}</span>
   </li>`;
@@ -186,8 +188,9 @@ function callBody(call: CallDetail, { internals, rescore }: { internals: boolean
     <section class="card"><h2>Transcript</h2>
       ${live ? html`<p class="muted" id="live-note">Live: new turns appear as they are stored.</p>` : ''}
       ${call.transcriptIncomplete ? html`<p class="warning" id="transcript-incomplete"><strong>Transcript incomplete:</strong> some turns of this call could not be saved; the transcript and the scorecard may miss part of the conversation.</p>` : ''}
-      <ol class="transcript" id="transcript" data-origin="${origin.toISOString()}">${call.turns.map((turn) => transcriptItem(turn, origin))}</ol>
-      ${call.turns.length === 0 ? html`<p class="muted" id="no-turns">No turns stored yet.</p>` : ''}
+      ${recordingSection(call.id, call.recording)}
+      <ol class="transcript" id="transcript" data-origin="${origin.toISOString()}">${call.turns.map((turn) => transcriptItem(turn, origin, { url: recordingUrl(call.id), offset: turnAudioOffset(call.recording, turn.startedAt) }))}</ol>
+      ${call.transcriptDeletedAt ? html`<p class="muted" id="transcript-deleted">Transcript deleted under the retention policy on ${formatTime(call.transcriptDeletedAt)}.</p>` : call.turns.length === 0 ? html`<p class="muted" id="no-turns">No turns stored yet.</p>` : ''}
     </section>
     <section class="card" id="scorecard"><h2>Scorecard</h2>${scorecardSection(call, rescore)}</section>
   </div>

@@ -36,6 +36,7 @@ interface ScenarioForm {
   directLineNumber?: unknown;
   rubric: { id: string; name: string; description: string; weight: unknown }[];
   archived?: boolean;
+  recordCalls?: boolean;
 }
 
 function rubricFromForm(form: FormBody): ScenarioForm['rubric'] {
@@ -66,6 +67,7 @@ function fromForm(form: FormBody): ScenarioForm {
     extension: nullable(form, 'extension'),
     directLineNumber: nullable(form, 'directLineNumber'),
     rubric: rubricFromForm(form),
+    recordCalls: checked(form, 'recordCalls'),
   };
 }
 
@@ -119,6 +121,7 @@ export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestH
           ${inputField({ label: 'Time limit (seconds)', name: 'timeLimitSeconds', type: 'number', value: text(values.timeLimitSeconds) || 600, errors, attrs: html` min="30" max="3600"` })}
           ${inputField({ label: 'Extension', name: 'extension', value: text(values.extension), errors, hint: 'Optional: 2-5 digits a rep may key instead of a PIN (rep found by caller ID).', attrs: html` inputmode="numeric"` })}
           ${inputField({ label: 'Direct-line number', name: 'directLineNumber', value: text(values.directLineNumber), errors, hint: 'Optional: an E.164 number that leads straight to this scenario.' })}
+          ${checkboxField({ label: 'Record calls (the persona first says the call is recorded)', name: 'recordCalls', checked: values.recordCalls !== false })}
           ${editing ? checkboxField({ label: 'Archived (no new assignments)', name: 'archived', checked: values.archived === true }) : ''}
         </div>
         <div>

@@ -9,6 +9,7 @@ import { checked, redirectWithNotice, lines, optional, str, type FormBody } from
 import { checkboxField, csrfField, formError, inputField, selectField, textareaField, type FieldErrors } from './layout.js';
 import { addResourcePages } from './resource_pages.js';
 import { csrfTokenOf } from './session.js';
+import { repDataPath } from './rep_data_pages.js';
 import { signInDeps, type WebDeps } from './web_deps.js';
 
 const adminOnly: RequestHandler = (_req: Request, res: Response, next: NextFunction) => {
@@ -105,7 +106,8 @@ export function addUserRoutes(router: Router, deps: WebDeps, guard: RequestHandl
       return {
         title: user.name,
         body: html`<p><a href="/users">← Users</a></p><h1>${user.name} <small>${user.role}</small></h1>
-        <form method="post" action="/users/${user.id}" class="card">${formError(errors)}${csrfField(csrfTokenOf(req))}${userFields({ ...values, role: user.role }, errors, managers, true)}<button type="submit">Save</button></form>`,
+        <form method="post" action="/users/${user.id}" class="card">${formError(errors)}${csrfField(csrfTokenOf(req))}${userFields({ ...values, role: user.role }, errors, managers, true)}<button type="submit">Save</button></form>
+        ${user.role === 'rep' ? html`<p><a href="${repDataPath(user.id)}">Export or delete this rep's data</a></p>` : ''}`,
       };
     },
 

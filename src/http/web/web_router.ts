@@ -11,6 +11,8 @@ import { refuseNul } from '../nul_guard.js';
 import { addAssignmentRoutes } from './assignment_pages.js';
 import { addAuthRoutes, homeOf, requireViewer } from './auth.js';
 import { addCallRoutes, type LiveStreams } from './call_pages.js';
+import { addRecordingRoutes } from './recording_pages.js';
+import { addRepDataRoutes } from './rep_data_pages.js';
 import { html } from './html.js';
 import { page } from './layout.js';
 import { addPersonaRoutes } from './persona_pages.js';
@@ -92,11 +94,13 @@ export function makeWebRouter(deps: WebDeps): { router: Router; close(): Promise
   router.get('/', repsToo, (_req, res) => res.redirect(303, homeOf(viewerOf(res).role)));
   const liveStreams: LiveStreams = new Set();
   addCallRoutes(router, deps, guard, repsToo, liveStreams, protect);
+  addRecordingRoutes(router, deps, repsToo);
   addRepRoutes(router, deps, guard, repsToo, protect);
   addAssignmentRoutes(router, deps, guard, protect);
   addScenarioRoutes(router, deps, guard, protect);
   addPersonaRoutes(router, deps, guard, protect);
   addUserRoutes(router, deps, guard, protect);
+  addRepDataRoutes(router, deps, guard, protect);
 
   router.use((req, res) => {
     res.status(404).type('html').send(page({ title: 'Not found', viewer: res.locals.viewer ?? null, body: html`<h1>Not found</h1><p>There is nothing at ${req.path}.</p><p><a href="/">Home</a></p>` }).toString());

@@ -1,0 +1,116 @@
+// A real S3-compatible server on loopback for the storage tests: SeaweedFS's S3 gateway, built by
+// `npm run stack:install` (sip/stack/install_seaweedfs.sh) into the per-machine cache and linked
+// as .stack/seaweedfs. Requests are signed (SigV4) with keys from an identity file, as production's.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { createS3Storage } from '../../src/adapters/storage/s3_storage.js';
+import { freePort } from './ports.js';
+import { projectRoot } from './process.js';
+
+export const weedBinary = join(projectRoot, '.stack', 'seaweedfs', 'weed');
+
+export interface SeaweedS3 {
+  endpoint: string;
+  port: number;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Creates a bucket (the S3 API, signed like every other request). */
+  createBucket(name: string): Promise<void>;
+  /** Stops the server for good and removes its data. */
+  stop(): Promise<void>;
+  /** Stops the server but keeps its data and ports, as an outage would (SIGKILL after a grace period: weed may ignore SIGTERM). */
+  stopServer(): Promise<void>;
+  /** Starts it again on the same ports and data folder, after stopServer(). */
+  restart(): Promise<void>;
+}
+
+export async function startSeaweedS3(): Promise<SeaweedS3> {
+  if (!existsSync(weedBinary)) throw new Error(`${weedBinary} is missing: run npm run stack:install`);
+  const dir = mkdtempSync(join(tmpdir(), 'practice-line-s3-'));
+  const [master, volume, filer, s3, masterGrpc, volumeGrpc, filerGrpc, s3Grpc] = (await Promise.all(Array.from({ length: 8 }, () => freePort()))) as [number, number, number, number, number, number, number, number];
+  const accessKeyId = 'practiceline';
+  const secretAccessKey = 'practiceline-test-secret-key-0123';
+  const identities = { identities: [{ name: 'tests', credentials: [{ accessKey: accessKeyId, secretKey: secretAccessKey }], actions: ['Admin', 'Read', 'Write', 'List', 'Tagging'] }] };
+  writeFileSync(join(dir, 's3.json'), JSON.stringify(identities));
+  const wrapped = spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status === 0;
+  const args = [
+    'server',
+    `-dir=${dir}`,
+    '-ip=127.0.0.1',
+    '-ip.bind=127.0.0.1',
+    `-master.port=${master}`,
+    `-master.port.grpc=${masterGrpc}`,
+    `-volume.port=${volume}`,
+    `-volume.port.grpc=${volumeGrpc}`,
+    `-filer.port=${filer}`,
+    `-filer.port.grpc=${filerGrpc}`,
+    '-s3',
+    `-s3.port=${s3}`,
+    `-s3.port.grpc=${s3Grpc}`,
+    `-s3.config=${join(dir, 's3.json')}`,
+    '-volume.max=5',
+    '-master.volumeSizeLimitMB=64',
+  ];
+  const endpoint = `http://127.0.0.1:${s3}`;
+  let child: ChildProcess | undefined;
+  let log = '';
+
+  const start = async () => {
+    log = '';
+    child = spawn(wrapped ? 'setpriv' : weedBinary, wrapped ? ['--pdeathsig', 'KILL', '--', weedBinary, ...args] : args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (bytes: Buffer) => (log = (log + bytes.toString()).slice(-20_000)));
+    child.stderr?.on('data', (bytes: Buffer) => (log = (log + bytes.toString()).slice(-20_000)));
+    await waitUntilServing(endpoint, accessKeyId, secretAccessKey, () => log, () => child?.exitCode ?? null);
+  };
+  const stop = async () => {
+    const running = child;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGTERM');
+    const timer = setTimeout(() => running.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  await start();
+  const storageFor = (bucket: string) => createS3Storage({ bucket, region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
+  return {
+    endpoint,
+    port: s3,
+    accessKeyId,
+    secretAccessKey,
+    async createBucket(name) {
+      await storageFor(name).client.send(new CreateBucketCommand({ Bucket: name }));
+    },
+    async stop() {
+      await stop();
+      if (process.env.KEEP_S3_DATA === undefined) rmSync(dir, { recursive: true, force: true });
+    },
+    stopServer: stop,
+    async restart() {
+      await start();
+    },
+  };
+}
+
+/** Ready when a signed bucket listing answers (the S3 gateway comes up after master, volume and filer). */
+async function waitUntilServing(endpoint: string, accessKeyId: string, secretAccessKey: string, log: () => string, exitCode: () => number | null): Promise<void> {
+  const probe = createS3Storage({ bucket: 'probe', region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey }, requestTimeoutMs: 2_000 });
+  const deadline = Date.now() + 90_000;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (exitCode() !== null) throw new Error(`weed exited (${exitCode()}):\n${log()}`);
+    try {
+      await probe.client.send(new CreateBucketCommand({ Bucket: 'probe' }));
+      return;
+    } catch (error) {
+      if ((error as { name?: string }).name === 'BucketAlreadyExists' || (error as { name?: string }).name === 'BucketAlreadyOwnedByYou') return;
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`SeaweedFS S3 never answered at ${endpoint}: ${String(lastError)}\n${log()}`);
+}
