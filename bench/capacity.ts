@@ -34,6 +34,7 @@ import { PRESETS } from '../test/emulators/knobs.js';
 import { startEntry, type RunningProcess } from '../test/support/process.js';
 import { type ComponentSpec, type ComponentUsage, startSampling, type UsageWindow } from './process_sampler.js';
 import { runBench, startBenchPostgres } from './bench_postgres.js';
+import { PERSONA_REPLY, REP_SENTENCES } from './rep_lines.js';
 import { lastVoiced, pcmTrack, percentile, sleep, waitForHeard, waitForQuiet } from './voice_timing.js';
 
 const args = process.argv.slice(2);
@@ -52,17 +53,6 @@ const P95_LIMIT = 1.5;
 /** Machine CPU above this is saturated. */
 const SATURATED_PERCENT = 85;
 
-const SENTENCES = [
-  'Hi Diane, this is Riley from Parcel Point.',
-  'Do you have two minutes to talk about shipping?',
-  'How many parcels do you send each day?',
-  'Which carriers do you use at the moment?',
-  'What does a late delivery cost you?',
-  'We cut parcel costs by twelve percent for firms like yours.',
-  'Would a short pilot on one route be useful?',
-  'Who else would need to be part of that decision?',
-];
-const REPLY = 'Okay, tell me more.';
 const metadata = dianeCarterCall({ scenario: { title: 'Capacity bench', objective: 'Measure.', timeLimitSeconds: 900 } });
 
 interface CallResult {
@@ -114,7 +104,7 @@ async function oneCall(world: World, index: number): Promise<CallResult> {
     await waitForQuiet(call, 800, 15_000);
     for (let t = 0; t < TURNS; t += 1) {
       if (!call.isActive()) return { ...result, dropped: true, failure: `far end hung up before turn ${t + 1}` };
-      const sentence = SENTENCES[(index + t) % SENTENCES.length]!;
+      const sentence = REP_SENTENCES[(index + t) % REP_SENTENCES.length]!;
       const samples = world.speech.get(sentence)!;
       const label = `turn ${t + 1}`;
       await call.playPcm(samples, label);
@@ -230,13 +220,13 @@ function componentSpecs(stack: Stack, worker: RunningProcess, emulators: Running
 
 async function startEmulators(dir: string): Promise<{ process: RunningProcess; env: Record<string, string> }> {
   const utterancesFile = join(dir, 'utterances.txt');
-  await writeFile(utterancesFile, SENTENCES.join('\n'));
+  await writeFile(utterancesFile, REP_SENTENCES.join('\n'));
   const emulators = startEntry('test/emulators/main.ts', {
     EMULATOR_PRESET: 'published',
     GROQ_EMULATOR_PORT: '0',
     ELEVENLABS_EMULATOR_PORT: '0',
     EMULATOR_UTTERANCES_FILE: utterancesFile,
-    EMULATOR_REPLY: REPLY,
+    EMULATOR_REPLY: PERSONA_REPLY,
   });
   await emulators.waitForOutput(/emulators running/, 90_000);
   const env = Object.fromEntries(emulators.stdout().split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
@@ -280,7 +270,7 @@ async function main(): Promise<void> {
     });
     cleanups.push(() => worker.stop());
     const speech = new Map<string, Int16Array>();
-    for (const sentence of SENTENCES) speech.set(sentence, (await renderSpeechAt(sentence, phoneSampleRate)).samples);
+    for (const sentence of REP_SENTENCES) speech.set(sentence, (await renderSpeechAt(sentence, phoneSampleRate)).samples);
     const world: World = { stack, db, rooms: new RoomServiceClient(stack.httpUrl, stack.apiKey, stack.apiSecret), agentName, trunkAuth, speech };
     const components = componentSpecs(stack, worker, emulators.process, postgresPid);
 

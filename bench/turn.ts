@@ -34,6 +34,7 @@ import { createProbe, type Probe } from '../test/support/probe.js';
 import { phoneSampleRate } from '../sip/phone/phone.js';
 import { firstVoiced, lastVoiced, pcmTrack, percentile, sleep, type Track, waitForHeard, waitForQuiet } from './voice_timing.js';
 import { runBench, startBenchPostgres } from './bench_postgres.js';
+import { PERSONA_REPLY, REP_SENTENCES } from './rep_lines.js';
 
 const args = process.argv.slice(2);
 const argValue = (name: string) => {
@@ -44,22 +45,8 @@ const TURNS = Number(argValue('turns') ?? 22);
 const CALLS = Number(argValue('calls') ?? 2);
 const CUTIN_TRIALS = Number(argValue('cutins') ?? 10);
 
-const SENTENCES = [
-  'Hi Diane, this is Riley from Parcel Point.',
-  'Do you have two minutes to talk about shipping?',
-  'How many parcels do you send each day?',
-  'Which carriers do you use at the moment?',
-  'What does a late delivery cost you?',
-  'We cut parcel costs by twelve percent for firms like yours.',
-  'Would a short pilot on one route be useful?',
-  'Who else would need to be part of that decision?',
-  'Could we look at last month of invoices together?',
-  'How does Thursday morning sound for a call?',
-  'I will send a short summary by email today.',
-];
 const CUTIN_FIRST = 'I was thinking';
 const CUTIN_REST = 'maybe next quarter would work better for us.';
-const REPLY = 'Okay, tell me more.';
 const VOICE_ID = DIANE_VOICE_ID;
 
 interface BenchConfig {
@@ -137,7 +124,7 @@ async function latencyCalls(world: AgentWorld, samples: TurnSample[], greetings:
 
     let seq = 1; // the greeting
     for (let t = 0; t < perCall; t += 1) {
-      const sentence = SENTENCES[(c * perCall + t) % SENTENCES.length]!;
+      const sentence = REP_SENTENCES[(c * perCall + t) % REP_SENTENCES.length]!;
       const pcm = await renderSpeechAt(sentence, phoneSampleRate);
       await call.playPcm(pcm.samples, sentence);
       const sent = call.sent().filter((item) => item.label === sentence).at(-1)!;
@@ -238,8 +225,8 @@ async function runConfig(config: BenchConfig, databaseUrl: string, db: Database,
   const world = await startAgentWorld({
     databaseUrl,
     db,
-    utterances: [...SENTENCES, CUTIN_FIRST, CUTIN_REST],
-    script: [{ reply: REPLY }],
+    utterances: [...REP_SENTENCES, CUTIN_FIRST, CUTIN_REST],
+    script: [{ reply: PERSONA_REPLY }],
     preset: 'published',
     workerEnv: { ...config.env, LOG_LEVEL: 'debug' },
   });
@@ -299,7 +286,7 @@ async function main(): Promise<void> {
   const configs = (argValue('configs') ?? `serial:500,${chosen}`).split(',').map(parseConfig);
   const published = PRESETS.published;
   const providerMs = (published.transcription?.firstByteMs ?? 0) + (published.chat?.firstByteMs ?? 0) + (published.tts?.firstByteMs ?? 0);
-  const replyPcm = await renderSpeechAt(REPLY, 16000, { voice: espeakVoiceFor(VOICE_ID) });
+  const replyPcm = await renderSpeechAt(PERSONA_REPLY, 16000, { voice: espeakVoiceFor(VOICE_ID) });
 
   const bench = await startBenchPostgres('turn');
   const { pg } = bench;
@@ -318,7 +305,7 @@ async function main(): Promise<void> {
       }
       console.log(`\nbench:turn  ${TURNS} turns over ${CALLS} call(s) and ${CUTIN_TRIALS} hesitation trials per configuration; emulator preset "published" (STT ${published.transcription?.firstByteMs} ms, LLM TTFT ${published.chat?.firstByteMs} ms, TTS TTFB ${published.tts?.firstByteMs} ms)`);
       console.log(`host: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}; barge-in ${defaults.AGENT_INTERRUPTION_MIN_DURATION_MS} ms voiced`);
-      console.log(`the emulated reply "${REPLY}" starts with ${Math.round(firstVoiced(pcmTrack(replyPcm.samples, 16000), 0) ?? 0)} ms of silence before its first voiced window (inside "agent first frame -> room")\n`);
+      console.log(`the emulated reply "${PERSONA_REPLY}" starts with ${Math.round(firstVoiced(pcmTrack(replyPcm.samples, 16000), 0) ?? 0)} ms of silence before its first voiced window (inside "agent first frame -> room")\n`);
       printTable(configs, results);
     } finally {
       await database.close();

@@ -9,21 +9,13 @@
 #   STACK_DIR=/tmp/elsewhere npm run stack:install   # build somewhere else (e.g. to time a cold build)
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-# shellcheck source=versions.env
-source "$here/versions.env"
-
-stack_dir="${STACK_DIR:-$root/.stack}"
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 want="livekit-server=$LIVEKIT_SERVER_VERSION livekit-sip=$LIVEKIT_SIP_VERSION"
-# The binaries live outside the clone, one folder per pinned pair, so every clone on this machine
-# (a CI run's fresh clone included) reuses one build; .stack/bin is a link to the folder in use.
-# PRACTICE_LINE_CACHE_DIR moves the cache; STACK_DIR=/tmp/x with an empty cache times a cold build.
-cache_dir="${PRACTICE_LINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/practice-line}"
+# .stack/bin is a link to the cached folder of the pinned pair in use.
 bin_dir="$cache_dir/stack/livekit-server-${LIVEKIT_SERVER_VERSION}_livekit-sip-${LIVEKIT_SIP_VERSION}"
 build_dir="$cache_dir/stack/build"
 stamp="$bin_dir/versions.stamp"
-started=$(date +%s)
 
 log() { printf '[stack:install] %s\n' "$*" >&2; }
 die() { printf '[stack:install] ERROR: %s\n' "$*" >&2; exit 1; }

@@ -9,18 +9,12 @@
 #   bash sip/stack/install_seaweedfs.sh --check   # exit 0 when installed, 1 when a build is needed
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-# shellcheck source=versions.env
-source "$here/versions.env"
-
-stack_dir="${STACK_DIR:-$root/.stack}"
-cache_dir="${PRACTICE_LINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/practice-line}"
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 bin_dir="$cache_dir/seaweedfs/$SEAWEEDFS_VERSION"
 build_dir="$cache_dir/seaweedfs/build"
 stamp="$bin_dir/version.stamp"
 go_bin="${GO_BIN:-$(command -v go || echo /usr/local/go/bin/go)}"
-started=$(date +%s)
 
 log() { printf '[stack:install seaweedfs] %s\n' "$*" >&2; }
 
