@@ -65,6 +65,7 @@ async function tryResolve(deps: PinGateDeps, digits: string): Promise<PinGateRes
     return { kind: 'refused', goodbye: prompts.unavailable };
   }
   if (response.outcome === 'ok') {
+    // Whether the line resolved without digits; the digits themselves are never logged.
     deps.logger.info({ callId: response.callId, byNumber: digits === '' }, 'caller resolved');
     return { kind: 'resolved', metadata: response.metadata };
   }
