@@ -19,16 +19,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inArray, sql } from 'drizzle-orm';
-import { pino } from 'pino';
 import { buildPracticeLinePlan, ensureSip } from '../sip/ensure.js';
 import { createSipPhone, phoneSampleRate } from '../sip/phone/phone.js';
 import { startStack, type Stack } from '../sip/stack/stack.js';
 import { createDatabase, type DatabaseHandle } from '../src/adapters/db/client.js';
 import { applyMigrations } from '../src/adapters/db/migrate.js';
 import { calls, turns } from '../src/adapters/db/schema.js';
-import { createPostCallQueue } from '../src/adapters/queue/post_call_queue.js';
 import { encodeRoomMetadata, type ReadyRoomMetadata } from '../src/domain/room_metadata.js';
-import { dianeCarterCall, startAgentWorker } from '../test/agent/agent_world.js';
+import { dianeCarterCall, startAgentWorker, installPostCallQueue } from '../test/agent/agent_world.js';
 import { renderSpeechAt } from '../test/emulators/audio.js';
 import { PRESETS } from '../test/emulators/knobs.js';
 import { startEntry, type RunningProcess } from '../test/support/process.js';
@@ -243,9 +241,7 @@ async function main(): Promise<void> {
     const db = createDatabase(pg.url('bench'), { max: 2 });
     cleanups.push(() => db.close());
     await applyMigrations(db.pool);
-    const queue = createPostCallQueue({ pool: db.pool, logger: pino({ level: 'silent' }) });
-    await queue.start();
-    await queue.stop();
+    await installPostCallQueue(db.pool);
     const postgresPid = Number((await readFile(join(pgDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
 
     console.error('bench:capacity: starting emulators, stack and agent worker …');

@@ -20,16 +20,14 @@
 import { eq } from 'drizzle-orm';
 import { ParticipantKind } from '@livekit/rtc-node';
 import { cpus, loadavg } from 'node:os';
-import { pino } from 'pino';
 import { createDatabase, type Database } from '../src/adapters/db/client.js';
 import { applyMigrations } from '../src/adapters/db/migrate.js';
 import { turnMetrics, turns } from '../src/adapters/db/schema.js';
-import { createPostCallQueue } from '../src/adapters/queue/post_call_queue.js';
 import { loadConfig } from '../src/config.js';
 import { renderSpeechAt } from '../test/emulators/audio.js';
 import { espeakVoiceFor } from '../test/emulators/elevenlabs_emulator.js';
 import { PRESETS } from '../test/emulators/knobs.js';
-import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, startAgentWorld } from '../test/agent/agent_world.js';
+import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, startAgentWorld, installPostCallQueue } from '../test/agent/agent_world.js';
 import { createProbe, type Probe } from '../test/support/probe.js';
 import { phoneSampleRate } from '../sip/phone/phone.js';
 import { firstVoiced, lastVoiced, pcmTrack, percentile, sleep, type Track, waitForHeard, waitForQuiet } from './voice_timing.js';
@@ -295,9 +293,7 @@ async function main(): Promise<void> {
     const database = createDatabase(pg.url('bench'));
     try {
       await applyMigrations(database.pool);
-      const queue = createPostCallQueue({ pool: database.pool, logger: pino({ level: 'silent' }) });
-      await queue.start();
-      await queue.stop();
+      await installPostCallQueue(database.pool);
       const results: Results[] = [];
       for (const config of configs) {
         console.error(`bench:turn: running ${config.label} …`);

@@ -3,13 +3,16 @@
 // a database. Shared by the end-to-end suite and bench/turn.ts. Takes explicit options; reads no env.
 import { RoomAgentDispatch, RoomServiceClient, SipClient } from 'livekit-server-sdk';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPracticeLinePlan, ensureSip } from '../../sip/ensure.js';
 import { startStack, type Stack } from '../../sip/stack/stack.js';
 import type { Database } from '../../src/adapters/db/client.js';
 import { calls } from '../../src/adapters/db/schema.js';
+import { createPostCallQueue } from '../../src/adapters/queue/post_call_queue.js';
+import { pino } from 'pino';
+import type pg from 'pg';
 import { encodeRoomMetadata, type ReadyRoomMetadata } from '../../src/domain/room_metadata.js';
 import { startElevenLabsEmulator, type ElevenLabsEmulator } from '../emulators/elevenlabs_emulator.js';
 import { startGroqEmulator, type GroqEmulator } from '../emulators/groq_emulator.js';
@@ -18,6 +21,20 @@ import type { ReplyRule } from '../emulators/persona_script.js';
 import { freePort } from '../support/ports.js';
 import { type RunningProcess, startEntry } from '../support/process.js';
 import { createSipPhone, type PhoneCall, type SipPhone } from '../../sip/phone/phone.js';
+
+/** What the dispatch service does at start-up: install the post-call queue the agent's finalisation enqueues into. */
+export async function installPostCallQueue(pool: pg.Pool): Promise<void> {
+  const queue = createPostCallQueue({ pool, logger: pino({ level: 'silent' }) });
+  await queue.start();
+  await queue.stop();
+}
+
+/** After a failed test: the agent worker's log goes beside the stack's own logs, its path to stderr. */
+export function keepWorkerLog(world: { stack: Stack; workerLog(): string }, details = ''): void {
+  const file = join(world.stack.runDir, 'agent-worker.log');
+  writeFileSync(file, world.workerLog());
+  console.error(`agent worker log: ${file}${details}`);
+}
 
 /** The voice every test persona speaks with (an ElevenLabs stock voice the emulator knows). */
 export const DIANE_VOICE_ID = 'EXAVITQu4vr4xnYQH9Pm';

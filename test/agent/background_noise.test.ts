@@ -2,19 +2,15 @@
 // between the persona's sentences (above the silence floor, well under the voice) and the rep's
 // turns are still transcribed and stored; with it off, silence stays silence.
 import { asc, eq } from 'drizzle-orm';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rmsDbfs } from '../../sip/phone/audio.js';
 import { type PhoneCall, phoneSampleRate } from '../../sip/phone/phone.js';
 import { turns } from '../../src/adapters/db/schema.js';
-import { createPostCallQueue } from '../../src/adapters/queue/post_call_queue.js';
 import type { BackgroundNoise } from '../../src/domain/background_noise.js';
 import { renderSpeechAt } from '../emulators/audio.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { sleep, waitFor } from '../support/wait.js';
-import { type AgentWorld, dianeCarterCall, startAgentWorld } from './agent_world.js';
+import { type AgentWorld, dianeCarterCall, startAgentWorld, installPostCallQueue, keepWorkerLog } from './agent_world.js';
 
 const OPENING = 'Diane Carter speaking.';
 const REP = 'Could we talk about your shipping costs for two minutes?';
@@ -27,18 +23,14 @@ let world: AgentWorld;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  const queue = createPostCallQueue({ pool: database.pool, logger: pino({ level: 'silent' }) });
-  await queue.start();
-  await queue.stop();
+  await installPostCallQueue(database.pool);
   world = await startAgentWorld({ databaseUrl: database.url, db: database.db, utterances: [REP], script: [{ when: 'two minutes', reply: REPLY }] });
 }, 240_000);
 
 afterEach(async (context) => {
   await world?.hangUpAll();
   if (context.task.result?.state === 'fail' && world) {
-    const file = join(world.stack.runDir, 'agent-worker.log');
-    writeFileSync(file, world.workerLog());
-    console.error(`agent worker log: ${file}`);
+    keepWorkerLog(world);
   }
 });
 

@@ -13,7 +13,6 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { phoneSampleRate, type PhoneCall } from '../../sip/phone/phone.js';
 import { calls, recordings, turns } from '../../src/adapters/db/schema.js';
-import { createPostCallQueue } from '../../src/adapters/queue/post_call_queue.js';
 import { createDiskStorage } from '../../src/adapters/storage/disk_storage.js';
 import { openRecordingFile } from '../../src/app/recording_files.js';
 import { uploadSpooledChunks } from '../../agent/recording/chunk_uploader.js';
@@ -22,7 +21,7 @@ import { espeakVoiceFor } from '../emulators/elevenlabs_emulator.js';
 import { createUtteranceMatcher } from '../emulators/utterance_matcher.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { sleep, waitFor } from '../support/wait.js';
-import { type AgentWorld, DIANE_VOICE_ID, dianeCarterCall, startAgentWorld } from './agent_world.js';
+import { type AgentWorld, DIANE_VOICE_ID, dianeCarterCall, startAgentWorld, installPostCallQueue, keepWorkerLog } from './agent_world.js';
 
 const OPENING = 'Diane Carter speaking. Who is this?';
 // One clause each (no full stop inside): a pause mid-sentence could end the rep's turn early on a loaded machine.
@@ -39,9 +38,7 @@ const storage = createDiskStorage(join(dataDir, 'storage'));
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  const queue = createPostCallQueue({ pool: database.pool, logger: pino({ level: 'silent' }) });
-  await queue.start();
-  await queue.stop();
+  await installPostCallQueue(database.pool);
   world = await startAgentWorld({
     databaseUrl: database.url,
     db: database.db,
@@ -57,9 +54,7 @@ beforeAll(async () => {
 afterEach(async (context) => {
   await world?.hangUpAll();
   if (context.task.result?.state === 'fail' && world) {
-    const file = join(world.stack.runDir, 'agent-worker.log');
-    writeFileSync(file, world.workerLog());
-    console.error(`agent worker log: ${file}`);
+    keepWorkerLog(world);
   }
 });
 

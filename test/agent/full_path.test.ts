@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildPracticeLinePlan, ensureSip } from '../../sip/ensure.js';
 import { calls, personas, turnMetrics, turns } from '../../src/adapters/db/schema.js';
-import { createPostCallQueue } from '../../src/adapters/queue/post_call_queue.js';
 import { pino } from 'pino';
 import { renderSpeechAt } from '../emulators/audio.js';
 import { startElevenLabsEmulator, type ElevenLabsEmulator } from '../emulators/elevenlabs_emulator.js';
@@ -17,7 +16,7 @@ import { startGroqEmulator, type GroqEmulator } from '../emulators/groq_emulator
 import { AGENT_NAME, createCallRoutingWorld, seedPracticeCall, type CallRoutingWorld } from '../support/call_routing_world.js';
 import { createSipPhone, phoneSampleRate, type PhoneCall, type SipPhone } from '../../sip/phone/phone.js';
 import { findVerb } from '../support/twilio_caller.js';
-import { startAgentWorker } from './agent_world.js';
+import { startAgentWorker, installPostCallQueue } from './agent_world.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 const LINE = '+15550009999';
@@ -42,10 +41,7 @@ async function seed() {
 beforeAll(async () => {
   world = await createCallRoutingWorld({ livekit: true });
   const stack = world.stack!;
-  // The dispatch service installs the post-call queue at start-up; the agent's finalisation enqueues into it.
-  const queue = createPostCallQueue({ pool: world.database.pool, logger: pino({ level: 'silent' }) });
-  await queue.start();
-  await queue.stop();
+  await installPostCallQueue(world.database.pool);
   await ensureSip(
     new SipClient(stack.httpUrl, world.apiKey, world.apiSecret),
     buildPracticeLinePlan({ agentName: AGENT_NAME, twilio: { authUsername: trunkAuth.username, authPassword: trunkAuth.password }, direct: { numbers: [DIRECT_NUMBER], allowOpen: true } }),

@@ -3,17 +3,13 @@
 // for that language, and the rep's sentence in it (espeak-ng's voice, registered with the STT
 // emulator) is stored as a rep turn.
 import { asc, eq } from 'drizzle-orm';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { phoneSampleRate } from '../../sip/phone/phone.js';
 import { turns } from '../../src/adapters/db/schema.js';
-import { createPostCallQueue } from '../../src/adapters/queue/post_call_queue.js';
 import { renderSpeechAt } from '../emulators/audio.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { sleep, waitFor } from '../support/wait.js';
-import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, startAgentWorld } from './agent_world.js';
+import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, startAgentWorld, installPostCallQueue, keepWorkerLog } from './agent_world.js';
 
 const CASES = [
   {
@@ -39,9 +35,7 @@ let world: AgentWorld;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  const queue = createPostCallQueue({ pool: database.pool, logger: pino({ level: 'silent' }) });
-  await queue.start();
-  await queue.stop();
+  await installPostCallQueue(database.pool);
   world = await startAgentWorld({ databaseUrl: database.url, db: database.db, utterances: [], script: CASES.map((c) => ({ when: c.cue, reply: c.reply })) });
   for (const c of CASES) world.groq.utterances.register(c.rep, { voice: c.espeak });
 }, 240_000);
@@ -49,9 +43,7 @@ beforeAll(async () => {
 afterEach(async (context) => {
   await world?.hangUpAll();
   if (context.task.result?.state === 'fail' && world) {
-    const file = join(world.stack.runDir, 'agent-worker.log');
-    writeFileSync(file, world.workerLog());
-    console.error(`agent worker log: ${file}`);
+    keepWorkerLog(world);
   }
 });
 

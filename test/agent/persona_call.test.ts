@@ -9,8 +9,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { calls, turnMetrics, turns } from '../../src/adapters/db/schema.js';
-import { createPostCallQueue } from '../../src/adapters/queue/post_call_queue.js';
-import { pino } from 'pino';
 import type { ReadyRoomMetadata } from '../../src/domain/room_metadata.js';
 import { espeakVoiceFor } from '../emulators/elevenlabs_emulator.js';
 import { renderSpeechAt } from '../emulators/audio.js';
@@ -19,7 +17,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import type { PhoneCall } from '../../sip/phone/phone.js';
 import { phoneSampleRate } from '../../sip/phone/phone.js';
 import { rmsDbfs } from '../../sip/phone/audio.js';
-import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, startAgentWorld } from './agent_world.js';
+import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, startAgentWorld, installPostCallQueue, keepWorkerLog } from './agent_world.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 const VOICE_ID = DIANE_VOICE_ID;
@@ -48,10 +46,7 @@ let world: AgentWorld;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  // The dispatch service installs the post-call queue at start-up; the agent's finalisation enqueues into it.
-  const queue = createPostCallQueue({ pool: database.pool, logger: pino({ level: 'silent' }) });
-  await queue.start();
-  await queue.stop();
+  await installPostCallQueue(database.pool);
   world = await startAgentWorld({
     databaseUrl: database.url,
     db: database.db,
@@ -68,9 +63,7 @@ beforeAll(async () => {
 afterEach(async (context) => {
   await world?.hangUpAll();
   if (context.task.result?.state === 'fail' && world) {
-    const file = join(world.stack.runDir, 'agent-worker.log');
-    writeFileSync(file, world.workerLog());
-    console.error(`agent worker log: ${file}\n${world.stack.describe()}`);
+    keepWorkerLog(world, `\n${world.stack.describe()}`);
   }
 });
 

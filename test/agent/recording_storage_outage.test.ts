@@ -13,7 +13,6 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { uploadSpooledChunks } from '../../agent/recording/chunk_uploader.js';
 import { phoneSampleRate, type PhoneCall } from '../../sip/phone/phone.js';
 import { calls, recordings, turns } from '../../src/adapters/db/schema.js';
-import { createPostCallQueue } from '../../src/adapters/queue/post_call_queue.js';
 import { createS3Storage } from '../../src/adapters/storage/s3_storage.js';
 import { openRecordingFile } from '../../src/app/recording_files.js';
 import { renderSpeechAt } from '../emulators/audio.js';
@@ -21,7 +20,7 @@ import { createUtteranceMatcher } from '../emulators/utterance_matcher.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { type SeaweedS3, startSeaweedS3 } from '../support/seaweedfs.js';
 import { sleep, waitFor } from '../support/wait.js';
-import { type AgentWorld, dianeCarterCall, startAgentWorld } from './agent_world.js';
+import { type AgentWorld, dianeCarterCall, startAgentWorld, installPostCallQueue, keepWorkerLog } from './agent_world.js';
 
 const OPENING = 'Diane Carter speaking. Who is this?';
 const REP_1 = 'Hi Diane, do you have two minutes to talk about shipping costs?';
@@ -36,9 +35,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'practice-line-s3-outage-'));
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  const queue = createPostCallQueue({ pool: database.pool, logger: pino({ level: 'silent' }) });
-  await queue.start();
-  await queue.stop();
+  await installPostCallQueue(database.pool);
   s3 = await startSeaweedS3();
   await s3.createBucket(BUCKET);
   world = await startAgentWorld({
@@ -64,9 +61,7 @@ beforeAll(async () => {
 afterEach(async (context) => {
   await world?.hangUpAll();
   if (context.task.result?.state === 'fail' && world) {
-    const file = join(world.stack.runDir, 'agent-worker.log');
-    writeFileSync(file, world.workerLog());
-    console.error(`agent worker log: ${file}`);
+    keepWorkerLog(world);
   }
 });
 

@@ -6,20 +6,16 @@
 // product: under CI load the audio path has been seen to stall for over a second, which stretched
 // the pause past a 1.5 s endpointing delay and committed the first half as a turn of its own.
 import { asc, eq } from 'drizzle-orm';
-import { pino } from 'pino';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { phoneSampleRate } from '../../sip/phone/phone.js';
 import { turnMetrics, turns } from '../../src/adapters/db/schema.js';
-import { createPostCallQueue } from '../../src/adapters/queue/post_call_queue.js';
 import { renderSpeechAt } from '../emulators/audio.js';
 import { espeakVoiceFor } from '../emulators/elevenlabs_emulator.js';
 import { messageText } from '../emulators/persona_script.js';
 import { createUtteranceMatcher } from '../emulators/utterance_matcher.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { sleep, waitFor } from '../support/wait.js';
-import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, startAgentWorld } from './agent_world.js';
+import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, startAgentWorld, installPostCallQueue, keepWorkerLog } from './agent_world.js';
 
 const VOICE_ID = DIANE_VOICE_ID;
 const FIRST_HALF = 'So about the budget,';
@@ -34,9 +30,7 @@ let world: AgentWorld;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  const queue = createPostCallQueue({ pool: database.pool, logger: pino({ level: 'silent' }) });
-  await queue.start();
-  await queue.stop();
+  await installPostCallQueue(database.pool);
   world = await startAgentWorld({
     databaseUrl: database.url,
     db: database.db,
@@ -52,9 +46,7 @@ beforeAll(async () => {
 
 afterEach(async (context) => {
   if (context.task.result?.state === 'fail' && world) {
-    const file = join(world.stack.runDir, 'agent-worker.log');
-    writeFileSync(file, world.workerLog());
-    console.error(`agent worker log: ${file}`);
+    keepWorkerLog(world);
     console.error('turns:', JSON.stringify((await database.db.select().from(turns)).map((t) => [t.speaker, t.text])));
     console.error('heard by the STT emulator:', JSON.stringify(world.groq.requests.filter((r) => r.endpoint === 'transcription').map((r) => (r.outcome as { text?: string } | undefined)?.text)));
   }
