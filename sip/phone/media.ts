@@ -1,19 +1,17 @@
 /**
- * The call's audio over RTP: a 20 ms media clock that sends queued audio frames and RFC 4733
- * DTMF events (or silence between them: livekit-sip ends calls whose RTP stops), and the
- * receiving side that decodes G.711 into the recorder and notes DTMF that comes back.
+ * The call's audio over RTP. Sending — a 20 ms media clock with queued audio frames and RFC 4733
+ * DTMF events — runs on the media thread (media_thread.ts, rtp_sender.ts) with the socket; here
+ * the call queues what to play and decodes what arrives (G.711 into the recorder, DTMF that comes
+ * back), on the arrival times the thread stamped.
  */
-import { randomInt } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import alawmulaw from 'alawmulaw';
 import { generateTone, readWavMono } from './audio.js';
 import { phoneSampleRate, type Recorder } from './recorder.js';
-import { decodeDtmfPayload, decodeRtp, dtmfEventCode, encodeDtmfPayload, encodeRtp } from './rtp.js';
+import { decodeDtmfPayload, decodeRtp, dtmfEventCode } from './rtp.js';
+import { frameMs, type FromMediaThread, type SentEpochItem, type ToMediaThread } from './rtp_sender.js';
 import type { Answer } from './sdp.js';
-
-const frameSamples = 160; // 20 ms at 8 kHz
-const frameMs = 20;
 
 export interface DtmfOptions {
   /** Tone length per digit; default 160 ms. */
@@ -44,80 +42,75 @@ export interface ReceivedDtmf {
   arrivalMs: number;
 }
 
-interface DtmfState {
-  startTs: number;
-  sentMs: number;
-  endsSent: number;
-  gapLeftMs: number;
+interface Pending {
+  resolve: () => void;
+  reject: (error: Error) => void;
 }
-
-type Job =
-  | { kind: 'audio'; frames: Int16Array[]; label: string; done: () => void; item?: SentItem }
-  | { kind: 'dtmf'; digit: string; durationMs: number; gapMs: number; done: () => void; item?: SentItem; state?: DtmfState };
 
 export class Media {
   private answer: Answer | undefined;
   private sending = false;
-  private sendTimer: NodeJS.Timeout | undefined;
-  private readonly queue: Job[] = [];
-  private readonly ssrc = randomInt(1, 2 ** 31);
-  private sequence = randomInt(0, 2 ** 15);
-  private timestamp = randomInt(0, 2 ** 30);
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly sentById = new Map<number, SentItem>();
   private readonly sentItems: SentItem[] = [];
   private readonly received: ReceivedPacket[] = [];
   private readonly dtmfIn: ReceivedDtmf[] = [];
   private lastDtmfInTs: number | undefined;
 
   private constructor(
-    private readonly socket: Socket,
+    private readonly thread: Worker,
+    readonly port: number,
     private readonly recorder: Recorder,
     private readonly now: () => number,
   ) {
-    socket.on('message', (data) => this.onRtp(data));
+    thread.on('message', (message: FromMediaThread) => this.onThreadMessage(message));
+    thread.on('error', (error) => {
+      for (const { reject } of this.pending.values()) reject(error);
+      this.pending.clear();
+    });
   }
 
-  /** Binds the RTP socket (its port goes into the SDP offer) and starts recording what arrives. */
+  /** Binds the RTP socket on the media thread (its port goes into the SDP offer) and starts recording what arrives. */
   static async open(localAddress: string, recorder: Recorder, now: () => number): Promise<Media> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind({ address: localAddress, port: 0 }, resolve));
-    return new Media(socket, recorder, now);
-  }
-
-  get port(): number {
-    return this.socket.address().port;
+    const thread = startMediaThread(localAddress);
+    const port = await new Promise<number>((resolve, reject) => {
+      thread.once('error', reject);
+      thread.on('message', (message: FromMediaThread) => {
+        if (message.type === 'bound') resolve(message.port);
+      });
+    });
+    // A call left open must not keep a CLI alive; the SIP side decides when the call is over.
+    thread.unref();
+    return new Media(thread, port, recorder, now);
   }
 
   /** Starts the media clock towards the answered address and codec. */
   start(answer: Answer): void {
     this.answer = answer;
     this.sending = true;
-    this.startClock(answer);
+    this.post({ type: 'start', answer });
   }
 
   /** Stops sending, releases queued plays, closes the socket. */
   close(): void {
     this.stopSending();
-    this.socket.close();
+    void this.thread.terminate();
   }
 
   stopSending(): void {
     this.sending = false;
-    clearTimeout(this.sendTimer);
-    for (const job of this.queue.splice(0)) job.done();
+    this.post({ type: 'stop' });
+    for (const { resolve } of this.pending.values()) resolve();
+    this.pending.clear();
   }
 
   // ---- out -------------------------------------------------------------------------
 
   playPcm(samples: Int16Array, label = 'pcm'): Promise<void> {
     if (!this.sending) return Promise.reject(new Error('call is not active'));
-    const frames: Int16Array[] = [];
-    for (let i = 0; i < samples.length; i += frameSamples) {
-      const frame = new Int16Array(frameSamples);
-      frame.set(samples.subarray(i, Math.min(samples.length, i + frameSamples)));
-      frames.push(frame);
-    }
-    if (frames.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.queue.push({ kind: 'audio', frames, label, done: resolve }));
+    if (samples.length === 0) return Promise.resolve();
+    return this.queue((id) => ({ type: 'play', id, samples, label }));
   }
 
   playWav(path: string): Promise<void> {
@@ -133,104 +126,52 @@ export class Media {
     const durationMs = Math.max(frameMs, Math.round((options.durationMs ?? 160) / frameMs) * frameMs);
     const gapMs = options.gapMs ?? 120;
     for (const digit of digits) dtmfEventCode(digit); // validate before queueing any
-    const done = [...digits].map(
-      (digit) => new Promise<void>((resolve) => this.queue.push({ kind: 'dtmf', digit, durationMs, gapMs, done: resolve })),
-    );
-    await Promise.all(done);
+    await Promise.all([...digits].map((digit) => this.queue((id) => ({ type: 'dtmf', id, digit, durationMs, gapMs }))));
   }
 
   sent(): readonly SentItem[] {
     return this.sentItems;
   }
 
-  private encode(answer: Answer, samples: Int16Array): Uint8Array {
-    return answer.codec === 'PCMU' ? alawmulaw.mulaw.encode(samples) : alawmulaw.alaw.encode(samples);
+  private queue(message: (id: number) => ToMediaThread): Promise<void> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.post(message(id));
+    });
   }
 
-  private startClock(answer: Answer): void {
-    const silence = this.encode(answer, new Int16Array(frameSamples));
-    const startedAt = performance.now();
-    let tick = 0;
-    const step = (): void => {
-      if (!this.sending) return;
-      this.sendFrame(answer, silence);
-      tick += 1;
-      this.timestamp = (this.timestamp + frameSamples) >>> 0;
-      // Schedule against the start time, not the last tick, so timer lateness does not
-      // accumulate into a slow media clock. After a long stall, skip ahead instead of bursting.
-      let due = startedAt + tick * frameMs;
-      const now = performance.now();
-      if (now - due > 200) {
-        const skipped = Math.floor((now - due) / frameMs);
-        tick += skipped;
-        this.timestamp = (this.timestamp + skipped * frameSamples) >>> 0;
-        due = startedAt + tick * frameMs;
-      }
-      this.sendTimer = setTimeout(step, Math.max(0, due - performance.now()));
-    };
-    step();
+  private post(message: ToMediaThread): void {
+    this.thread.postMessage(message);
   }
 
-  private sendPacket(answer: Answer, payloadType: number, marker: boolean, timestamp: number, payload: Uint8Array): void {
-    const packet = encodeRtp({ payloadType, marker, sequence: this.sequence, timestamp, ssrc: this.ssrc, payload });
-    this.sequence = (this.sequence + 1) & 0xffff;
-    this.socket.send(packet, answer.port, answer.address);
+  private onThreadMessage(message: FromMediaThread): void {
+    if (message.type === 'rtp') this.onRtp(message.data, this.callTime(message.arrivalEpochMs));
+    else if (message.type === 'sent') this.noteSent(message.id, message.item);
+    else if (message.type === 'done' || message.type === 'failed') {
+      const job = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      if (message.type === 'done') job?.resolve();
+      else job?.reject(new Error(message.message));
+    }
   }
 
-  /** One 20 ms slot: the head of the queue (audio frame or DTMF event packet) or silence. */
-  private sendFrame(answer: Answer, silence: Uint8Array): void {
-    const job = this.queue[0];
-    const nowMs = this.now();
-    if (job === undefined) {
-      this.sendPacket(answer, answer.payloadType, false, this.timestamp, silence);
+  private noteSent(id: number, item: SentEpochItem): void {
+    const startMs = this.callTime(item.startEpochMs);
+    const endMs = this.callTime(item.endEpochMs);
+    const known = this.sentById.get(id);
+    if (known) {
+      known.endMs = endMs;
       return;
     }
-    if (job.kind === 'audio') {
-      job.item ??= this.logSent('audio', job.label, nowMs);
-      const frame = job.frames.shift();
-      this.sendPacket(answer, answer.payloadType, false, this.timestamp, frame === undefined ? silence : this.encode(answer, frame));
-      job.item.endMs = nowMs + frameMs;
-      if (job.frames.length === 0) {
-        this.queue.shift();
-        job.done();
-      }
-      return;
-    }
-    this.sendDtmfFrame(answer, job, nowMs, silence);
+    const sent: SentItem = { kind: item.kind, label: item.label, startMs, endMs };
+    this.sentById.set(id, sent);
+    this.sentItems.push(sent);
   }
 
-  private sendDtmfFrame(answer: Answer, job: Extract<Job, { kind: 'dtmf' }>, nowMs: number, silence: Uint8Array): void {
-    const pt = answer.telephoneEventPt;
-    if (pt === undefined) throw new Error('the far end did not accept telephone-event; cannot send RFC 4733 DTMF');
-    // RFC 4733 §2.5: one timestamp per event (the time it started), growing duration,
-    // marker on the first packet, the final packet (E bit) sent three times.
-    const state = (job.state ??= { startTs: this.timestamp, sentMs: 0, endsSent: 0, gapLeftMs: job.gapMs });
-    const item = (job.item ??= this.logSent('dtmf', job.digit, nowMs));
-    const event = dtmfEventCode(job.digit);
-    if (state.sentMs < job.durationMs) {
-      state.sentMs += frameMs;
-      const duration = Math.min(state.sentMs, job.durationMs) * (phoneSampleRate / 1000);
-      this.sendPacket(answer, pt, state.sentMs === frameMs, state.startTs, encodeDtmfPayload(event, false, 10, duration));
-      return;
-    }
-    if (state.endsSent < 3) {
-      state.endsSent += 1;
-      this.sendPacket(answer, pt, false, state.startTs, encodeDtmfPayload(event, true, 10, job.durationMs * (phoneSampleRate / 1000)));
-      item.endMs = nowMs;
-      return;
-    }
-    this.sendPacket(answer, answer.payloadType, false, this.timestamp, silence);
-    state.gapLeftMs -= frameMs;
-    if (state.gapLeftMs <= 0) {
-      this.queue.shift();
-      job.done();
-    }
-  }
-
-  private logSent(kind: SentItem['kind'], label: string, startMs: number): SentItem {
-    const item: SentItem = { kind, label, startMs, endMs: startMs };
-    this.sentItems.push(item);
-    return item;
+  /** An epoch time from the media thread on the call's clock (ms since its t0). */
+  private callTime(epochMs: number): number {
+    return this.now() - (performance.timeOrigin + performance.now() - epochMs);
   }
 
   // ---- in --------------------------------------------------------------------------
@@ -243,9 +184,8 @@ export class Media {
     return this.dtmfIn;
   }
 
-  private onRtp(data: Buffer): void {
-    const arrivalMs = this.now();
-    const packet = decodeRtp(data);
+  private onRtp(data: Uint8Array, arrivalMs: number): void {
+    const packet = decodeRtp(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     if (packet === undefined) return;
     this.received.push({
       arrivalMs,
@@ -268,4 +208,9 @@ export class Media {
       }
     }
   }
+}
+
+/** The thread runs media_thread.ts from source, like the rest of the project (tsx, no build step). */
+function startMediaThread(localAddress: string): Worker {
+  return new Worker(new URL('./media_thread.boot.mjs', import.meta.url), { workerData: { localAddress } });
 }

@@ -51,6 +51,8 @@ export interface SipTransport {
 interface Pending {
   resolve: (response: SipResponse) => void;
   onProvisional: (response: SipResponse) => void;
+  /** The transport closed: stop retransmitting and fail the request. */
+  abandon: () => void;
 }
 
 const transactionKey = (message: SipMessage): string => {
@@ -142,6 +144,10 @@ export async function openSipTransport(localAddress: string, onTrace?: (line: st
           provisional = true;
           onProvisional?.(response);
         },
+        abandon: () => {
+          clearTimeout(timer);
+          reject(new Error(`the phone closed before a final response to ${method}`));
+        },
       });
       retransmit();
     });
@@ -178,6 +184,8 @@ export async function openSipTransport(localAddress: string, onTrace?: (line: st
     },
     trace: () => traceLines.join('\n'),
     async close() {
+      // A retransmission timer outliving the socket would throw ERR_SOCKET_DGRAM_NOT_RUNNING.
+      for (const transaction of pending.values()) transaction.abandon();
       pending.clear();
       await new Promise<void>((resolve) => socket.close(() => resolve()));
     },

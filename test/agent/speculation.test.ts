@@ -5,6 +5,9 @@
 // happens to a superseded speculation, deterministically. The margin is for the host, not the
 // product: under CI load the audio path has been seen to stall for over a second, which stretched
 // the pause past a 1.5 s endpointing delay and committed the first half as a turn of its own.
+// The test also blocks its own event loop for 300 ms while the rep is mid-sentence, as the
+// emulators' speech matching can under load: the phone's RTP runs on its own thread and must not
+// notice (before it did, that stall tore the second half into fragments no one could transcribe).
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { phoneSampleRate } from '../../sip/phone/phone.js';
@@ -57,6 +60,12 @@ afterAll(async () => {
   await database?.close();
 });
 
+/** Busy-waits: nothing else in this process runs meanwhile, exactly like a long synchronous computation. */
+function blockEventLoop(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until);
+}
+
 describe('the overlapped turn pipeline', () => {
   it('never speaks or stores a speculative reply that the rep talks over; the reply to the whole turn is used', async () => {
     const { callId, room } = await world.createCall(metadata);
@@ -72,7 +81,10 @@ describe('the overlapped turn pipeline', () => {
     const utterance = new Int16Array(first.samples.length + pause.length + second.samples.length);
     utterance.set(first.samples, 0);
     utterance.set(second.samples, first.samples.length + pause.length);
+    const midSecondHalfMs = ((first.samples.length + pause.length) / phoneSampleRate) * 1000 + 700;
+    const stall = setTimeout(() => blockEventLoop(300), midSecondHalfMs);
     await call.playPcm(utterance, 'hesitant');
+    clearTimeout(stall);
 
     await waitFor('reply stored', async () => (await database.db.select().from(turns).where(eq(turns.callId, callId))).find((t) => t.speaker === 'persona' && t.text === REPLY), 60_000);
     await sleep(2500);
