@@ -140,7 +140,9 @@ export function assembleCall(io: CallIo, deps: PersonaCallDeps, metadata: RoomMe
 
 /** Direct trunk: the PIN gate, then the persona takes over the same session in its own voice. */
 async function passPinGate(ctx: JobContext, deps: PersonaCallDeps, call: Call, caller: Parameters<typeof resolveRequestFor>[1], logger: Logger): Promise<ReadyRoomMetadata | undefined> {
-  const result = await runPinGate(sessionPinLine(call.session, ctx.room, caller), {
+  // A line in another language: the prompt agent speaks it with the default voice, and hears it.
+  const promptAgentFor = (language: string) => createPinPromptAgent({ tts: createTts(deps.providers, deps.defaultVoiceId, language), stt: call.sttFor(language) });
+  const result = await runPinGate(sessionPinLine(call.session, ctx.room, caller, promptAgentFor), {
     logger,
     resolve: (digits) => deps.resolvePin(resolveRequestFor(ctx.room.name ?? '', caller, digits)),
     timeoutMs: deps.pinTimeoutMs ?? 15_000,
