@@ -88,7 +88,7 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
   void startAmbience(ctx.room, ready.scenario.backgroundNoise, logger).then((ambience) => {
     if (ambience) ctx.addShutdownCallback(ambience.close);
   });
-  await recordWithDisclosure(deps.startRecording, ctx, { session: call.session, room: ctx.room, caller, callId: ready.callId, scenarioAllows: ready.scenario.recordCalls !== false, logger });
+  await recordWithDisclosure(deps.startRecording, ctx, { session: call.session, room: ctx.room, caller, callId: ready.callId, scenarioAllows: ready.scenario.recordCalls !== false, logger }, ready.persona.language);
   await converse(call, ready, deps, logger);
 }
 
