@@ -239,6 +239,7 @@ export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise
       passMark,
       callUrl: `${deps.publicBaseUrl.replace(/\/+$/, '')}/calls/${call.id}`,
       transcriptIncomplete: call.transcriptIncomplete,
+      language: scorecardLanguagesOf(context.scenario, context.persona).feedback,
     });
     try {
       await deps.mailer.send({ to: user.email, ...rendered, messageId, headers: { 'X-Practice-Call': call.id } });
