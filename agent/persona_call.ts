@@ -16,6 +16,7 @@ import type { CallStore } from './call_store.js';
 import { startTimeLimit } from './call_timers.js';
 import { CALLER_KINDS, waitForCaller } from './caller.js';
 import { framesStream, prerender } from './greeting.js';
+import { handOver } from './hand_over.js';
 import { createPersonaAgent, createPinPromptAgent } from './persona_agent.js';
 import { SETUP_FAILED_LINE } from './persona_instructions.js';
 import { resolveRequestFor, runPinGate, sessionPinLine } from './pin_gate.js';
@@ -160,7 +161,8 @@ async function passPinGate(ctx: JobContext, deps: PersonaCallDeps, call: Call, c
   const personaStt = baseLanguage(language) === baseLanguage(call.facts.language) ? undefined : call.sttFor(language);
   call.facts.language = language;
   const tts = voiceId === deps.defaultVoiceId && baseLanguage(language) === 'en' ? call.defaultTts : createTts(deps.providers, voiceId, language);
-  call.session.updateAgent(call.persona(resolved, tts, personaStt));
+  // Awaited: the disclosure and the greeting that follow must be the persona's, in its voice.
+  await handOver(call.session, call.persona(resolved, tts, personaStt));
   return resolved;
 }
 

@@ -37,7 +37,7 @@ async function gate(answers: (DispatchResolveResponse | Error)[], caller_: (room
   const tried: string[] = [];
   const switched: string[] = [];
   const result = runPinGate(
-    { ...line, speakIn: (language) => switched.push(language), prompt: (text) => (prompted.push(text), line.prompt(text), caller_(room, session, prompted)) },
+    { ...line, speakIn: (language) => void switched.push(language), prompt: (text) => (prompted.push(text), line.prompt(text), caller_(room, session, prompted)) },
     {
       logger,
       timeoutMs: 300,

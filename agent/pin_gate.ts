@@ -10,6 +10,7 @@ import { callPrompts, MAX_PIN_TRIES } from '../src/domain/call_prompts.js';
 import { baseLanguage } from '../src/domain/languages.js';
 import type { DispatchResolveRequest, DispatchResolveResponse } from '../src/domain/dispatch_resolve.js';
 import type { ReadyRoomMetadata } from '../src/domain/room_metadata.js';
+import { handOver } from './hand_over.js';
 import { createPinCollector, digitsFromSpeech, type PinCollector } from './pin_entry.js';
 
 /** What the gate needs of the line: speak a prompt, stop it, hear keys and speech. */
@@ -22,8 +23,8 @@ export interface PinLine {
   onKey(listener: (key: string) => void): () => void;
   /** Each final transcript of the caller's speech; returns the unsubscribe. */
   onSpeech(listener: (transcript: string) => void): () => void;
-  /** Prompts from now on are in this language (not English): speak and hear it. */
-  speakIn?(language: string): void;
+  /** Prompts from now on are in this language (not English): speak and hear it; resolves once it does. */
+  speakIn?(language: string): Promise<void> | void;
 }
 
 export interface PinGateDeps {
@@ -41,11 +42,12 @@ export async function runPinGate(line: PinLine, deps: PinGateDeps): Promise<PinG
   const byNumber = await tryResolve(deps, '', 'en');
   if (byNumber.kind !== 'retry') return byNumber;
   let language = 'en';
-  const useLanguage = (next: string) => {
-    if (baseLanguage(next) !== baseLanguage(language)) line.speakIn?.(next);
+  const useLanguage = async (next: string) => {
+    const previous = language;
     language = next;
+    if (baseLanguage(next) !== baseLanguage(previous)) await line.speakIn?.(next);
   };
-  useLanguage(byNumber.language);
+  await useLanguage(byNumber.language);
   const collector = createPinCollector();
   let prompt: string = callPrompts(language).greeting;
   for (let attempt = 1; attempt <= MAX_PIN_TRIES; attempt += 1) {
@@ -60,7 +62,7 @@ export async function runPinGate(line: PinLine, deps: PinGateDeps): Promise<PinG
     const outcome = await tryResolve(deps, digits, language);
     deps.logger.info({ outcome: outcome.kind, attempt }, 'PIN tried');
     if (outcome.kind !== 'retry') return outcome;
-    useLanguage(outcome.language);
+    await useLanguage(outcome.language);
     prompt = outcome.say.trim() === '' ? callPrompts(language).enterAgain : outcome.say;
   }
   return { kind: 'refused', goodbye: callPrompts(language).tooManyTries };
@@ -127,7 +129,7 @@ export function resolveRequestFor(roomName: string, caller: RemoteParticipant, d
  */
 export function sessionPinLine(session: voice.AgentSession, room: PinRoom, caller: Pick<RemoteParticipant, 'identity'>, promptAgentFor?: (language: string) => voice.Agent): PinLine {
   return {
-    ...(promptAgentFor ? { speakIn: (language: string) => session.updateAgent(promptAgentFor(language)) } : {}),
+    ...(promptAgentFor ? { speakIn: (language: string) => handOver(session, promptAgentFor(language)) } : {}),
     prompt: (text) => void session.say(text, { addToChatCtx: false }),
     stopPrompt: () => session.interrupt(),
     onKey(listener) {
