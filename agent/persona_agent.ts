@@ -74,7 +74,10 @@ function endCallTool(deps: Pick<PersonaAgentDeps, 'personaSpokeSinceRepTurn' | '
   });
 }
 
-/** Direct trunk, before the PIN: an agent with no model that only speaks the PIN prompts (pin_gate.ts). */
-export function createPinPromptAgent(): voice.Agent {
-  return new voice.Agent({ instructions: 'You are the automated PIN prompt of Practice Line. You never improvise.' });
+/**
+ * Direct trunk, before the PIN: an agent with no model that only speaks the PIN prompts (pin_gate.ts);
+ * on a line in another language, with that language's voice and speech-to-text.
+ */
+export function createPinPromptAgent(speech: { tts?: ttsNs.TTS; stt?: sttNs.STT } = {}): voice.Agent {
+  return new voice.Agent({ instructions: 'You are the automated PIN prompt of Practice Line. You never improvise.', ...speech });
 }

@@ -16,6 +16,7 @@ import type { CallStore } from './call_store.js';
 import { startTimeLimit } from './call_timers.js';
 import { CALLER_KINDS, waitForCaller } from './caller.js';
 import { framesStream, prerender } from './greeting.js';
+import { handOver } from './hand_over.js';
 import { createPersonaAgent, createPinPromptAgent } from './persona_agent.js';
 import { SETUP_FAILED_LINE } from './persona_instructions.js';
 import { resolveRequestFor, runPinGate, sessionPinLine } from './pin_gate.js';
@@ -88,7 +89,7 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
   void startAmbience(ctx.room, ready.scenario.backgroundNoise, logger).then((ambience) => {
     if (ambience) ctx.addShutdownCallback(ambience.close);
   });
-  await recordWithDisclosure(deps.startRecording, ctx, { session: call.session, room: ctx.room, caller, callId: ready.callId, scenarioAllows: ready.scenario.recordCalls !== false, logger });
+  await recordWithDisclosure(deps.startRecording, ctx, { session: call.session, room: ctx.room, caller, callId: ready.callId, scenarioAllows: ready.scenario.recordCalls !== false, logger }, ready.persona.language);
   await converse(call, ready, deps, logger);
 }
 
@@ -140,7 +141,9 @@ export function assembleCall(io: CallIo, deps: PersonaCallDeps, metadata: RoomMe
 
 /** Direct trunk: the PIN gate, then the persona takes over the same session in its own voice. */
 async function passPinGate(ctx: JobContext, deps: PersonaCallDeps, call: Call, caller: Parameters<typeof resolveRequestFor>[1], logger: Logger): Promise<ReadyRoomMetadata | undefined> {
-  const result = await runPinGate(sessionPinLine(call.session, ctx.room, caller), {
+  // A line in another language: the prompt agent speaks it with the default voice, and hears it.
+  const promptAgentFor = (language: string) => createPinPromptAgent({ tts: createTts(deps.providers, deps.defaultVoiceId, language), stt: call.sttFor(language) });
+  const result = await runPinGate(sessionPinLine(call.session, ctx.room, caller, promptAgentFor), {
     logger,
     resolve: (digits) => deps.resolvePin(resolveRequestFor(ctx.room.name ?? '', caller, digits)),
     timeoutMs: deps.pinTimeoutMs ?? 15_000,
@@ -158,7 +161,8 @@ async function passPinGate(ctx: JobContext, deps: PersonaCallDeps, call: Call, c
   const personaStt = baseLanguage(language) === baseLanguage(call.facts.language) ? undefined : call.sttFor(language);
   call.facts.language = language;
   const tts = voiceId === deps.defaultVoiceId && baseLanguage(language) === 'en' ? call.defaultTts : createTts(deps.providers, voiceId, language);
-  call.session.updateAgent(call.persona(resolved, tts, personaStt));
+  // Awaited: the disclosure and the greeting that follow must be the persona's, in its voice.
+  await handOver(call.session, call.persona(resolved, tts, personaStt));
   return resolved;
 }
 

@@ -6,7 +6,7 @@ import { RoomEvent } from '@livekit/rtc-node';
 import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_PIN_TRIES, prompts } from '../src/domain/call_prompts.js';
+import { callPrompts, MAX_PIN_TRIES, prompts } from '../src/domain/call_prompts.js';
 import type { DispatchResolveResponse } from '../src/domain/dispatch_resolve.js';
 import type { ReadyRoomMetadata } from '../src/domain/room_metadata.js';
 import { dianeCarterCall } from '../test/agent/agent_world.js';
@@ -17,7 +17,7 @@ const logger = pino({ level: 'silent' });
 const caller = { identity: 'sip_caller' };
 const metadata: ReadyRoomMetadata = { ...dianeCarterCall(), callId: '3f0c6a0e-8a1b-4c55-9a57-5b8d4f1e2a10' };
 const ok: DispatchResolveResponse = { outcome: 'ok', callId: metadata.callId, metadata };
-const refused = (say: string, retry = true): DispatchResolveResponse => ({ outcome: 'refused', reason: 'wrong_pin', say, retry });
+const refused = (say: string, retry = true, language = 'en'): DispatchResolveResponse => ({ outcome: 'refused', reason: 'wrong_pin', say, retry, language });
 
 beforeAll(() => initializeLogger({ pretty: false, level: 'silent' }));
 
@@ -35,8 +35,9 @@ async function gate(answers: (DispatchResolveResponse | Error)[], caller_: (room
   const line = sessionPinLine(session, room as unknown as PinRoom, caller);
   const prompted: string[] = [];
   const tried: string[] = [];
+  const switched: string[] = [];
   const result = runPinGate(
-    { ...line, prompt: (text) => (prompted.push(text), line.prompt(text), caller_(room, session, prompted)) },
+    { ...line, speakIn: (language) => void switched.push(language), prompt: (text) => (prompted.push(text), line.prompt(text), caller_(room, session, prompted)) },
     {
       logger,
       timeoutMs: 300,
@@ -48,7 +49,7 @@ async function gate(answers: (DispatchResolveResponse | Error)[], caller_: (room
       },
     },
   );
-  return { result: await result, prompted, tried };
+  return { result: await result, prompted, tried, switched };
 }
 
 const key = (room: EventEmitter, keys: string, from = caller) => {
@@ -68,7 +69,7 @@ describe('the PIN gate', () => {
   });
 
   it('prompts with the shared greeting, takes a keyed PIN ended by #, and ignores keys from anyone else', async () => {
-    const { result, prompted, tried } = await gate([refused(''), ok], (room) => {
+    const { result, prompted, tried, switched } = await gate([refused(''), ok], (room) => {
       setTimeout(() => {
         key(room, '99', { identity: 'someone_else' });
         key(room, '4821#');
@@ -77,6 +78,16 @@ describe('the PIN gate', () => {
     expect(result).toEqual({ kind: 'resolved', metadata });
     expect(prompted).toEqual([prompts.greeting]);
     expect(tried).toEqual(['', '4821']);
+    expect(switched, 'an English line keeps the English prompt agent').toEqual([]);
+  });
+
+  it("speaks the line's language from the first word when the service names one (a Spanish line), and says goodbye in it", async () => {
+    const es = callPrompts('es');
+    const { result, prompted, switched } = await gate([refused('', true, 'es-ES'), refused(es.wrongPin, true, 'es-ES'), refused(es.wrongPin, true, 'es-ES'), refused(es.wrongPin, true, 'es-ES')], keyOnPrompt(['1#', '2#', '3#']));
+    expect(switched).toEqual(['es-ES']);
+    expect(prompted).toEqual([es.greeting, es.wrongPin, es.wrongPin]);
+    expect(prompted[0]).toMatch(/^Bienvenido a Practice Line\. Introduzca su PIN/);
+    expect(result).toEqual({ kind: 'refused', goodbye: es.tooManyTries });
   });
 
   it('re-prompts with the refusal line, then with "enter again" after a silent try; a pause submits what was keyed', async () => {

@@ -1,13 +1,16 @@
 // The PIN gate of a direct-trunk call: until the caller is known there is no persona, only the
 // prompts of src/domain/call_prompts.ts (the same lines the Twilio path speaks). A called number
 // that is a scenario's direct line needs no PIN; otherwise the caller keys the PIN (DTMF, `#` ends)
-// or says it, and the dispatch service resolves it, at most MAX_PIN_TRIES times.
+// or says it, and the dispatch service resolves it, at most MAX_PIN_TRIES times. The service's first
+// answer (by called number alone) names the line's language; the prompts speak it from the first word.
 import { voice } from '@livekit/agents';
 import { type RemoteParticipant, RoomEvent } from '@livekit/rtc-node';
 import type { Logger } from 'pino';
-import { MAX_PIN_TRIES, prompts } from '../src/domain/call_prompts.js';
+import { callPrompts, MAX_PIN_TRIES } from '../src/domain/call_prompts.js';
+import { baseLanguage } from '../src/domain/languages.js';
 import type { DispatchResolveRequest, DispatchResolveResponse } from '../src/domain/dispatch_resolve.js';
 import type { ReadyRoomMetadata } from '../src/domain/room_metadata.js';
+import { handOver } from './hand_over.js';
 import { createPinCollector, digitsFromSpeech, type PinCollector } from './pin_entry.js';
 
 /** What the gate needs of the line: speak a prompt, stop it, hear keys and speech. */
@@ -20,6 +23,8 @@ export interface PinLine {
   onKey(listener: (key: string) => void): () => void;
   /** Each final transcript of the caller's speech; returns the unsubscribe. */
   onSpeech(listener: (transcript: string) => void): () => void;
+  /** Prompts from now on are in this language (not English): speak and hear it; resolves once it does. */
+  speakIn?(language: string): Promise<void> | void;
 }
 
 export interface PinGateDeps {
@@ -34,35 +39,43 @@ export type PinGateResult = { kind: 'resolved'; metadata: ReadyRoomMetadata } | 
 
 export async function runPinGate(line: PinLine, deps: PinGateDeps): Promise<PinGateResult> {
   // An empty try is not a failed attempt: only a refusal that forbids retrying ends the call here.
-  const byNumber = await tryResolve(deps, '');
+  const byNumber = await tryResolve(deps, '', 'en');
   if (byNumber.kind !== 'retry') return byNumber;
+  let language = 'en';
+  const useLanguage = async (next: string) => {
+    const previous = language;
+    language = next;
+    if (baseLanguage(next) !== baseLanguage(previous)) await line.speakIn?.(next);
+  };
+  await useLanguage(byNumber.language);
   const collector = createPinCollector();
-  let prompt: string = prompts.greeting;
+  let prompt: string = callPrompts(language).greeting;
   for (let attempt = 1; attempt <= MAX_PIN_TRIES; attempt += 1) {
     const entry = waitForEntry(line, collector, deps.timeoutMs);
     line.prompt(prompt);
     const digits = await entry;
     line.stopPrompt();
     if (digits === undefined || digits === '') {
-      prompt = prompts.enterAgain;
+      prompt = callPrompts(language).enterAgain;
       continue;
     }
-    const outcome = await tryResolve(deps, digits);
+    const outcome = await tryResolve(deps, digits, language);
     deps.logger.info({ outcome: outcome.kind, attempt }, 'PIN tried');
     if (outcome.kind !== 'retry') return outcome;
-    prompt = outcome.say.trim() === '' ? prompts.enterAgain : outcome.say;
+    await useLanguage(outcome.language);
+    prompt = outcome.say.trim() === '' ? callPrompts(language).enterAgain : outcome.say;
   }
-  return { kind: 'refused', goodbye: prompts.tooManyTries };
+  return { kind: 'refused', goodbye: callPrompts(language).tooManyTries };
 }
 
-/** Resolved, refused for good, or refused with a line to re-prompt with. */
-async function tryResolve(deps: PinGateDeps, digits: string): Promise<PinGateResult | { kind: 'retry'; say: string }> {
+/** Resolved, refused for good, or refused with a line (in `language`) to re-prompt with. */
+async function tryResolve(deps: PinGateDeps, digits: string, current: string): Promise<PinGateResult | { kind: 'retry'; say: string; language: string }> {
   let response: DispatchResolveResponse;
   try {
     response = await deps.resolve(digits);
   } catch (error) {
     deps.logger.error({ err: error }, 'dispatch resolve failed');
-    return { kind: 'refused', goodbye: prompts.unavailable };
+    return { kind: 'refused', goodbye: callPrompts(current).unavailable };
   }
   if (response.outcome === 'ok') {
     // Whether the line resolved without digits; the digits themselves are never logged.
@@ -70,7 +83,7 @@ async function tryResolve(deps: PinGateDeps, digits: string): Promise<PinGateRes
     return { kind: 'resolved', metadata: response.metadata };
   }
   if (digits !== '') deps.logger.info({ reason: response.reason }, 'PIN refused');
-  return response.retry ? { kind: 'retry', say: response.say } : { kind: 'refused', goodbye: response.say };
+  return response.retry ? { kind: 'retry', say: response.say, language: response.language } : { kind: 'refused', goodbye: response.say };
 }
 
 /** The digits entered: `#`-terminated keys, a spoken PIN, what was keyed before a pause, or '' / undefined for nothing usable. */
@@ -110,9 +123,13 @@ export function resolveRequestFor(roomName: string, caller: RemoteParticipant, d
   };
 }
 
-/** The PIN line of a call in a room: prompts through the session, DTMF from the caller, speech via STT. */
-export function sessionPinLine(session: voice.AgentSession, room: PinRoom, caller: Pick<RemoteParticipant, 'identity'>): PinLine {
+/**
+ * The PIN line of a call in a room: prompts through the session, DTMF from the caller, speech via
+ * STT; `promptAgentFor` gives the prompt agent that speaks and hears another language.
+ */
+export function sessionPinLine(session: voice.AgentSession, room: PinRoom, caller: Pick<RemoteParticipant, 'identity'>, promptAgentFor?: (language: string) => voice.Agent): PinLine {
   return {
+    ...(promptAgentFor ? { speakIn: (language: string) => handOver(session, promptAgentFor(language)) } : {}),
     prompt: (text) => void session.say(text, { addToChatCtx: false }),
     stopPrompt: () => session.interrupt(),
     onKey(listener) {

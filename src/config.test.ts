@@ -36,6 +36,14 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads LINE_LANGUAGES as number -> canonical language tag, and names a bad pair', () => {
+    expect(loadConfig({}).LINE_LANGUAGES).toBeUndefined();
+    const lines = loadConfig({ LINE_LANGUAGES: '+34 911 234 567=es-es, +4930123456=de' }).LINE_LANGUAGES!;
+    expect([...lines]).toEqual([['+34911234567', 'es-ES'], ['+4930123456', 'de']]);
+    expect(problemsOf({ LINE_LANGUAGES: '+34911234567=tlh' })[0]).toMatch(/^LINE_LANGUAGES: expected number=language pairs .*"\+34911234567=tlh"/);
+    expect(problemsOf({ LINE_LANGUAGES: 'es' })[0]).toMatch(/^LINE_LANGUAGES: /);
+  });
+
   it('returns a frozen object', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);

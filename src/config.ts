@@ -4,7 +4,8 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { DatabaseOptions } from './adapters/db/bootstrap.js';
 import type { Logger } from './adapters/logger.js';
-import { DEFAULT_CALLER_ID_TRUST, DEFAULT_GLOBAL_LIMIT, DEFAULT_LINE_LIMIT } from './domain/lockout.js';
+import { SUPPORTED_LANGUAGE_TAGS, supportedLanguageTag } from './domain/languages.js';
+import { DEFAULT_CALLER_ID_TRUST, DEFAULT_GLOBAL_LIMIT, DEFAULT_LINE_LIMIT, normalisePhoneNumber } from './domain/lockout.js';
 
 const optionalString = z
   .string()
@@ -166,6 +167,29 @@ const envSchema = z.object({
   TWILIO_AUTH_TOKEN: optionalString,
   TWILIO_PHONE_NUMBER: optionalString,
   TWILIO_API_BASE_URL: optionalUrl('an http(s) URL'),
+  /**
+   * The language each called number's prompts speak before a scenario is known, e.g.
+   * "+34911234567=es-ES,+4930123456=de" (decision 017); unlisted numbers speak English.
+   */
+  LINE_LANGUAGES: optionalString.pipe(
+    z
+      .string()
+      .transform((value, ctx): ReadonlyMap<string, string> => {
+        const lines = new Map<string, string>();
+        for (const entry of value.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+          const [rawNumber = '', rawTag = ''] = entry.split('=').map((part) => part.trim());
+          const number = normalisePhoneNumber(rawNumber);
+          const tag = supportedLanguageTag(rawTag);
+          if (!number || !tag) {
+            ctx.addIssue({ code: 'custom', message: `expected number=language pairs with an E.164 number and one of ${SUPPORTED_LANGUAGE_TAGS.join(', ')}; got "${entry}"` });
+            return z.NEVER;
+          }
+          lines.set(number, tag);
+        }
+        return lines;
+      })
+      .optional(),
+  ),
 
   GROQ_API_KEY: optionalString,
   GROQ_BASE_URL: z.url({ message: 'expected an http(s) URL' }).default('https://api.groq.com'),

@@ -216,12 +216,14 @@ async function main(): Promise<void> {
           }
         : null,
       agentAvailability,
+      ...(config.LINE_LANGUAGES ? { lineLanguages: config.LINE_LANGUAGES } : {}),
       logger,
     },
     dispatch: {
       sharedSecret: config.DISPATCH_SHARED_SECRET,
       verifyLivekitToken: livekitKeys ? createLivekitTokenVerifier(livekitKeys) : null,
       routing,
+      ...(config.LINE_LANGUAGES ? { lineLanguages: config.LINE_LANGUAGES } : {}),
       logger,
     },
     livekitWebhook: {

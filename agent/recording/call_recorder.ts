@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { ReadableStream } from 'node:stream/web';
 import type { Logger } from 'pino';
 import type { ObjectStorage } from '../../src/app/object_storage.js';
+import { personaLines } from '../../src/domain/languages.js';
 import { createChunkUploader } from './chunk_uploader.js';
 import { createLibraryRecorder } from './library_recorder.js';
 import { startOpusEncoder } from './opus_encoder.js';
 import type { RecordingStore } from './recording_store.js';
 
-/** Spoken before the persona's greeting whenever a call is recorded. */
-export const RECORDING_DISCLOSURE = 'This practice call is recorded for coaching.';
+/** Spoken before the persona's greeting whenever a call is recorded, in the persona's language (personaLines). */
+export const RECORDING_DISCLOSURE = personaLines('en').recordingDisclosure;
 
 /** 16 kHz: the session's own rate (the phone side is 8 kHz anyway). */
 const SAMPLE_RATE = 16_000;
@@ -47,18 +48,20 @@ export interface StartRecordingInput {
 }
 
 /**
- * Records the call when recording is on for it, and says so before anything else is said: the
- * disclosure is queued ahead of the greeting. The recording stops (last chunks stored) at shutdown.
+ * Records the call when recording is on for it, and says so before anything else is said, in the
+ * persona's language: the disclosure is queued ahead of the greeting. The recording stops (last
+ * chunks stored) at shutdown.
  */
 export async function recordWithDisclosure(
   start: ((input: StartRecordingInput) => Promise<CallRecording | undefined>) | undefined,
   job: { addShutdownCallback(callback: () => Promise<void>): void },
   input: StartRecordingInput,
+  language = 'en',
 ): Promise<void> {
   const recording = await start?.(input);
   if (!recording) return;
   job.addShutdownCallback(() => recording.stop());
-  input.session.say(RECORDING_DISCLOSURE, { addToChatCtx: false, allowInterruptions: false });
+  input.session.say(personaLines(language).recordingDisclosure, { addToChatCtx: false, allowInterruptions: false });
 }
 
 /** Starts recording when recording is on for this call; undefined when it is not (or could not start). */

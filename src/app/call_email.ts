@@ -3,6 +3,8 @@
 // such as "<script>" arrives as text.
 import type { AnalyticsTurn, CallAnalytics } from '../domain/analytics.js';
 import { clock, type CriterionScore } from '../domain/scorecard.js';
+import { baseLanguage } from '../domain/languages.js';
+import { callEmailText, type CallEmailText } from './call_email_text.js';
 
 /** reviewReasons: why the manager should read the call before trusting the score (shown to managers). */
 export type EmailScorecard =
@@ -25,9 +27,11 @@ export interface CallEmailInput {
   callUrl: string;
   /** Some turns may be missing (calls.transcript_incomplete); the reader is told. */
   transcriptIncomplete?: boolean;
+  /** The language of the fixed text (the call's feedback language); English when absent. */
+  language?: string;
 }
 
-export const INCOMPLETE_TRANSCRIPT_NOTE = 'Transcript incomplete: some turns of this call could not be saved, so it (and the scorecard) may miss part of the conversation.';
+export const INCOMPLETE_TRANSCRIPT_NOTE = callEmailText('en').incompleteTranscript;
 
 export interface RenderedEmail {
   subject: string;
@@ -59,16 +63,18 @@ export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Saf
   return new SafeHtml(strings.reduce((out, chunk, index) => out + chunk + (index < values.length ? render(values[index] as HtmlValue) : ''), ''));
 }
 
+const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+const callEmailLanguage = (language: string | undefined) => baseLanguage(language ?? 'en');
 const firstName = (name: string) => name.trim().split(/\s+/)[0] ?? name;
 const percent = (ratio: number) => `${Math.round(ratio * 100)}%`;
 const seconds = (value: number) => (value >= 90 ? `${Math.floor(value / 60)} min ${Math.round(value % 60)} s` : `${Math.round(value)} s`);
 
-function verdict(scorecard: EmailScorecard | null, passMark: number | null): string {
-  if (!scorecard) return 'not scored';
-  if (scorecard.status === 'unavailable') return 'scorecard unavailable';
+function verdict(t: CallEmailText, scorecard: EmailScorecard | null, passMark: number | null): string {
+  if (!scorecard) return t.notScored;
+  if (scorecard.status === 'unavailable') return t.scorecardUnavailable;
   const score = `${Math.round(scorecard.overallScore)}/100`;
   if (scorecard.passed === null || passMark === null) return score;
-  return `${score}, ${scorecard.passed ? 'passed' : 'not passed'}`;
+  return `${score}, ${scorecard.passed ? t.passed : t.notPassed}`;
 }
 
 interface Figure {
@@ -76,44 +82,38 @@ interface Figure {
   value: string;
 }
 
-function figures(input: CallEmailInput, you: boolean): Figure[] {
+function figures(t: CallEmailText, input: CallEmailInput, you: boolean): Figure[] {
   const a = input.analytics;
-  const rep = you ? 'you' : firstName(input.repName);
+  const rep = you ? t.you : firstName(input.repName);
   const persona = firstName(input.personaName);
   const fillers = Object.entries(a.fillerWordsFound)
     .sort((x, y) => y[1] - x[1])
     .map(([word, count]) => `"${word}" ×${count}`)
     .join(', ');
   const list: Figure[] = [];
-  if (input.durationSeconds !== null) list.push({ label: 'Call length', value: seconds(input.durationSeconds) });
-  if (a.repTalkRatio !== null) list.push({ label: `Talk ratio (${rep})`, value: percent(a.repTalkRatio) });
-  if (a.repWordsPerMinute !== null) list.push({ label: 'Words per minute', value: String(Math.round(a.repWordsPerMinute)) });
+  if (input.durationSeconds !== null) list.push({ label: t.callLength, value: seconds(input.durationSeconds) });
+  if (a.repTalkRatio !== null) list.push({ label: t.talkRatio(rep), value: percent(a.repTalkRatio) });
+  if (a.repWordsPerMinute !== null) list.push({ label: t.wordsPerMinute, value: String(Math.round(a.repWordsPerMinute)) });
   list.push({
-    label: 'Filler words',
-    value: `${a.fillerWordCount}${a.fillerWordsPerMinute !== null ? ` (${a.fillerWordsPerMinute} per minute)` : ''}${fillers ? `: ${fillers}` : ''}`,
+    label: t.fillerWords,
+    value: `${a.fillerWordCount}${a.fillerWordsPerMinute !== null ? ` (${t.perMinute(a.fillerWordsPerMinute)})` : ''}${fillers ? `: ${fillers}` : ''}`,
   });
-  if (a.longestRepMonologueSeconds !== null) list.push({ label: 'Longest monologue', value: seconds(a.longestRepMonologueSeconds) });
+  if (a.longestRepMonologueSeconds !== null) list.push({ label: t.longestMonologue, value: seconds(a.longestRepMonologueSeconds) });
   list.push({
-    label: 'Questions asked',
-    value: `${a.questionsAsked}${a.timeToFirstQuestionSeconds !== null ? ` (first after ${seconds(a.timeToFirstQuestionSeconds)})` : ''}`,
+    label: t.questionsAsked,
+    value: `${a.questionsAsked}${a.timeToFirstQuestionSeconds !== null ? ` (${t.firstAfter(seconds(a.timeToFirstQuestionSeconds))})` : ''}`,
   });
-  list.push({
-    label: 'Interruptions',
-    value: `${rep} interrupted ${persona} ${a.personaInterruptedByRep}×, ${persona} interrupted ${rep} ${a.repInterruptedByPersona}×`,
-  });
+  list.push({ label: t.interruptions, value: t.interruptionCounts(you ? null : rep, persona, a.personaInterruptedByRep, a.repInterruptedByPersona) });
   return list;
 }
 
 export function renderCallEmail(input: CallEmailInput): RenderedEmail {
+  const t = callEmailText(input.language);
   const you = input.recipient.role === 'rep';
   const review = you ? [] : (input.scorecard?.reviewReasons ?? []);
-  const outcome = `${verdict(input.scorecard, input.passMark)}${review.length > 0 ? ' — NEEDS REVIEW' : ''}`;
-  const subject = you
-    ? `Your practice call: ${input.scenarioTitle} (${outcome})`
-    : `${input.repName}'s practice call: ${input.scenarioTitle} (${outcome})`;
-  const intro = you
-    ? `Here is how your practice call with ${input.personaName} went.`
-    : `${input.repName} finished a practice call with ${input.personaName}.`;
+  const outcome = `${verdict(t, input.scorecard, input.passMark)}${review.length > 0 ? ` — ${t.needsReviewTag}` : ''}`;
+  const subject = you ? t.subjectRep(input.scenarioTitle, outcome) : t.subjectManager(input.repName, input.scenarioTitle, outcome);
+  const intro = you ? t.introRep(input.personaName) : t.introManager(input.repName, input.personaName);
   const start = input.turns[0]?.startMs ?? 0;
   const lines = input.turns.map((turn) => ({
     at: clock(turn.startMs - start),
@@ -122,39 +122,39 @@ export function renderCallEmail(input: CallEmailInput): RenderedEmail {
     text: turn.text,
     interrupted: turn.interrupted,
   }));
-  const stats = figures(input, you);
+  const stats = figures(t, input, you);
   const card = input.scorecard;
-  const passLine = input.passMark !== null ? ` (pass mark ${input.passMark})` : '';
+  const passLine = input.passMark !== null ? ` (${t.passMark(input.passMark)})` : '';
 
   const text = [
-    `Hi ${firstName(input.recipient.name)},`,
+    t.hi(firstName(input.recipient.name)),
     '',
-    `${intro} Scenario: ${input.scenarioTitle}.`,
-    `See the call: ${input.callUrl}`,
+    `${intro} ${t.scenario}: ${input.scenarioTitle}.`,
+    `${t.seeTheCall}: ${input.callUrl}`,
     '',
-    'SCORECARD',
-    ...(review.length > 0 ? ['NEEDS REVIEW: read the call before trusting this score.', ...review.map((reason) => `! ${reason}`), ''] : []),
+    t.scorecard.toUpperCase(),
+    ...(review.length > 0 ? [`${t.needsReviewTag}: ${t.readBeforeTrusting}`, ...review.map((reason) => `! ${reason}`), ''] : []),
     ...(card === null
-      ? ['Not scored.']
+      ? [`${capitalise(t.notScored)}.`]
       : card.status === 'unavailable'
-        ? [`Scorecard unavailable: ${card.reason}`]
+        ? [`${capitalise(t.scorecardUnavailable)}: ${card.reason}`]
         : [
-            `Overall: ${outcome}${passLine}`,
+            `${t.overall}: ${outcome}${passLine}`,
             card.summary,
             '',
             ...card.criteria.flatMap((criterion) => [
-              `- ${criterion.name} (weight ${criterion.weight}): ${criterion.score}/100`,
-              `  Evidence: ${criterion.evidence ? `"${criterion.evidence}"` : 'nothing in the call'}`,
-              `  Next time: ${criterion.suggestion}`,
+              `- ${criterion.name} (${t.weight(criterion.weight)}): ${criterion.score}/100`,
+              `  ${t.evidence}: ${criterion.evidence ? `"${criterion.evidence}"` : t.nothingInTheCall}`,
+              `  ${t.nextTime}: ${criterion.suggestion}`,
             ]),
           ]),
     '',
-    'DELIVERY',
+    t.delivery.toUpperCase(),
     ...stats.map((figure) => `${figure.label}: ${figure.value}`),
     '',
-    'TRANSCRIPT',
-    ...(input.transcriptIncomplete ? [INCOMPLETE_TRANSCRIPT_NOTE] : []),
-    ...lines.map((line) => `[${line.at}] ${line.who}: ${line.text}${line.interrupted ? ' [interrupted]' : ''}`),
+    t.transcript.toUpperCase(),
+    ...(input.transcriptIncomplete ? [t.incompleteTranscript] : []),
+    ...lines.map((line) => `[${line.at}] ${line.who}: ${line.text}${line.interrupted ? ` [${t.interrupted}]` : ''}`),
     '',
     '-- Practice Line',
   ].join('\n');
@@ -162,38 +162,38 @@ export function renderCallEmail(input: CallEmailInput): RenderedEmail {
   const cell = 'padding:4px 8px;border-bottom:1px solid #ddd;vertical-align:top;';
   const scorecardHtml =
     card === null
-      ? html`<p>Not scored.</p>`
+      ? html`<p>${capitalise(t.notScored)}.</p>`
       : card.status === 'unavailable'
-        ? html`<p><strong>Scorecard unavailable:</strong> ${card.reason}</p>`
-        : html`<p><strong>Overall: ${outcome}</strong>${passLine}</p>
+        ? html`<p><strong>${capitalise(t.scorecardUnavailable)}:</strong> ${card.reason}</p>`
+        : html`<p><strong>${t.overall}: ${outcome}</strong>${passLine}</p>
 <p>${card.summary}</p>
 <table style="border-collapse:collapse" cellpadding="0" cellspacing="0">
-<tr><th style="${cell}text-align:left">Criterion</th><th style="${cell}text-align:right">Score</th><th style="${cell}text-align:left">Evidence</th><th style="${cell}text-align:left">Next time</th></tr>
+<tr><th style="${cell}text-align:left">${t.criterion}</th><th style="${cell}text-align:right">${t.score}</th><th style="${cell}text-align:left">${t.evidence}</th><th style="${cell}text-align:left">${t.nextTime}</th></tr>
 ${card.criteria.map(
   (criterion) =>
-    html`<tr><td style="${cell}">${criterion.name} <small>(weight ${criterion.weight})</small></td><td style="${cell}text-align:right">${criterion.score}/100</td><td style="${cell}">${criterion.evidence ? html`<q>${criterion.evidence}</q>` : html`<em>nothing in the call</em>`}</td><td style="${cell}">${criterion.suggestion}</td></tr>\n`,
+    html`<tr><td style="${cell}">${criterion.name} <small>(${t.weight(criterion.weight)})</small></td><td style="${cell}text-align:right">${criterion.score}/100</td><td style="${cell}">${criterion.evidence ? html`<q>${criterion.evidence}</q>` : html`<em>${t.nothingInTheCall}</em>`}</td><td style="${cell}">${criterion.suggestion}</td></tr>\n`,
 )}</table>`;
 
   const body = html`<!doctype html>
-<html><head><meta charset="utf-8"><title>${subject}</title></head>
+<html lang="${callEmailLanguage(input.language)}"><head><meta charset="utf-8"><title>${subject}</title></head>
 <body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222;max-width:760px">
-<p>Hi ${firstName(input.recipient.name)},</p>
-<p>${intro} Scenario: <strong>${input.scenarioTitle}</strong>.</p>
-<p><a href="${input.callUrl}">See the call in Practice Line</a></p>
-<h2 style="font-size:18px">Scorecard</h2>
+<p>${t.hi(firstName(input.recipient.name))}</p>
+<p>${intro} ${t.scenario}: <strong>${input.scenarioTitle}</strong>.</p>
+<p><a href="${input.callUrl}">${t.seeTheCallLink}</a></p>
+<h2 style="font-size:18px">${t.scorecard}</h2>
 ${review.length > 0
-  ? html`<div style="border:2px solid #b45309;background:#fffbeb;padding:8px 12px;margin:8px 0"><p style="margin:0"><strong>Needs review:</strong> read the call before trusting this score.</p><ul style="margin:4px 0 0 16px;padding:0">${review.map((reason) => html`<li>${reason}</li>`)}</ul></div>`
+  ? html`<div style="border:2px solid #b45309;background:#fffbeb;padding:8px 12px;margin:8px 0"><p style="margin:0"><strong>${t.needsReview}:</strong> ${t.readBeforeTrusting}</p><ul style="margin:4px 0 0 16px;padding:0">${review.map((reason) => html`<li>${reason}</li>`)}</ul></div>`
   : ''}
 ${scorecardHtml}
-<h2 style="font-size:18px">Delivery</h2>
+<h2 style="font-size:18px">${t.delivery}</h2>
 <table style="border-collapse:collapse" cellpadding="0" cellspacing="0">
 ${stats.map((figure) => html`<tr><td style="${cell}">${figure.label}</td><td style="${cell}">${figure.value}</td></tr>\n`)}</table>
-<h2 style="font-size:18px">Transcript</h2>
-${input.transcriptIncomplete ? html`<p style="color:#8b3a1a"><strong>${INCOMPLETE_TRANSCRIPT_NOTE}</strong></p>` : ''}
+<h2 style="font-size:18px">${t.transcript}</h2>
+${input.transcriptIncomplete ? html`<p style="color:#8b3a1a"><strong>${t.incompleteTranscript}</strong></p>` : ''}
 <table style="border-collapse:collapse" cellpadding="0" cellspacing="0">
 ${lines.map(
   (line) =>
-    html`<tr><td style="${cell}color:#666;font-family:monospace">${line.at}</td><td style="${cell}font-weight:bold;${line.rep ? 'color:#1a4f8b' : 'color:#8b3a1a'}">${line.who}</td><td style="${cell}">${line.text}${line.interrupted ? html` <em>[interrupted]</em>` : ''}</td></tr>\n`,
+    html`<tr><td style="${cell}color:#666;font-family:monospace">${line.at}</td><td style="${cell}font-weight:bold;${line.rep ? 'color:#1a4f8b' : 'color:#8b3a1a'}">${line.who}</td><td style="${cell}">${line.text}${line.interrupted ? html` <em>[${t.interrupted}]</em>` : ''}</td></tr>\n`,
 )}</table>
 <p style="color:#666">Practice Line</p>
 </body></html>`;

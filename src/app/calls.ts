@@ -155,7 +155,7 @@ type MetricsRow = Omit<typeof turnMetrics.$inferSelect, 'turnId' | 'createdAt'>;
 export interface CallDetail extends CallRow {
   rep: { id: string; name: string; email: string } | null;
   scenario: typeof scenarios.$inferSelect | null;
-  persona: { id: string; name: string; role: string; company: string } | null;
+  persona: { id: string; name: string; role: string; company: string; language: string } | null;
   turns: (TurnRow & { metrics: MetricsRow | null })[];
   scorecard: typeof scorecards.$inferSelect | null;
   emailDeliveries: (typeof emailDeliveries.$inferSelect)[];
@@ -192,7 +192,7 @@ export async function getCall(deps: Pick<AppDeps, 'db'>, actor: Actor, id: strin
     rep: head.rep ? { id: head.rep.id, name: head.rep.name, email: head.rep.email } : null,
     scenario: head.scenario,
     persona: head.persona
-      ? { id: head.persona.id, name: head.persona.name, role: head.persona.role, company: head.persona.company }
+      ? { id: head.persona.id, name: head.persona.name, role: head.persona.role, company: head.persona.company, language: head.persona.language }
       : null,
     turns: turnRows.map(({ turn, metrics }) => {
       if (!metrics) return { ...turn, metrics: null };

@@ -13,6 +13,16 @@ import { idSchema } from './users.js';
 
 const text = (max: number) => (schema: z.ZodString) => schema.trim().min(1, 'required').max(max);
 
+/** A language the pipeline supports (src/domain/languages.ts), in its canonical spelling. */
+export const languageTagSchema = z
+  .string()
+  .trim()
+  .transform((tag, ctx) => {
+    const supported = supportedLanguageTag(tag);
+    if (supported === undefined) ctx.addIssue({ code: 'custom', message: `expected a supported language: ${SUPPORTED_LANGUAGE_TAGS.join(', ')}` });
+    return supported ?? tag;
+  });
+
 const personaInsertSchema = createInsertSchema(personas, {
   name: text(200),
   role: text(200),
@@ -21,15 +31,7 @@ const personaInsertSchema = createInsertSchema(personas, {
   openingLine: text(1000),
   objections: () => z.array(z.string().trim().min(1, 'must not be empty').max(500)).max(30),
   voiceId: text(200),
-  language: () =>
-    z
-      .string()
-      .trim()
-      .transform((tag, ctx) => {
-        const supported = supportedLanguageTag(tag);
-        if (supported === undefined) ctx.addIssue({ code: 'custom', message: `expected a supported language: ${SUPPORTED_LANGUAGE_TAGS.join(', ')}` });
-        return supported ?? tag;
-      }),
+  language: () => languageTagSchema,
   llmModel: text(200),
   temperature: () => z.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2'),
 });

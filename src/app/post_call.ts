@@ -15,7 +15,7 @@ import { type AnalyticsTurn, type CallAnalytics, computeAnalytics } from '../dom
 import { isProviderError } from '../domain/provider_error.js';
 import { renderCallEmail, type EmailScorecard } from './call_email.js';
 import { type AppLogger, nowOf, type Clock } from './ports.js';
-import { markAssignmentPassed, produceScorecard, scorecardValues, type ScoringDeps } from './score_transcript.js';
+import { markAssignmentPassed, produceScorecard, scorecardLanguagesOf, scorecardValues, type ScoringDeps } from './score_transcript.js';
 
 export interface OutgoingEmail {
   to: string;
@@ -160,7 +160,7 @@ export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise
 
   let [scorecard] = await db.select().from(scorecards).where(eq(scorecards.callId, call.id));
   if (!scorecard && context) {
-    const outcome = await produceScorecard(deps, { scenario: context.scenario, persona: context.persona, turns: conversation, passMark });
+    const outcome = await produceScorecard(deps, { scenario: context.scenario, persona: context.persona, turns: conversation, passMark, languages: scorecardLanguagesOf(context.scenario, context.persona) });
     // No scorecard and no email yet: both wait for the provider, within the window.
     const endedAt = call.finalizedAt ?? call.endedAt ?? call.createdAt;
     const windowOpen = now().getTime() - endedAt.getTime() < (deps.scoringWindowMs ?? DEFAULT_SCORING_WINDOW_MS);
@@ -239,6 +239,7 @@ export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise
       passMark,
       callUrl: `${deps.publicBaseUrl.replace(/\/+$/, '')}/calls/${call.id}`,
       transcriptIncomplete: call.transcriptIncomplete,
+      language: scorecardLanguagesOf(context.scenario, context.persona).feedback,
     });
     try {
       await deps.mailer.send({ to: user.email, ...rendered, messageId, headers: { 'X-Practice-Call': call.id } });

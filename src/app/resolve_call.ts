@@ -61,8 +61,9 @@ export interface CallRoutingDeps {
 
 export type RouteOutcome =
   | { kind: 'connected'; callId: string; roomName: string; metadata: ReadyRoomMetadata; via: ResolvedVia | 'replay' }
-  | { kind: 'refused'; failure: ResolveFailure }
-  | { kind: 'locked_out'; until: Date }
+  /** scenarioLanguage: the persona's language of the scenario the attempt named (a direct line, an extension, a PIN), so the refusal speaks it. */
+  | { kind: 'refused'; failure: ResolveFailure; scenarioLanguage?: string }
+  | { kind: 'locked_out'; until: Date; scenarioLanguage?: string }
   /** LiveKit could not take the call (room creation or metadata update failed). */
   | { kind: 'unavailable' };
 
@@ -123,8 +124,8 @@ async function metadataOfCall(store: CallRoutingStore, call: RoutedCall): Promis
 type Decision =
   | { kind: 'replay'; call: RoutedCall }
   | { kind: 'created'; callId: string; roomName: string; metadata: ReadyRoomMetadata; via: ResolvedVia; assignmentId: string | null }
-  | { kind: 'refused'; failure: ResolveFailure }
-  | { kind: 'locked_out'; until: Date };
+  | { kind: 'refused'; failure: ResolveFailure; scenarioLanguage?: string }
+  | { kind: 'locked_out'; until: Date; scenarioLanguage?: string };
 
 interface Attempt {
   channel: PinChannel;
@@ -216,6 +217,12 @@ async function decide(deps: CallRoutingDeps, attempt: Attempt): Promise<Decision
   const candidates = await deps.store.candidates({ ...attempt, pinHash: digits === '' ? null : hashPin(deps.pinSecret, digits) });
   // Keyed digits are a try; so is a call to a direct line, which names the rep by caller ID alone.
   const isTry = digits !== '' || candidates.directLineScenario !== null;
+  // A refusal speaks the language of the scenario it is about; a lock-out only the called line's.
+  const named = candidates.pinMatch?.scenario ?? candidates.extensionScenario ?? candidates.directLineScenario;
+  const languages = {
+    refused: named ? { scenarioLanguage: named.persona.language } : {},
+    lockedOut: candidates.directLineScenario ? { scenarioLanguage: candidates.directLineScenario.persona.language } : {},
+  };
 
   return deps.store.underPinGuard(async (tx) => {
     // After the lock: a duplicate webhook for the same call waits here for the first to commit.
@@ -231,7 +238,7 @@ async function decide(deps: CallRoutingDeps, attempt: Attempt): Promise<Decision
     const lockedUntil = latestUntil(scopeStates(deps, failures, now));
     if (lockedUntil) {
       await record(false, 'locked_out');
-      return { kind: 'locked_out', until: lockedUntil };
+      return { kind: 'locked_out', until: lockedUntil, ...languages.lockedOut };
     }
 
     const outcome = resolveCall({ digits, now, callerIdTrusted: trusted }, candidates);
@@ -242,14 +249,14 @@ async function decide(deps: CallRoutingDeps, attempt: Attempt): Promise<Decision
         const after = scopeStates(deps, { caller: [...failures.caller, now], line: [...failures.line, now], global: [...failures.global, now] }, now);
         for (const state of after.filter((s) => s.locked)) await reportTrip(tx, deps, attempt, keys, state);
         const until = latestUntil(after);
-        if (until) return { kind: 'locked_out', until };
+        if (until) return { kind: 'locked_out', until, ...languages.lockedOut };
       }
-      return { kind: 'refused', failure: outcome };
+      return { kind: 'refused', failure: outcome, ...languages.refused };
     }
 
     if (outcome.assignment && !(await tx.takeAttempt(outcome.assignment.id))) {
       await record(false, 'exhausted');
-      return { kind: 'refused', failure: { kind: 'exhausted', maxAttempts: outcome.assignment.maxAttempts ?? 0 } };
+      return { kind: 'refused', failure: { kind: 'exhausted', maxAttempts: outcome.assignment.maxAttempts ?? 0 }, ...languages.refused };
     }
     await record(true, outcome.via);
 

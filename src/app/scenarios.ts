@@ -10,6 +10,7 @@ import type { RubricCriterion } from '../domain/scorecard.js';
 import { auditCreated, auditUpdated } from './audit.js';
 import { nowOf } from './ports.js';
 import { type AppDeps, E164, type Executor, parseId, parseInput, type PageRequest, withPage, archivedAtOf, assertTeamEditable, changedFields } from './use_case.js';
+import { languageTagSchema } from './personas.js';
 import { idSchema } from './users.js';
 
 export const rubricCriterionSchema = z.object({
@@ -51,6 +52,7 @@ const scenarioInsertSchema = createInsertSchema(scenarios, {
     z.number().int('expected whole seconds').min(30, 'must be at least 30 seconds').max(3600, 'must be at most 3600 seconds'),
   extension: () => extensionSchema,
   directLineNumber: () => z.string().trim().regex(E164, 'expected an E.164 number such as +15550109999'),
+  feedbackLanguage: () => languageTagSchema,
 });
 
 const scenarioFields = {
@@ -65,12 +67,13 @@ const scenarioFields = {
   extension: true,
   directLineNumber: true,
   recordCalls: true,
+  feedbackLanguage: true,
 } as const;
 
 export const createScenarioInput = scenarioInsertSchema
   .pick(scenarioFields)
   // drizzle-zod's types drop the optionality of refined nullable/defaulted columns; runtime keeps it.
-  .partial({ timeLimitSeconds: true, backgroundNoise: true, extension: true, directLineNumber: true, recordCalls: true });
+  .partial({ timeLimitSeconds: true, backgroundNoise: true, extension: true, directLineNumber: true, recordCalls: true, feedbackLanguage: true });
 export type CreateScenarioInput = z.input<typeof createScenarioInput>;
 
 export const updateScenarioInput = scenarioInsertSchema

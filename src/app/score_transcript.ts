@@ -7,6 +7,7 @@ import { assignments, personas, scenarios, type scorecards } from '../adapters/d
 import { assertStaff, type Actor } from '../domain/access.js';
 import { type AnalyticsTurn, type CallAnalytics, computeAnalytics } from '../domain/analytics.js';
 import { notFound, invalidInput } from '../domain/errors.js';
+import { feedbackLanguage } from '../domain/languages.js';
 import { isProviderError } from '../domain/provider_error.js';
 import {
   buildScorecardMessages,
@@ -14,7 +15,8 @@ import {
   type ChatMessage,
   correctionMessage,
   findScorerAddress,
-  SCORECARD_PROMPT_VERSION,
+  scorecardPromptVersion,
+  type ScorecardLanguages,
   scorerAddressReasons,
   type ScorecardPersona,
   type ScorecardResult,
@@ -67,6 +69,12 @@ export type ScorecardOutcome =
       transient?: true;
     };
 
+/** The call's language and its feedback's, from the scenario's setting and the persona (decision 017). */
+export const scorecardLanguagesOf = (scenario: { feedbackLanguage: string | null }, persona: { language: string } | null | undefined): ScorecardLanguages => {
+  const spoken = persona?.language ?? 'en';
+  return { spoken, feedback: feedbackLanguage(scenario.feedbackLanguage, spoken) };
+};
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -75,12 +83,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export async function produceScorecard(
   deps: ScoringDeps,
-  input: { scenario: ScorecardScenario; persona?: ScorecardPersona; turns: readonly AnalyticsTurn[]; passMark: number | null },
+  input: { scenario: ScorecardScenario; persona?: ScorecardPersona; turns: readonly AnalyticsTurn[]; passMark: number | null; languages?: ScorecardLanguages },
 ): Promise<ScorecardOutcome> {
   const model = deps.scorecardModel;
   const base = {
     model: model?.model ?? deps.scorecardModelName ?? 'none',
-    promptVersion: SCORECARD_PROMPT_VERSION,
+    promptVersion: scorecardPromptVersion(input.languages),
     reviewReasons: scorerAddressReasons(findScorerAddress(input.turns)),
   };
   if (!model) return { status: 'unavailable', reason: 'Groq is not configured (GROQ_API_KEY is not set)', attempts: 0, ...base };
@@ -90,7 +98,7 @@ export async function produceScorecard(
   }
 
   const attempts = Math.max(1, deps.scorecardAttempts ?? 3);
-  const prompt = buildScorecardMessages(input.scenario, input.turns, input.persona);
+  const prompt = buildScorecardMessages(input.scenario, input.turns, input.persona, input.languages);
   const request: ScorecardRequest = {
     messages: prompt,
     format: 'json_schema',
@@ -216,6 +224,7 @@ export async function scoreTranscript(
     persona: row.persona,
     turns: parsed.turns,
     passMark: input.passMark ?? null,
+    languages: scorecardLanguagesOf(row.scenario, row.persona),
   });
   const start = parsed.turns[0]?.startMs ?? 0;
   return {

@@ -43,6 +43,8 @@ export const dispatchResolveResponseSchema = z.discriminatedUnion('outcome', [
     say: z.string(),
     /** False when another try cannot help (locked out, service trouble): say the line and hang up. */
     retry: z.boolean(),
+    /** The language `say` is in, and the agent's own prompts should be: the scenario's once known, else the line's (decision 017). */
+    language: z.string().max(16).default('en'),
   }),
 ]);
 export type DispatchResolveResponse = z.infer<typeof dispatchResolveResponseSchema>;

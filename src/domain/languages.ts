@@ -12,6 +12,8 @@ export interface PersonaLines {
   providersDown: string;
   /** end_call without a goodbye in the reply. */
   goodbye: string;
+  /** Spoken before the greeting whenever the call is recorded (decision 016). */
+  recordingDisclosure: string;
 }
 
 interface Language {
@@ -28,6 +30,7 @@ const LANGUAGES = {
       fallback: 'Sorry, you broke up there. Could you say that again?',
       providersDown: "Sorry, the line is really bad on my end. Let's pick this up another time. Goodbye.",
       goodbye: 'Alright, thanks for calling. Goodbye.',
+      recordingDisclosure: 'This practice call is recorded for coaching.',
     },
   },
   es: {
@@ -37,6 +40,7 @@ const LANGUAGES = {
       fallback: 'Perdona, se ha cortado. ¿Puedes repetirlo?',
       providersDown: 'Lo siento, la línea está fatal por mi lado. Lo retomamos otro día. Adiós.',
       goodbye: 'Bueno, gracias por llamar. Adiós.',
+      recordingDisclosure: 'Esta llamada de práctica se graba con fines de formación.',
     },
   },
   de: {
@@ -46,6 +50,7 @@ const LANGUAGES = {
       fallback: 'Entschuldigung, Sie waren kurz weg. Können Sie das wiederholen?',
       providersDown: 'Entschuldigung, die Verbindung ist bei mir sehr schlecht. Sprechen wir ein andermal. Auf Wiederhören.',
       goodbye: 'Gut, danke für den Anruf. Auf Wiederhören.',
+      recordingDisclosure: 'Dieser Übungsanruf wird zu Coaching-Zwecken aufgezeichnet.',
     },
   },
   fr: {
@@ -55,6 +60,7 @@ const LANGUAGES = {
       fallback: 'Pardon, ça a coupé. Vous pouvez répéter ?',
       providersDown: 'Désolé, la ligne est très mauvaise de mon côté. Reprenons une autre fois. Au revoir.',
       goodbye: 'Bon, merci de votre appel. Au revoir.',
+      recordingDisclosure: 'Cet appel d’entraînement est enregistré à des fins de coaching.',
     },
   },
 } satisfies Record<string, Language>;
@@ -77,3 +83,9 @@ export function baseLanguage(tag: string): BaseLanguage {
 
 export const languageName = (tag: string): string => LANGUAGES[baseLanguage(tag)].name;
 export const personaLines = (tag: string): PersonaLines => LANGUAGES[baseLanguage(tag)].lines;
+
+/**
+ * The language of a call's scorecard feedback and its emails: the scenario's setting when it has
+ * one (e.g. English for managers who read English), otherwise the persona's (decision 017).
+ */
+export const feedbackLanguage = (scenarioSetting: string | null | undefined, personaLanguage: string): string => scenarioSetting ?? personaLanguage;

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import type { AnalyticsTurn } from './analytics.js';
+import { baseLanguage, languageName } from './languages.js';
 
 /** Bump when the prompt or schema changes, so stored scorecards say what produced them. */
 export const SCORECARD_PROMPT_VERSION = 'scorecard-v2';
@@ -162,7 +163,23 @@ export function scorecardJsonSchema(rubric: readonly RubricCriterion[]): Record<
   };
 }
 
-export function buildScorecardMessages(scenario: ScorecardScenario, turns: readonly AnalyticsTurn[], persona?: ScorecardPersona): ChatMessage[] {
+/** What the scorer is told about languages: the one the call was in and the one to write feedback in. */
+export interface ScorecardLanguages {
+  /** The persona's language: the call's. */
+  spoken: string;
+  /** The feedback language (feedbackLanguage in languages.ts). */
+  feedback: string;
+}
+
+/** A call entirely in English needs no language line, so its prompt (and version) stay as they were. */
+const needsLanguageLine = (languages?: ScorecardLanguages): languages is ScorecardLanguages =>
+  languages !== undefined && (baseLanguage(languages.spoken) !== 'en' || baseLanguage(languages.feedback) !== 'en');
+
+/** The prompt version, with the feedback language when the prompt names one (scorecard-v2-es). */
+export const scorecardPromptVersion = (languages?: ScorecardLanguages): string =>
+  needsLanguageLine(languages) ? `${SCORECARD_PROMPT_VERSION}-${baseLanguage(languages.feedback)}` : SCORECARD_PROMPT_VERSION;
+
+export function buildScorecardMessages(scenario: ScorecardScenario, turns: readonly AnalyticsTurn[], persona?: ScorecardPersona, languages?: ScorecardLanguages): ChatMessage[] {
   const rubric = scenario.rubric
     .map((criterion) => `- id "${criterion.id}" — ${criterion.name} (weight ${criterion.weight}): ${criterion.description}`)
     .join('\n');
@@ -178,6 +195,12 @@ export function buildScorecardMessages(scenario: ScorecardScenario, turns: reado
     'Base every judgement on the transcript alone; never invent what was not said.',
     'Answer with JSON only, in this shape: {"summary": string, "criteria": [{"criterionId": string, "score": integer 0-100, "evidence": string, "suggestion": string}]},',
     'with exactly one entry per rubric criterion id.',
+    ...(needsLanguageLine(languages)
+      ? [
+          `The call was in ${languageName(languages.spoken)}. Write the summary and every suggestion in ${languageName(languages.feedback)} (language tag ${languages.feedback});`,
+          'copy evidence quotes exactly as the rep said them, in the language they were spoken.',
+        ]
+      : []),
   ].join(' ');
   const user = [
     `Scenario: ${scenario.title}${scenario.difficulty ? ` (${scenario.difficulty})` : ''}`,

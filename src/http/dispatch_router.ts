@@ -7,7 +7,7 @@ import type { Logger } from '../adapters/logger.js';
 import { nowOf } from '../app/ports.js';
 import { routeSipCall, type CallRoutingDeps } from '../app/resolve_call.js';
 import { parseInput } from '../app/use_case.js';
-import { lockedOutLine, prompts, refusalLine } from '../domain/call_prompts.js';
+import { callPrompts, lineLanguage, type LineLanguages, lockedOutLine, refusalLine } from '../domain/call_prompts.js';
 import { dispatchResolveRequestSchema, type DispatchResolveResponse } from '../domain/dispatch_resolve.js';
 import { apiErrorHandler, sendError } from './api/errors.js';
 import type { VerifyLivekitToken } from './verifiers.js';
@@ -18,6 +18,8 @@ export interface DispatchRouterDeps {
   verifyLivekitToken: VerifyLivekitToken | null;
   /** Null when LiveKit is not configured: there is no room to write metadata into. */
   routing: CallRoutingDeps | null;
+  /** LINE_LANGUAGES: the language of each called number before a scenario is known (decision 017). */
+  lineLanguages?: LineLanguages;
   logger: Logger;
 }
 
@@ -81,26 +83,31 @@ export function makeDispatchRouter(deps: DispatchRouterDeps): Router {
       }
 
       let body: DispatchResolveResponse;
+      const line = lineLanguage(deps.lineLanguages, input.calledNumber);
       try {
         const outcome = await routeSipCall(deps.routing, input);
         switch (outcome.kind) {
           case 'connected':
             body = { outcome: 'ok', callId: outcome.callId, metadata: outcome.metadata };
             break;
-          case 'refused':
-            body = { outcome: 'refused', reason: outcome.failure.kind, say: refusalLine(outcome.failure), retry: true };
+          case 'refused': {
+            const language = outcome.scenarioLanguage ?? line;
+            body = { outcome: 'refused', reason: outcome.failure.kind, say: refusalLine(outcome.failure, language), retry: true, language };
             break;
-          case 'locked_out':
-            body = { outcome: 'refused', reason: 'locked_out', say: lockedOutLine(outcome.until, nowOf(deps.routing)), retry: false };
+          }
+          case 'locked_out': {
+            const language = outcome.scenarioLanguage ?? line;
+            body = { outcome: 'refused', reason: 'locked_out', say: lockedOutLine(outcome.until, nowOf(deps.routing), language), retry: false, language };
             break;
+          }
           case 'unavailable':
-            body = { outcome: 'refused', reason: 'unavailable', say: prompts.unavailable, retry: false };
+            body = { outcome: 'refused', reason: 'unavailable', say: callPrompts(line).unavailable, retry: false, language: line };
             break;
         }
         req.log?.info({ roomName: input.roomName, outcome: body.outcome, ...(body.outcome === 'refused' ? { reason: body.reason } : {}), pii: { from: input.callerNumber } }, 'direct-trunk call resolved');
       } catch (error) {
         deps.logger.error({ err: error, roomName: input.roomName }, 'resolving a direct-trunk call failed');
-        body = { outcome: 'refused', reason: 'unavailable', say: prompts.unavailable, retry: false };
+        body = { outcome: 'refused', reason: 'unavailable', say: callPrompts(line).unavailable, retry: false, language: line };
       }
       res.status(200).json(body);
     },

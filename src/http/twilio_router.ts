@@ -7,7 +7,7 @@ import type { Logger } from '../adapters/logger.js';
 import { type AgentAvailability, nowOf } from '../app/ports.js';
 import { recordCallEvent } from '../app/record_call_event.js';
 import { routeTwilioCall, type CallRoutingDeps, type RouteOutcome } from '../app/resolve_call.js';
-import { lockedOutLine, MAX_PIN_TRIES, prompts, refusalLine } from '../domain/call_prompts.js';
+import { callPrompts, lineLanguage, type LineLanguages, lockedOutLine, MAX_PIN_TRIES, refusalLine } from '../domain/call_prompts.js';
 import type { CallEvent } from '../domain/call_state.js';
 import { isFullAttestation } from '../domain/lockout.js';
 import {
@@ -35,6 +35,8 @@ export interface TwilioRouterDeps {
   sip: TwilioSipTarget | null;
   /** Asked before a caller keys a PIN; null when not configured (then every call is routed). */
   agentAvailability?: AgentAvailability | null;
+  /** LINE_LANGUAGES: the language each called number's prompts speak before a scenario is known (decision 017). */
+  lineLanguages?: LineLanguages;
   logger: Logger;
   /** False once shutdown has begun: new calls hear "call again in a minute" instead of being dispatched. */
   acceptingCalls?: () => boolean;
@@ -100,21 +102,27 @@ export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
   const router = Router();
   const urls: TwimlUrls = { publicBaseUrl: deps.publicBaseUrl };
   const now = () => nowOf(deps.routing ?? {});
+  /** The called line's language; a scenario the attempt names speaks its own (RouteOutcome.scenarioLanguage). */
+  const languageOf = (req: Request) => lineLanguage(deps.lineLanguages, field(req, 'To'));
   const body = express.urlencoded({ extended: false, limit: '64kb' });
 
   if (!deps.verifySignature) {
     // Safe to answer unverified: the reply says only that the line is not set up, and nothing is resolved.
     router.post(['/twilio/voice', '/twilio/pin', '/twilio/status'], body, (req, res) => {
       deps.logger.warn({ path: req.path, missing: ['TWILIO_AUTH_TOKEN'] }, 'twilio webhook but twilio is not configured');
-      sendTwiml(res, sayAndHangUpTwiml([prompts.notConfigured]));
+      const language = languageOf(req);
+      sendTwiml(res, sayAndHangUpTwiml([callPrompts(language).notConfigured], language));
     });
     return router;
   }
 
   const verify = verifyTwilioSignature(deps, deps.verifySignature);
 
-  const answer = (res: Response, outcome: RouteOutcome, tryNumber: number, firstContact: boolean, attested: boolean) => {
+  const answer = (res: Response, outcome: RouteOutcome, call: { tryNumber: number; firstContact: boolean; attested: boolean; lineLanguage: string }) => {
     const routing = deps.routing!;
+    const { tryNumber, firstContact, attested } = call;
+    const language = (outcome.kind === 'refused' || outcome.kind === 'locked_out' ? outcome.scenarioLanguage : undefined) ?? call.lineLanguage;
+    const prompts = callPrompts(language);
     switch (outcome.kind) {
       case 'connected':
         return sendTwiml(
@@ -129,9 +137,9 @@ export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
           }),
         );
       case 'locked_out':
-        return sendTwiml(res, sayAndHangUpTwiml([lockedOutLine(outcome.until, nowOf(routing))]));
+        return sendTwiml(res, sayAndHangUpTwiml([lockedOutLine(outcome.until, nowOf(routing), language)], language));
       case 'unavailable':
-        return sendTwiml(res, sayAndHangUpTwiml([prompts.unavailable]));
+        return sendTwiml(res, sayAndHangUpTwiml([prompts.unavailable], language));
       case 'refused':
         if (firstContact) {
           const failure = outcome.failure;
@@ -139,18 +147,19 @@ export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
             failure.kind === 'no_digits'
               ? [prompts.greeting]
               : 'via' in failure && failure.via === 'direct_line'
-                ? [refusalLine(failure)]
-                : [refusalLine(failure), prompts.enterAgain];
-          return sendTwiml(res, gatherPinTwiml(urls, { lead, tryNumber: 1, attested }));
+                ? [refusalLine(failure, language)]
+                : [refusalLine(failure, language), prompts.enterAgain];
+          return sendTwiml(res, gatherPinTwiml(urls, { lead, tryNumber: 1, attested, language }));
         }
-        return sendTwiml(res, retryOrGoodbyeTwiml(urls, { reason: refusalLine(outcome.failure), tryNumber, attested }));
+        return sendTwiml(res, retryOrGoodbyeTwiml(urls, { reason: refusalLine(outcome.failure, language), tryNumber, attested, language }));
     }
   };
 
   const notConfigured = (req: Request, res: Response): boolean => {
     if (deps.routing && deps.sip) return false;
     deps.logger.warn({ path: req.path, integration: 'livekit' }, 'twilio call but the practice line is not configured');
-    sendTwiml(res, sayAndHangUpTwiml([prompts.notConfigured]));
+    const language = languageOf(req);
+    sendTwiml(res, sayAndHangUpTwiml([callPrompts(language).notConfigured], language));
     return true;
   };
 
@@ -160,13 +169,15 @@ export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
     const { available, detail } = await deps.agentAvailability();
     if (available) return false;
     deps.logger.warn({ path: req.path, callSid: field(req, 'CallSid'), detail }, 'twilio call refused: no agent worker available');
-    sendTwiml(res, sayAndHangUpTwiml([prompts.noPartnerFree]));
+    const language = languageOf(req);
+    sendTwiml(res, sayAndHangUpTwiml([callPrompts(language).noPartnerFree], language));
     return true;
   };
 
   const route = async (req: Request, res: Response, digits: string, tryNumber: number, firstContact: boolean) => {
+    const lineTag = languageOf(req);
     if (deps.acceptingCalls && !deps.acceptingCalls()) {
-      sendTwiml(res, sayAndHangUpTwiml([prompts.restarting]));
+      sendTwiml(res, sayAndHangUpTwiml([callPrompts(lineTag).restarting], lineTag));
       return;
     }
     const callSid = field(req, 'CallSid');
@@ -186,10 +197,10 @@ export function makeTwilioRouter(deps: TwilioRouterDeps): Router {
         callerAttested: attested,
       });
       req.log?.info({ callSid, outcome: outcome.kind, tryNumber, attested, ...(outcome.kind === 'refused' ? { reason: outcome.failure.kind } : {}), pii: { from: field(req, 'From') } }, 'twilio call routed');
-      answer(res, outcome, tryNumber, firstContact, attested);
+      answer(res, outcome, { tryNumber, firstContact, attested, lineLanguage: lineTag });
     } catch (error) {
       deps.logger.error({ err: error, callSid }, 'routing a twilio call failed');
-      sendTwiml(res, sayAndHangUpTwiml([prompts.unavailable]));
+      sendTwiml(res, sayAndHangUpTwiml([callPrompts(lineTag).unavailable], lineTag));
     }
   };
 

@@ -1,13 +1,34 @@
 // Pure TwiML builders for the Twilio webhooks (docs/architecture.md, "Layers and house style"): plain values in,
 // XML out; the router only pulls fields from the request. Tests parse the XML.
 import twilio from 'twilio';
-import { MAX_PIN_TRIES, prompts } from '../domain/call_prompts.js';
+import { callPrompts, MAX_PIN_TRIES } from '../domain/call_prompts.js';
+import { baseLanguage, type BaseLanguage } from '../domain/languages.js';
 import { PIN_LENGTH } from '../domain/pin.js';
 
 const { VoiceResponse } = twilio.twiml;
 
-/** Twilio's text-to-speech voice for routing prompts; the persona speaks with its own voice later. */
-const SAY = { voice: 'Polly.Joanna' as const, language: 'en-US' as const };
+type SayAttributes = Parameters<InstanceType<typeof VoiceResponse>['say']>[0];
+
+/**
+ * Twilio's text-to-speech voice for routing prompts, per language (Amazon Polly voices Twilio lists
+ * for <Say>: https://www.twilio.com/docs/voice/twiml/say/text-speech#available-voices-and-languages);
+ * a regional tag gets its region's voice where there is one. The persona speaks with its own voice later.
+ */
+const SAY_BY_LANGUAGE: Record<BaseLanguage, SayAttributes> = {
+  en: { voice: 'Polly.Joanna', language: 'en-US' },
+  es: { voice: 'Polly.Lucia', language: 'es-ES' },
+  de: { voice: 'Polly.Vicki', language: 'de-DE' },
+  fr: { voice: 'Polly.Lea', language: 'fr-FR' },
+};
+const SAY_BY_REGION: Record<string, SayAttributes> = {
+  'en-GB': { voice: 'Polly.Amy', language: 'en-GB' },
+  'en-AU': { voice: 'Polly.Nicole', language: 'en-AU' },
+  'es-MX': { voice: 'Polly.Mia', language: 'es-MX' },
+  'fr-CA': { voice: 'Polly.Chantal', language: 'fr-CA' },
+};
+
+/** The <Say> attributes for prompts in a language tag (English for anything unknown). */
+export const sayAttributes = (language = 'en'): SayAttributes => SAY_BY_REGION[language] ?? SAY_BY_LANGUAGE[baseLanguage(language)];
 
 export interface TwimlUrls {
   /** PUBLIC_BASE_URL, without a trailing slash. Absolute URLs keep Twilio's signatures predictable. */
@@ -26,7 +47,7 @@ export const pinActionUrl = (urls: TwimlUrls, tryNumber: number, attested = fals
 export const statusUrl = (urls: TwimlUrls, callId: string): string => `${urls.publicBaseUrl}/twilio/status?call=${encodeURIComponent(callId)}`;
 
 /** Greeting (or a refusal line) plus a `<Gather>` for the PIN; `tryNumber` travels in the action URL. */
-export function gatherPinTwiml(urls: TwimlUrls, input: { lead: string[]; tryNumber: number; attested?: boolean }): string {
+export function gatherPinTwiml(urls: TwimlUrls, input: { lead: string[]; tryNumber: number; attested?: boolean; language?: string }): string {
   const response = new VoiceResponse();
   const gather = response.gather({
     input: ['dtmf'],
@@ -39,19 +60,23 @@ export function gatherPinTwiml(urls: TwimlUrls, input: { lead: string[]; tryNumb
     // Silence also comes back to /twilio/pin, so it counts as a try and is answered there.
     actionOnEmptyResult: true,
   });
-  for (const line of input.lead) gather.say(SAY, line);
+  const say = sayAttributes(input.language);
+  for (const line of input.lead) gather.say(say, line);
   return response.toString();
 }
 
 /** After a refused try: the reason, then another `<Gather>`, or goodbye once the tries are used up. */
-export function retryOrGoodbyeTwiml(urls: TwimlUrls, input: { reason: string; tryNumber: number; attested?: boolean }): string {
-  if (input.tryNumber >= MAX_PIN_TRIES) return sayAndHangUpTwiml([input.reason, prompts.tooManyTries]);
-  return gatherPinTwiml(urls, { lead: [input.reason, prompts.enterAgain], tryNumber: input.tryNumber + 1, attested: input.attested ?? false });
+export function retryOrGoodbyeTwiml(urls: TwimlUrls, input: { reason: string; tryNumber: number; attested?: boolean; language?: string }): string {
+  const language = input.language ?? 'en';
+  const prompts = callPrompts(language);
+  if (input.tryNumber >= MAX_PIN_TRIES) return sayAndHangUpTwiml([input.reason, prompts.tooManyTries], language);
+  return gatherPinTwiml(urls, { lead: [input.reason, prompts.enterAgain], tryNumber: input.tryNumber + 1, attested: input.attested ?? false, language });
 }
 
-export function sayAndHangUpTwiml(lines: string[]): string {
+export function sayAndHangUpTwiml(lines: string[], language = 'en'): string {
   const response = new VoiceResponse();
-  for (const line of lines) response.say(SAY, line);
+  const say = sayAttributes(language);
+  for (const line of lines) response.say(say, line);
   response.hangup();
   return response.toString();
 }

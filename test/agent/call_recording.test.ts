@@ -16,6 +16,8 @@ import { calls, recordings, turns } from '../../src/adapters/db/schema.js';
 import { createDiskStorage } from '../../src/adapters/storage/disk_storage.js';
 import { openRecordingFile } from '../../src/app/recording_files.js';
 import { uploadSpooledChunks } from '../../agent/recording/chunk_uploader.js';
+import { RECORDING_DISCLOSURE } from '../../agent/recording/call_recorder.js';
+import { personaLines } from '../../src/domain/languages.js';
 import { renderSpeechAt } from '../emulators/audio.js';
 import { espeakVoiceFor } from '../emulators/elevenlabs_emulator.js';
 import { createUtteranceMatcher } from '../emulators/utterance_matcher.js';
@@ -200,6 +202,27 @@ describe('call recordings through the real telephony stack', () => {
     matcher.register(REP_1);
     expect(await matcher.locate(REP_1, { samples: decoded.left, sampleRate: RATE }), 'what was said before the kill plays back').toBeDefined();
   }, 180_000);
+
+  it("says the disclosure in the persona's language: a Spanish persona's call discloses in Spanish", async () => {
+    const disclosure = personaLines('es').recordingDisclosure;
+    const synthesizedBefore = world.elevenlabs.synthesized.length;
+    const requestsBefore = world.elevenlabs.requests.length;
+    const { callId, room } = await world.createCall(dianeCarterCall({ persona: { language: 'es', openingLine: 'Diana Carrillo al habla.' } }));
+    const { call } = await world.dialRoom(room);
+    await waitForTurn(callId, 'persona', /Diana Carrillo/);
+    await sleep(1500);
+    await call.hangup();
+    const spoken = world.elevenlabs.synthesized.slice(synthesizedBefore);
+    expect(spoken.filter((s) => s.text.includes(disclosure)).map((s) => s.voiceId), 'the Spanish disclosure, in the persona voice').toEqual([DIANE_VOICE_ID]);
+    expect(spoken.some((s) => s.text.includes(RECORDING_DISCLOSURE)), 'no English disclosure').toBe(false);
+    // Every synthesis of the call asked for Spanish (HTTP: in the body; the streaming socket: in its URL).
+    const settings = world.elevenlabs.requests
+      .slice(requestsBefore)
+      .filter((r) => r.endpoint === 'tts')
+      .map((r) => ({ ...(typeof r.body === 'object' && r.body !== null && !Array.isArray(r.body) ? r.body : {}), ...r.query }) as Record<string, unknown>);
+    expect(settings.length).toBeGreaterThan(0);
+    for (const setting of settings) expect(setting).toMatchObject({ language_code: 'es' });
+  }, 120_000);
 
   it('records nothing, and says no disclosure, on a scenario that switches recording off', async () => {
     const { callId, room } = await world.createCall(dianeCarterCall({ persona: { openingLine: OPENING }, scenario: { recordCalls: false } }));

@@ -16,11 +16,33 @@ import { startGroqEmulator, type GroqEmulator } from '../emulators/groq_emulator
 import { AGENT_NAME, createCallRoutingWorld, seedPracticeCall, type CallRoutingWorld } from '../support/call_routing_world.js';
 import { createSipPhone, phoneSampleRate, type PhoneCall, type SipPhone } from '../../sip/phone/phone.js';
 import { findVerb } from '../support/twilio_caller.js';
+import { callPrompts } from '../../src/domain/call_prompts.js';
 import { startAgentWorker, installPostCallQueue } from './agent_world.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 const LINE = '+15550009999';
 const DIRECT_NUMBER = '+15550004000';
+/** Direct-trunk numbers LINE_LANGUAGES sets to Spanish and German, and their calls (decision 017). */
+const LANGUAGE_LINES = [
+  {
+    language: 'es',
+    number: '+34910004000',
+    lineTag: 'es-ES',
+    opening: 'Diana Carrillo al habla. ¿Quién es?',
+    rep: 'Hola Diana, ¿podemos hablar de sus costes de envío?',
+    cue: /costes de env[ií]o/i,
+    reply: 'Tiene dos minutos. Adelante.',
+  },
+  {
+    language: 'de',
+    number: '+49300004000',
+    lineTag: 'de',
+    opening: 'Carter am Apparat. Wer spricht?',
+    rep: 'Guten Tag, können wir kurz über Ihre Versandkosten sprechen?',
+    cue: /Versandkosten/i,
+    reply: 'Sie haben zwei Minuten. Bitte.',
+  },
+] as const;
 const REP_1 = 'Hi Diane, this is Riley from Parcel Point. Do you have two minutes to talk about shipping costs?';
 const REP_2 = 'We cut parcel costs by twelve percent for companies like yours. Could we book a call next week?';
 const trunkAuth = { username: 'twilio-test', password: randomBytes(9).toString('hex') };
@@ -39,14 +61,18 @@ async function seed() {
 }
 
 beforeAll(async () => {
-  world = await createCallRoutingWorld({ livekit: true });
+  world = await createCallRoutingWorld({ livekit: true, lineLanguages: new Map(LANGUAGE_LINES.map((line) => [line.number, line.lineTag])) });
   const stack = world.stack!;
   await installPostCallQueue(world.database.pool);
   await ensureSip(
     new SipClient(stack.httpUrl, world.apiKey, world.apiSecret),
-    buildPracticeLinePlan({ agentName: AGENT_NAME, twilio: { authUsername: trunkAuth.username, authPassword: trunkAuth.password }, direct: { numbers: [DIRECT_NUMBER], allowOpen: true } }),
+    buildPracticeLinePlan({ agentName: AGENT_NAME, twilio: { authUsername: trunkAuth.username, authPassword: trunkAuth.password }, direct: { numbers: [DIRECT_NUMBER, ...LANGUAGE_LINES.map((line) => line.number)], allowOpen: true } }),
   );
-  groq = await startGroqEmulator({ utterances: [REP_1, REP_2], script: [{ when: 'two minutes', reply: 'Two minutes. Go ahead.' }, { when: 'next week', reply: 'Send me an email.' }] });
+  groq = await startGroqEmulator({
+    utterances: [REP_1, REP_2],
+    script: [{ when: 'two minutes', reply: 'Two minutes. Go ahead.' }, { when: 'next week', reply: 'Send me an email.' }, ...LANGUAGE_LINES.map((line) => ({ when: line.cue, reply: line.reply }))],
+  });
+  for (const line of LANGUAGE_LINES) groq.utterances.register(line.rep, { voice: line.language });
   elevenlabs = await startElevenLabsEmulator();
   worker = await startAgentWorker({
     livekit: { url: stack.livekitUrl, apiKey: world.apiKey, apiSecret: world.apiSecret },
@@ -174,6 +200,56 @@ describe('the persona agent on both call paths', () => {
     expect(stored[1]!.text).toMatch(/two minutes/i);
     expect(stored.map((turn) => turn.text).join(' ')).not.toMatch(/\bPIN\b/i);
   });
+
+  for (const line of LANGUAGE_LINES) {
+    it(`direct trunk in ${line.language}: the line prompts in ${line.language}, the PIN is keyed, then the persona speaks, hears and stores ${line.language}`, async () => {
+      const seeded = await seed();
+      await world.database.db.update(personas).set({ language: line.language, openingLine: line.opening }).where(eq(personas.id, seeded.persona.id));
+      const sttBefore = groq.requests.length;
+      const ttsBefore = elevenlabs.requests.length;
+      const synthesizedBefore = elevenlabs.synthesized.length;
+      const phone = await newPhone(seeded.repPhone);
+      const call = await phone.dial(`sip:${line.number}@${world.stack!.sipHost}:${world.stack!.sipPort}`, { answerTimeoutMs: 60_000 });
+      // The line's language from the first word. Streamed synthesis may split the prompt into sentences: look for its PIN sentence.
+      const prompt = callPrompts(line.language).greeting.split('. ')[1]!;
+      expect(prompt).toMatch(/PIN/);
+      await waitFor('PIN prompt synthesised in the line language', async () => (elevenlabs.synthesized.slice(synthesizedBefore).some((s) => s.text.includes(prompt)) ? true : undefined), 30_000);
+      expect(elevenlabs.synthesized.slice(synthesizedBefore).some((s) => /enter your (practice )?PIN/.test(s.text)), 'no English prompt').toBe(false);
+      await sleep(2500);
+      await call.sendDtmf(`${seeded.pin}#`);
+      const callId = await waitFor('call row for the direct-trunk call', async () => {
+        const [row] = await world.database.db.select().from(calls).where(eq(calls.assignmentId, seeded.assignment.id));
+        return row?.id;
+      });
+      const openingWords = line.opening.split(' ').slice(0, 2).join(' ');
+      const replyWords = line.reply.split(' ').slice(0, 3).join(' ');
+      await waitForTurn(callId, 'persona', new RegExp(openingWords));
+      await sleep(2500);
+      const pcm = await renderSpeechAt(line.rep, phoneSampleRate, { voice: line.language });
+      await call.playPcm(pcm.samples, line.rep);
+      const repTurn = await waitForTurn(callId, 'rep', line.cue);
+      expect(repTurn.text).toBe(line.rep);
+      await waitForTurn(callId, 'persona', new RegExp(replyWords));
+      await call.hangup();
+
+      // Every Whisper request of the call, at the gate and after the PIN, asked for the language.
+      const stt = groq.requests.slice(sttBefore).filter((r) => r.endpoint === 'transcription');
+      expect(stt.length).toBeGreaterThan(0);
+      for (const request of stt) expect((request.body as Record<string, unknown>)['language']).toBe(line.language);
+      // Every synthesis asked for it on the multilingual model; the persona's lines in its own voice.
+      const ttsSettings = elevenlabs.requests
+        .slice(ttsBefore)
+        .filter((r) => r.endpoint === 'tts')
+        .map((r) => ({ ...(typeof r.body === 'object' && r.body !== null && !Array.isArray(r.body) ? r.body : {}), ...r.query }) as Record<string, unknown>);
+      expect(ttsSettings.length).toBeGreaterThan(0);
+      for (const settings of ttsSettings) expect(settings).toMatchObject({ model_id: 'eleven_flash_v2_5', language_code: line.language });
+      const personaLines = elevenlabs.synthesized.slice(synthesizedBefore).filter((s) => s.text.includes(openingWords) || s.text.includes(replyWords));
+      expect(personaLines.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(personaLines.map((s) => s.voiceId))).toEqual(new Set([seeded.persona.voiceId]));
+      const stored = await turnsOf(callId);
+      expect(stored.map((turn) => turn.speaker)).toEqual(['persona', 'rep', 'persona']);
+    });
+  }
 
   it('a job process killed mid-call: the dispatch service hangs up (BYE), the call is failed with agent_lost and its turns are kept', async () => {
     const seeded = await seed();

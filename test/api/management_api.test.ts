@@ -264,6 +264,19 @@ describe('validation', () => {
     expect(metadata.scenario.backgroundNoise).toBe('street');
   });
 
+  it("stores a scenario's scorecard and email language (null: the persona's), in its canonical spelling, and refuses an unsupported one", async () => {
+    const followsPersona = await createScenarioVia(tokens.morgan);
+    expect(followsPersona.feedbackLanguage).toBeNull();
+    const english = await createScenarioVia(tokens.morgan, { feedbackLanguage: 'en-gb' });
+    expect(english.feedbackLanguage).toBe('en-GB');
+    const klingon = await api(tokens.morgan, 'PATCH', `/api/scenarios/${english.id}`, { feedbackLanguage: 'tlh' });
+    expect(klingon.status).toBe(400);
+    expect(Object.keys(klingon.body.error.fields)).toEqual(['feedbackLanguage']);
+    const back = await api(tokens.morgan, 'PATCH', `/api/scenarios/${english.id}`, { feedbackLanguage: null });
+    expect(back.status).toBe(200);
+    expect(back.body.feedbackLanguage).toBeNull();
+  });
+
   it('reports a taken extension, email or phone number as 409 on that field', async () => {
     await createScenarioVia(tokens.admin, { extension: '4242' });
     const persona = await api(tokens.admin, 'POST', '/api/personas', personaBody);

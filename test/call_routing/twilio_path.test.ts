@@ -12,13 +12,16 @@ import {
   seedPracticeCall,
   type CallRoutingWorld,
 } from '../support/call_routing_world.js';
-import { findVerb, spokenLines } from '../support/twilio_caller.js';
+import { findVerb, spokenLines, type TwimlVerb } from '../support/twilio_caller.js';
+import { callPrompts } from '../../src/domain/call_prompts.js';
 
 let world: CallRoutingWorld;
 const LINE = '+15550009999';
+/** A line LINE_LANGUAGES sets to Spanish (decision 017). */
+const SPANISH_LINE = '+34911000999';
 
 beforeAll(async () => {
-  world = await createCallRoutingWorld({ livekit: true });
+  world = await createCallRoutingWorld({ livekit: true, lineLanguages: new Map([[SPANISH_LINE, 'es-ES']]) });
 });
 afterAll(async () => {
   await world?.close();
@@ -310,6 +313,48 @@ describe('Twilio path', () => {
     expect(findVerb(spoofedReply.verbs, 'Dial')).toBeUndefined();
     const tries = await world.database.db.select().from(pinAttempts).where(eq(pinAttempts.calledNumber, directLine));
     expect(tries.map((row) => [row.success, row.reason]).sort()).toEqual([[false, 'caller_unverified'], [false, 'unknown_caller'], [true, 'direct_line']]);
+  });
+});
+
+/** The voice and language of every <Say>, however deep. */
+const sayVoices = (verbs: TwimlVerb[]): Record<string, string>[] =>
+  verbs.flatMap((verb) => (verb.verb === 'Say' ? [{ voice: verb.attributes.voice!, language: verb.attributes.language! }] : sayVoices(verb.children)));
+
+describe('Twilio path in the line\'s or the scenario\'s language (decision 017)', () => {
+  it('a Spanish line greets, refuses and re-prompts in Spanish with a Spanish voice, then connects the PIN', async () => {
+    const es = callPrompts('es');
+    const seeded = await seedPracticeCall(world, { language: 'es' });
+    const phone = world.twilio.call({ from: seeded.repPhone, to: SPANISH_LINE });
+    const greeting = await phone.start();
+    expect(spokenLines(greeting.verbs)).toEqual([es.greeting]);
+    expect(sayVoices(greeting.verbs)).toEqual([{ voice: 'Polly.Lucia', language: 'es-ES' }]);
+    const wrong = await phone.keyDigits(greeting, '000000');
+    expect(spokenLines(wrong.verbs)).toEqual([es.wrongPin, es.enterAgain]);
+    expect(new Set(sayVoices(wrong.verbs).map((say) => say.voice))).toEqual(new Set(['Polly.Lucia']));
+    expect(dialTarget(await phone.keyDigits(wrong, seeded.pin)).callId).toMatch(/-/);
+
+    // The same rep on the English line hears English.
+    const english = await world.twilio.call({ from: seeded.repPhone, to: LINE }).start();
+    expect(spokenLines(english.verbs)).toEqual([callPrompts('en').greeting]);
+    expect(sayVoices(english.verbs)).toEqual([{ voice: 'Polly.Joanna', language: 'en-US' }]);
+  });
+
+  it("a German scenario's direct line speaks German from the first word; an extension's refusal speaks its scenario's language", async () => {
+    const directLine = phoneNumber();
+    await seedPracticeCall(world, { language: 'de', directLineNumber: directLine });
+    const stranger = world.twilio.call({ from: phoneNumber(), to: directLine, stirVerstat: 'TN-Validation-Passed-A' });
+    const asked = await stranger.start();
+    expect(spokenLines(asked.verbs)).toEqual([callPrompts('de').personalPin]);
+    expect(sayVoices(asked.verbs)).toEqual([{ voice: 'Polly.Vicki', language: 'de-DE' }]);
+
+    const extension = String(7000 + Math.floor(Math.random() * 999));
+    await seedPracticeCall(world, { language: 'fr-CA', extension });
+    const caller = world.twilio.call({ from: phoneNumber(), to: LINE, stirVerstat: 'TN-Validation-Passed-A' });
+    const greeting = await caller.start();
+    expect(sayVoices(greeting.verbs)).toEqual([{ voice: 'Polly.Joanna', language: 'en-US' }]);
+    const refused = await caller.keyDigits(greeting, extension);
+    expect(spokenLines(refused.verbs)).toEqual([callPrompts('fr').extensionNeedsPin, callPrompts('fr').enterAgain]);
+    expect(new Set(sayVoices(refused.verbs).map((say) => JSON.stringify(say)))).toEqual(new Set([JSON.stringify({ voice: 'Polly.Chantal', language: 'fr-CA' })]));
   });
 });
 

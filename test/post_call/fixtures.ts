@@ -38,7 +38,7 @@ export interface World {
   managerEmail: string;
 }
 
-export async function createWorld(db: Database, options: { passMark?: number } = {}): Promise<World> {
+export async function createWorld(db: Database, options: { passMark?: number; language?: string; feedbackLanguage?: string } = {}): Promise<World> {
   const tag = randomBytes(4).toString('hex');
   const [manager] = await db.insert(users).values({ role: 'manager', name: 'Morgan Lee', email: `morgan.${tag}@example.test` }).returning();
   const [rep] = await db
@@ -54,12 +54,13 @@ export async function createWorld(db: Database, options: { passMark?: number } =
       personality: 'Busy, sceptical',
       openingLine: 'Diane Carter speaking.',
       voiceId: 'voice',
+      language: options.language ?? 'en',
       llmModel: 'llama-3.3-70b-versatile',
     })
     .returning();
   const [scenario] = await db
     .insert(scenarios)
-    .values({ title: 'Cold call the CFO', objective: 'Book a demo', context: 'Outbound cold call', personaId: persona!.id, rubric: RUBRIC })
+    .values({ title: 'Cold call the CFO', objective: 'Book a demo', context: 'Outbound cold call', personaId: persona!.id, rubric: RUBRIC, feedbackLanguage: options.feedbackLanguage ?? null })
     .returning();
   const [assignment] = await db
     .insert(assignments)

@@ -378,3 +378,49 @@ describe('the scorecard', () => {
     expect(await produceScorecard(postCall, { scenario, turns, passMark: null })).toMatchObject({ status: 'scored', attempts: 3, passed: null });
   });
 });
+
+describe('in the language the scenario sets (decision 017)', () => {
+  const systemPromptOf = (requestsBefore: number) => {
+    const request = groq.requests.slice(requestsBefore).find((r) => r.endpoint === 'chat')!;
+    return (request.body as { messages: { role: string; content: string }[] }).messages.find((m) => m.role === 'system')!.content;
+  };
+
+  it("a Spanish persona's call: the scorer is asked for Spanish feedback and both emails' fixed text is Spanish", async () => {
+    const spanish = await createWorld(database.db, { language: 'es' });
+    const requestsBefore = groq.requests.length;
+    const callId = await createCall(database.db, spanish);
+    await finalizeCall(finalizeDeps, { callId, trigger: 'livekit' });
+    await jobDone(callId);
+
+    expect(systemPromptOf(requestsBefore)).toContain('The call was in Spanish. Write the summary and every suggestion in Spanish (language tag es);');
+    const [card] = await database.db.select().from(scorecards).where(eq(scorecards.callId, callId));
+    expect(card).toMatchObject({ status: 'scored', overallScore: 70, promptVersion: 'scorecard-v2-es' });
+
+    const toRep = emailsFor(callId).find((mail) => mail.envelopeTo.includes(spanish.repEmail))!;
+    const toManager = emailsFor(callId).find((mail) => mail.envelopeTo.includes(spanish.managerEmail))!;
+    expect(toRep.parsed.subject).toBe('Tu llamada de práctica: Cold call the CFO (70/100, aprobada)');
+    expect(toManager.parsed.subject).toBe('Llamada de práctica de Riley Rep: Cold call the CFO (70/100, aprobada)');
+    const text = toRep.parsed.text ?? '';
+    for (const line of ['Hola, Riley:', 'Así fue tu llamada de práctica con Diane Carter. Escenario: Cold call the CFO.', 'EVALUACIÓN', 'Total: 70/100, aprobada (nota para aprobar 70)', '- Discovery questions (peso 2): 85/100', '  Prueba: "How do you close the books today?"', '  La próxima vez: Name a time and send the invite while on the call.', 'FORMA DE HABLAR', 'Preguntas hechas: 2', 'TRANSCRIPCIÓN', '[00:12] Diane Carter: Spreadsheets, mostly. It takes us eight days. [interrumpido]']) {
+      expect(text).toContain(line);
+    }
+    expect(text).not.toMatch(/Next time:|SCORECARD|TRANSCRIPT\b|Questions asked/);
+    expect(toRep.parsed.html || '').toContain('<html lang="es">');
+    expect(toRep.parsed.html || '').toContain('Ver la llamada en Practice Line');
+  });
+
+  it('a Spanish persona on a scenario whose feedback is set to English: the scorer writes English and the emails are English', async () => {
+    const englishFeedback = await createWorld(database.db, { language: 'es-MX', feedbackLanguage: 'en' });
+    const requestsBefore = groq.requests.length;
+    const callId = await createCall(database.db, englishFeedback);
+    await finalizeCall(finalizeDeps, { callId, trigger: 'livekit' });
+    await jobDone(callId);
+
+    expect(systemPromptOf(requestsBefore)).toContain('The call was in Spanish. Write the summary and every suggestion in English (language tag en);');
+    const [card] = await database.db.select().from(scorecards).where(eq(scorecards.callId, callId));
+    expect(card!.promptVersion).toBe('scorecard-v2-en');
+    const toRep = emailsFor(callId).find((mail) => mail.envelopeTo.includes(englishFeedback.repEmail))!;
+    expect(toRep.parsed.subject).toBe('Your practice call: Cold call the CFO (70/100, passed)');
+    expect(toRep.parsed.text ?? '').toContain('  Next time: Name a time and send the invite while on the call.');
+  });
+});

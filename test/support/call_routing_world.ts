@@ -71,6 +71,8 @@ export interface WorldOptions {
   agentHealthUrl?: string;
   /** AGENT_MAX_CALLS as the dispatch service reads it: a worker holding this many calls is full. */
   agentMaxCalls?: number;
+  /** LINE_LANGUAGES as config parses it: called number (E.164) -> language tag. */
+  lineLanguages?: ReadonlyMap<string, string>;
 }
 
 export async function createCallRoutingWorld(options: WorldOptions): Promise<CallRoutingWorld> {
@@ -115,13 +117,14 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
   const routed = options.livekit || (options.routeWithoutLivekit ?? false);
   // Points at the stack's livekit-sip once it runs, so the dialled URI in the TwiML really connects.
   const sipTarget: TwilioSipTarget = { host: SIP_HOST, username: 'twilio-trunk', password: randomBytes(9).toString('hex') };
+  const lines = options.lineLanguages ? { lineLanguages: options.lineLanguages } : {};
   /** One dispatch service instance: its own logger and routing deps over the given database handle. */
   const buildApp = (instanceRouting: CallRoutingDeps, instanceLogger: typeof logger) =>
     createHttpApp({
       logger: instanceLogger,
       health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations },
-      twilio: { publicBaseUrl: PUBLIC_BASE_URL, verifySignature: createTwilioSignatureVerifier(authToken), routing: routed ? instanceRouting : null, sip: routed ? sipTarget : null, agentAvailability, logger: instanceLogger },
-      dispatch: { sharedSecret, verifyLivekitToken: livekitKeys ? createLivekitTokenVerifier(livekitKeys) : null, routing: routed ? instanceRouting : null, logger: instanceLogger },
+      twilio: { publicBaseUrl: PUBLIC_BASE_URL, verifySignature: createTwilioSignatureVerifier(authToken), routing: routed ? instanceRouting : null, sip: routed ? sipTarget : null, agentAvailability, ...lines, logger: instanceLogger },
+      dispatch: { sharedSecret, verifyLivekitToken: livekitKeys ? createLivekitTokenVerifier(livekitKeys) : null, routing: routed ? instanceRouting : null, ...lines, logger: instanceLogger },
       livekitWebhook: { verifyWebhook: livekitKeys ? createLivekitWebhookVerifier(livekitKeys) : null, calls: instanceRouting, rooms: options.livekit ? rooms : null, agentAvailability, logger: instanceLogger },
     });
   const app = buildApp(routing, logger);
@@ -197,6 +200,8 @@ export interface SeedOptions {
   dueAt?: Date | null;
   enforceDueDate?: boolean;
   timeLimitSeconds?: number;
+  /** The persona's language (default English). */
+  language?: string;
 }
 
 /** A manager, a rep, a persona, a scenario and (unless `pin` is null) an assignment with a known PIN. */
@@ -218,6 +223,7 @@ export async function seedPracticeCall(world: { database: { db: Database }; pinS
       objections: ['Not in this year’s budget.'],
       openingLine: 'Diane Carter. You have two minutes.',
       voiceId: 'voice-diane',
+      language: options.language ?? 'en',
       llmModel: 'llama-test',
       temperature: 0.6,
       createdBy: manager!.id,

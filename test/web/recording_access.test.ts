@@ -170,4 +170,16 @@ describe('listening back', () => {
     const off = await (await manager(`/scenarios/${riley.scenario.id}`)).text();
     expect(off).toContain('<input type="checkbox" name="recordCalls" value="on">');
   });
+
+  it("offers the scenario's scorecard and email language on the same form: the persona's by default, or a language chosen (decision 017)", async () => {
+    const manager = await signIn(riley.manager.email);
+    const followsPersona = await (await manager(`/scenarios/${riley.scenario.id}`)).text();
+    const select = /<select name="feedbackLanguage"[\s\S]*?<\/select>/.exec(followsPersona)?.[0] ?? '';
+    expect(select).toContain('<option value="">The persona&#39;s language</option>');
+    expect(select).toContain('<option value="es-MX">Spanish (es-MX)</option>');
+    expect(select).not.toContain(' selected');
+    await database.db.update(scenarios).set({ feedbackLanguage: 'en' }).where(eq(scenarios.id, riley.scenario.id));
+    const english = await (await manager(`/scenarios/${riley.scenario.id}`)).text();
+    expect(english).toContain('<option value="en" selected>English (en)</option>');
+  });
 });

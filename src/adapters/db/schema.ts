@@ -156,6 +156,8 @@ export const scenarios = pgTable('scenarios', {
   directLineNumber: text('direct_line_number').unique(),
   /** Calls on this scenario are recorded (after a spoken disclosure) unless switched off here or by RECORDING_ENABLED. */
   recordCalls: boolean('record_calls').notNull().default(true),
+  /** The language of the scorecard's feedback and the email (a supported tag); null: the persona's language (decision 017). */
+  feedbackLanguage: text('feedback_language'),
   createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
   /** The owning team (its manager), who may edit it; null: the organisation's, edited by admins. */
   teamManagerId: uuid('team_manager_id').references(() => users.id, { onDelete: 'set null' }),

@@ -2,6 +2,7 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { listPersonas } from '../../app/personas.js';
 import { BACKGROUND_NOISE_LABELS, BACKGROUND_NOISES } from '../../domain/background_noise.js';
+import { languageName, SUPPORTED_LANGUAGE_TAGS } from '../../domain/languages.js';
 import {
   createScenario,
   getScenario,
@@ -37,6 +38,7 @@ interface ScenarioForm {
   rubric: { id: string; name: string; description: string; weight: unknown }[];
   archived?: boolean;
   recordCalls?: boolean;
+  feedbackLanguage?: unknown;
 }
 
 function rubricFromForm(form: FormBody): ScenarioForm['rubric'] {
@@ -68,13 +70,14 @@ function fromForm(form: FormBody): ScenarioForm {
     directLineNumber: nullable(form, 'directLineNumber'),
     rubric: rubricFromForm(form),
     recordCalls: checked(form, 'recordCalls'),
+    feedbackLanguage: nullable(form, 'feedbackLanguage'),
   };
 }
 
 const toCreateInput = (values: ScenarioForm): CreateScenarioInput => {
   const { archived: _archived, ...rest } = values;
   // Nulls mean "none" on create; the schema treats the fields as optional.
-  return { ...rest, extension: rest.extension ?? undefined, directLineNumber: rest.directLineNumber ?? undefined } as CreateScenarioInput;
+  return { ...rest, extension: rest.extension ?? undefined, directLineNumber: rest.directLineNumber ?? undefined, feedbackLanguage: rest.feedbackLanguage ?? undefined } as CreateScenarioInput;
 };
 
 function rubricFieldset(rubric: readonly ScenarioForm['rubric'][number][] | readonly RubricCriterion[], errors: FieldErrors): SafeHtml {
@@ -122,6 +125,7 @@ export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestH
           ${inputField({ label: 'Extension', name: 'extension', value: text(values.extension), errors, hint: 'Optional: 2-5 digits a rep may key instead of a PIN (rep found by caller ID).', attrs: html` inputmode="numeric"` })}
           ${inputField({ label: 'Direct-line number', name: 'directLineNumber', value: text(values.directLineNumber), errors, hint: 'Optional: an E.164 number that leads straight to this scenario.' })}
           ${checkboxField({ label: 'Record calls (the persona first says the call is recorded)', name: 'recordCalls', checked: values.recordCalls !== false })}
+          ${selectField({ label: 'Scorecard and email language', name: 'feedbackLanguage', value: text(values.feedbackLanguage), errors, blank: "The persona's language", options: SUPPORTED_LANGUAGE_TAGS.map((tag) => ({ value: tag, label: `${languageName(tag)} (${tag})` })), hint: 'The language of the scorecard feedback and the post-call emails.' })}
           ${editing ? checkboxField({ label: 'Archived (no new assignments)', name: 'archived', checked: values.archived === true }) : ''}
         </div>
         <div>
