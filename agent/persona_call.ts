@@ -16,7 +16,8 @@ import type { CallStore } from './call_store.js';
 import { startTimeLimit } from './call_timers.js';
 import { CALLER_KINDS, waitForCaller } from './caller.js';
 import { framesStream, prerender } from './greeting.js';
-import { createPersonaAgent, createPinPromptAgent } from './persona_agent.js';
+import { firstStage, type StageDeps } from './handoff.js';
+import { createPersonaAgent, createPinPromptAgent, PersonaAgent } from './persona_agent.js';
 import { SETUP_FAILED_LINE } from './persona_instructions.js';
 import { resolveRequestFor, runPinGate, sessionPinLine } from './pin_gate.js';
 import { watchProviderFailures } from './provider_failures.js';
@@ -53,6 +54,19 @@ export interface CallIo {
 
 export type Call = ReturnType<typeof assembleCall>;
 
+/** 16 kHz end to end: Silero and Whisper want it, and the phone side is 8 kHz anyway. */
+const CALL_SAMPLE_RATE = 16000;
+
+/** Staged calls: the persona whose agent has the session now (its turns carry its id). */
+function speakingPersonaId(session: { currentAgent: unknown }): string | undefined {
+  try {
+    const agent = session.currentAgent;
+    return agent instanceof PersonaAgent ? agent.personaId : undefined;
+  } catch {
+    return undefined; // not running yet
+  }
+}
+
 export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Promise<void> {
   const jobStartedAt = Date.now();
   await ctx.connect();
@@ -70,9 +84,8 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
   await call.session.start({
     agent: call.ready ? call.persona(call.ready) : createPinPromptAgent(),
     room: ctx.room,
-    // 16 kHz end to end: Silero and Whisper want it, and the phone side is 8 kHz anyway.
-    inputOptions: { participantKinds: CALLER_KINDS, closeOnDisconnect: true, audioSampleRate: 16000 },
-    outputOptions: { audioSampleRate: 16000 },
+    inputOptions: { participantKinds: CALLER_KINDS, closeOnDisconnect: true, audioSampleRate: CALL_SAMPLE_RATE },
+    outputOptions: { audioSampleRate: CALL_SAMPLE_RATE },
     record: false,
   });
   call.bargeIn.attach(call.session);
@@ -122,15 +135,32 @@ export function assembleCall(io: CallIo, deps: PersonaCallDeps, metadata: RoomMe
     },
     endCall: (goodbye) => void ending.end('providers_down', goodbye),
   });
-  const turns: TurnCapture = captureTurns(session, { logger, record: (turn) => writer.record(turn), isSuppressed: () => facts.atPinGate, onPersonaTurn: () => failures.reset() });
+  const turns: TurnCapture = captureTurns(session, {
+    logger,
+    record: (turn) => writer.record(turn),
+    isSuppressed: () => facts.atPinGate,
+    onPersonaTurn: () => failures.reset(),
+    speakingPersonaId: () => speakingPersonaId(session),
+  });
+  const stageDeps: StageDeps = {
+    logger,
+    providers: deps.providers,
+    onGenerationStart: () => turns.replyGenerationStarted(),
+    personaSpokeSinceRepTurn: () => turns.personaSpokeSinceRepTurn(),
+    endCall: (goodbye) => void ending.end('persona_ended', goodbye),
+    sttFor,
+    sampleRate: CALL_SAMPLE_RATE,
+    onPutThrough: (persona, index) => {
+      facts.language = persona.language;
+      logger.info({ stage: index, voiceId: persona.voiceId }, 'caller put through to the next persona');
+    },
+  };
   const persona = (resolved: ReadyRoomMetadata, tts: ttsNs.TTS | undefined = personaTts, personaStt?: sttNs.STT) =>
     createPersonaAgent(resolved, {
-      providers: deps.providers,
+      ...stageDeps,
       ...(tts ? { tts } : {}),
       ...(personaStt ? { stt: personaStt } : {}),
-      onGenerationStart: () => turns.replyGenerationStarted(),
-      personaSpokeSinceRepTurn: () => turns.personaSpokeSinceRepTurn(),
-      endCall: (goodbye) => void ending.end('persona_ended', goodbye),
+      ...firstStage(resolved, stageDeps),
     });
   // Synthesised while the phone is still connecting, so the greeting plays the moment the caller joins.
   const greeting: Promise<AudioFrame[] | undefined> = personaTts && ready ? prerender(personaTts, ready.persona.openingLine, logger) : Promise.resolve(undefined);
