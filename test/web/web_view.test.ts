@@ -12,6 +12,7 @@ import {
   calls,
   emailDeliveries,
   personas,
+  scenarioStages,
   scenarios,
   scorecards,
   turnMetrics,
@@ -298,6 +299,62 @@ describe('web view as the admin', () => {
     await database.db.update(calls).set({ status: 'completed', endedAt: new Date(), durationSeconds: 12, endReason: 'persona_ended' }).where(eq(calls.id, ids.liveCall));
     await expect.poll(() => page.locator('h1 .badge').innerText(), { timeout: 20_000 }).toBe('completed');
     expect(await page.locator('main').innerText()).toContain('persona_ended');
+  });
+
+  it('builds a staged scenario: the gatekeeper answers, stages are added, reordered and removed, errors name the stage', async () => {
+    const [omar] = await database.db
+      .insert(personas)
+      .values({ name: 'Omar Haddad', role: 'Chief Executive Officer', company: 'Brightline Health', personality: 'Direct.', openingLine: 'Omar.', voiceId: '21m00Tcm4TlvDq8ikWAM', llmModel: 'test-llm' })
+      .returning({ id: personas.id });
+    const stagesOf = async (title: string) => {
+      const [scenario] = await database.db.select({ id: scenarios.id }).from(scenarios).where(eq(scenarios.title, title));
+      const rows = await database.db.select().from(scenarioStages).where(eq(scenarioStages.scenarioId, scenario!.id)).orderBy(scenarioStages.position);
+      return { id: scenario!.id, stages: rows.map((row) => [row.position, row.personaId, row.advanceRule]) };
+    };
+    const [diane] = await database.db.select({ id: personas.id }).from(personas).where(eq(personas.name, 'Diane Carter'));
+
+    await page.goto(`${base}/scenarios`);
+    await page.getByLabel('Title').fill('Through the assistant');
+    await page.locator('#f-personaId').selectOption({ label: 'Tom Reyes — Executive Assistant to the CEO, Brightline Health' });
+    await page.getByLabel('Objective').fill('Get a meeting with the CFO.');
+    await page.getByLabel('Context for the rep and persona').fill('Cold call through the front desk.');
+    await page.getByLabel('Criterion 1 id').fill('gatekeeper');
+    await page.getByLabel('Criterion 1 name').fill('Got past the gatekeeper');
+    await page.getByLabel('Criterion 1 weight').fill('1');
+    await page.getByLabel('Stage 1 persona').selectOption({ label: 'Diane Carter — Chief Financial Officer' });
+    await page.getByRole('button', { name: 'Create scenario' }).click();
+    expect(await page.locator('.error').first().innerText()).toMatch(/Stage 1 rule: required/);
+    await page.getByLabel('Stage 1 rule').fill('once they give their name and a specific business reason');
+    await page.getByRole('button', { name: 'Create scenario' }).click();
+    await page.waitForURL(`${base}/scenarios`);
+    expect(await page.locator('main').innerText()).toContain('Tom Reyes → Diane Carter');
+    const created = await stagesOf('Through the assistant');
+    expect(created.stages).toEqual([[1, diane!.id, 'once they give their name and a specific business reason']]);
+
+    // A second stage, moved in front of the first by its order number.
+    await page.goto(`${base}/scenarios/${created.id}`);
+    await page.getByLabel('Stage 2 persona').selectOption({ label: 'Omar Haddad — Chief Executive Officer' });
+    await page.getByLabel('Stage 2 rule').fill('the caller asks for the boss');
+    await page.getByLabel('Stage 2 order').fill('0');
+    await page.getByRole('button', { name: 'Save scenario' }).click();
+    await page.waitForURL(`${base}/scenarios`);
+    expect((await stagesOf('Through the assistant')).stages).toEqual([
+      [1, omar!.id, 'the caller asks for the boss'],
+      [2, diane!.id, 'once they give their name and a specific business reason'],
+    ]);
+    await shot(page, 'scenarios-staged');
+
+    // The same persona twice is refused by name; removing a stage leaves the other.
+    await page.goto(`${base}/scenarios/${created.id}`);
+    await page.getByLabel('Stage 3 persona').selectOption({ label: 'Diane Carter — Chief Financial Officer' });
+    await page.getByLabel('Stage 3 rule').fill('again');
+    await page.getByRole('button', { name: 'Save scenario' }).click();
+    expect(await page.locator('.error').first().innerText()).toMatch(/Stage 3 persona: this persona is already a stage/);
+    await page.goto(`${base}/scenarios/${created.id}`);
+    await page.getByLabel('Remove stage 1').check();
+    await page.getByRole('button', { name: 'Save scenario' }).click();
+    await page.waitForURL(`${base}/scenarios`);
+    expect((await stagesOf('Through the assistant')).stages).toEqual([[1, diane!.id, 'once they give their name and a specific business reason']]);
   });
 
   it('creates a scenario with a rubric and an assignment whose PIN is shown once', async () => {
