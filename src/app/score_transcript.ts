@@ -17,6 +17,7 @@ import {
   SCORECARD_PROMPT_VERSION,
   scorerAddressReasons,
   type ScorecardPersona,
+  type ScorecardStage,
   type ScorecardResult,
   type ScorecardScenario,
   scorecardJsonSchema,
@@ -75,7 +76,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export async function produceScorecard(
   deps: ScoringDeps,
-  input: { scenario: ScorecardScenario; persona?: ScorecardPersona; turns: readonly AnalyticsTurn[]; passMark: number | null },
+  input: { scenario: ScorecardScenario; persona?: ScorecardPersona; stages?: readonly ScorecardStage[]; turns: readonly AnalyticsTurn[]; passMark: number | null },
 ): Promise<ScorecardOutcome> {
   const model = deps.scorecardModel;
   const base = {
@@ -90,7 +91,7 @@ export async function produceScorecard(
   }
 
   const attempts = Math.max(1, deps.scorecardAttempts ?? 3);
-  const prompt = buildScorecardMessages(input.scenario, input.turns, input.persona);
+  const prompt = buildScorecardMessages(input.scenario, input.turns, input.persona, input.stages);
   const request: ScorecardRequest = {
     messages: prompt,
     format: 'json_schema',
