@@ -45,7 +45,7 @@ const ids = { finishedCall: '', liveCall: '', otherTeamCall: '', riley: '' };
 async function insertTurns(
   callId: string,
   start: Date,
-  script: { speaker: 'rep' | 'persona'; text: string; at: number; len: number; interrupted?: boolean; metrics?: [number, number, number, number, number] }[],
+  script: { speaker: 'rep' | 'persona'; text: string; at: number; len: number; interrupted?: boolean; metrics?: [number, number, number, number, number]; personaId?: string }[],
 ) {
   for (const [seq, line] of script.entries()) {
     const [turn] = await database.db
@@ -58,6 +58,7 @@ async function insertTurns(
         startedAt: new Date(start.getTime() + line.at * 1000),
         endedAt: new Date(start.getTime() + (line.at + line.len) * 1000),
         interrupted: line.interrupted ?? false,
+        personaId: line.personaId ?? null,
       })
       .returning();
     if (line.metrics) {
@@ -355,6 +356,26 @@ describe('web view as the admin', () => {
     await page.getByRole('button', { name: 'Save scenario' }).click();
     await page.waitForURL(`${base}/scenarios`);
     expect((await stagesOf('Through the assistant')).stages).toEqual([[1, diane!.id, 'once they give their name and a specific business reason']]);
+  });
+
+  it('shows a staged call with each persona by name and the line where the rep was put through', async () => {
+    const [tom] = await database.db.select({ id: personas.id }).from(personas).where(eq(personas.name, 'Tom Reyes'));
+    const [diane] = await database.db.select({ id: personas.id }).from(personas).where(eq(personas.name, 'Diane Carter'));
+    const [call] = await database.db
+      .insert(calls)
+      .values({ path: 'sip', status: 'completed', roomName: 'room-staged', personaId: tom!.id, answeredAt: new Date('2026-11-20T10:00:00Z'), durationSeconds: 20 })
+      .returning({ id: calls.id });
+    await insertTurns(call!.id, new Date('2026-11-20T10:00:00Z'), [
+      { speaker: 'persona', text: 'Office of the CEO, Tom speaking.', at: 0, len: 2, personaId: tom!.id },
+      { speaker: 'rep', text: 'Riley from Acme, about your freight costs.', at: 3, len: 3 },
+      { speaker: 'persona', text: 'One moment, I will put you through.', at: 7, len: 2, personaId: tom!.id },
+      { speaker: 'persona', text: 'Diane Carter. You have two minutes.', at: 12, len: 2, personaId: diane!.id },
+    ]);
+    await page.goto(`${base}/calls/${call!.id}`);
+    const transcript = await page.locator('#transcript').innerText();
+    expect(transcript).toMatch(/Tom Reyes\s+One moment, I will put you through\.\s+— put through to Diane Carter —\s+\S+\s+Diane Carter\s+Diane Carter\. You have two minutes\./);
+    expect(transcript.match(/put through to/g)).toHaveLength(1);
+    await shot(page, 'call-staged');
   });
 
   it('creates a scenario with a rubric and an assignment whose PIN is shown once', async () => {
