@@ -3,7 +3,7 @@
 // the in-process tests (agent/persona_agent.test.ts) build them here.
 import { llm, type stt as sttNs, type tts as ttsNs, voice } from '@livekit/agents';
 import { personaLines } from '../src/domain/languages.js';
-import type { ReadyRoomMetadata, RoomStage } from '../src/domain/room_metadata.js';
+import type { ReadyRoomMetadata, RoomPersona, RoomStage } from '../src/domain/room_metadata.js';
 import { buildPersonaInstructions, type StageContext } from './persona_instructions.js';
 import { createLlm, type ProviderSettings } from './session_factory.js';
 
@@ -47,6 +47,8 @@ export class PersonaAgent extends voice.Agent {
   constructor(
     options: ConstructorParameters<typeof voice.Agent>[0],
     private readonly onGenerationStart: () => void,
+    /** Who this agent plays (the time limit's lines are said in its name and language). */
+    readonly persona: RoomPersona,
     /** Staged calls: which persona this is (turns.persona_id). */
     readonly personaId?: string,
     private readonly enter?: (agent: PersonaAgent) => Promise<void>,
@@ -81,6 +83,7 @@ export function createPersonaAgent(metadata: ReadyRoomMetadata, deps: PersonaAge
       ...(deps.stt ? { stt: deps.stt } : {}),
     },
     deps.onGenerationStart,
+    metadata.persona,
     deps.personaId,
     deps.onEnter,
   );

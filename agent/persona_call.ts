@@ -57,11 +57,11 @@ export type Call = ReturnType<typeof assembleCall>;
 /** 16 kHz end to end: Silero and Whisper want it, and the phone side is 8 kHz anyway. */
 const CALL_SAMPLE_RATE = 16000;
 
-/** Staged calls: the persona whose agent has the session now (its turns carry its id). */
-function speakingPersonaId(session: { currentAgent: unknown }): string | undefined {
+/** The persona agent that has the session now (after a transfer, the next stage's); undefined at the PIN gate. */
+function speakingAgent(session: { currentAgent: unknown }): PersonaAgent | undefined {
   try {
     const agent = session.currentAgent;
-    return agent instanceof PersonaAgent ? agent.personaId : undefined;
+    return agent instanceof PersonaAgent ? agent : undefined;
   } catch {
     return undefined; // not running yet
   }
@@ -109,7 +109,7 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
 export async function converse(call: Call, ready: ReadyRoomMetadata, deps: PersonaCallDeps, logger: Logger): Promise<void> {
   const answeredAt = (call.facts.answeredAt ??= new Date());
   call.facts.answerRecorded = deps.callStore.markAnswered(ready.callId, answeredAt).catch((error: unknown) => logger.warn({ err: error }, 'answer time not recorded'));
-  startTimeLimit({ session: call.session, ending: call.ending, logger }, ready, deps.wrapUpWarningSeconds);
+  startTimeLimit({ session: call.session, ending: call.ending, logger, speakingPersona: () => speakingAgent(call.session)?.persona }, ready, deps.wrapUpWarningSeconds);
   await greet(call, ready, logger);
 }
 
@@ -140,7 +140,7 @@ export function assembleCall(io: CallIo, deps: PersonaCallDeps, metadata: RoomMe
     record: (turn) => writer.record(turn),
     isSuppressed: () => facts.atPinGate,
     onPersonaTurn: () => failures.reset(),
-    speakingPersonaId: () => speakingPersonaId(session),
+    speakingPersonaId: () => speakingAgent(session)?.personaId,
   });
   const stageDeps: StageDeps = {
     logger,
