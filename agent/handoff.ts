@@ -22,6 +22,8 @@ export interface StageDeps extends Pick<PersonaAgentDeps, 'providers' | 'onGener
   sampleRate: number;
   /** The caller was put through to `persona` (stage `index`, 1 = the first after the one who answers). */
   onPutThrough(persona: RoomPersona, index: number): void;
+  /** Characters synthesised outside the session (the prerendered greeting), for the call's TTS usage. */
+  onPrerendered(characters: number): void;
 }
 
 /** The staged parts of the answering persona's agent deps: its id and its transfer tool, if the call has stages. */
@@ -64,6 +66,7 @@ function stageAgent(metadata: ReadyRoomMetadata, index: number, from: PersonaAge
         deps.onPutThrough(persona, index);
         agent.session.say('', { audio: framesStream(holdRingFrames(deps.sampleRate)), allowInterruptions: false, addToChatCtx: false });
         const frames = await greeting;
+        if (frames) deps.onPrerendered(persona.openingLine.length);
         agent.session.say(persona.openingLine, frames ? { audio: framesStream(frames) } : {});
       },
     },

@@ -154,6 +154,9 @@ export function assembleCall(io: CallIo, deps: PersonaCallDeps, metadata: RoomMe
       facts.language = persona.language;
       logger.info({ stage: index, voiceId: persona.voiceId }, 'caller put through to the next persona');
     },
+    onPrerendered: (characters) => {
+      facts.prerenderedCharacters += characters;
+    },
   };
   const persona = (resolved: ReadyRoomMetadata, tts: ttsNs.TTS | undefined = personaTts, personaStt?: sttNs.STT) =>
     createPersonaAgent(resolved, {
@@ -194,7 +197,7 @@ async function passPinGate(ctx: JobContext, deps: PersonaCallDeps, call: Call, c
 
 async function greet(call: Call, ready: ReadyRoomMetadata, logger: Logger): Promise<void> {
   const frames = await call.greeting;
-  call.facts.prerenderedCharacters = frames ? ready.persona.openingLine.length : 0;
+  call.facts.prerenderedCharacters += frames ? ready.persona.openingLine.length : 0;
   const greetingSpeech = call.session.say(ready.persona.openingLine, frames ? { audio: framesStream(frames) } : {});
   logger.info({ prerendered: frames !== undefined, sinceAnswerMs: Date.now() - call.facts.answeredAt!.getTime() }, 'greeting queued');
   await greetingSpeech.waitForPlayout().catch(() => undefined);
