@@ -207,7 +207,8 @@ export async function getCall(deps: Pick<AppDeps, 'db'>, actor: Actor, id: strin
   };
 }
 
-export type LiveTurn = Pick<TurnRow, 'seq' | 'speaker' | 'text' | 'interrupted' | 'startedAt'>;
+/** personaId / personaName: staged calls, the persona who spoke (null otherwise). */
+export type LiveTurn = Pick<TurnRow, 'seq' | 'speaker' | 'text' | 'interrupted' | 'startedAt' | 'personaId'> & { personaName: string | null };
 
 /**
  * One poll of a live transcript: the call's status and only the turns stored after `afterSeq`,
@@ -223,8 +224,9 @@ export async function liveTurns(deps: Pick<AppDeps, 'db'>, actor: Actor, id: str
     .limit(1);
   if (!head || !canSeeCallOf(actor, head.rep)) throw notFound('call');
   const rows = await deps.db
-    .select({ seq: turns.seq, speaker: turns.speaker, text: turns.text, interrupted: turns.interrupted, startedAt: turns.startedAt })
+    .select({ seq: turns.seq, speaker: turns.speaker, text: turns.text, interrupted: turns.interrupted, startedAt: turns.startedAt, personaId: turns.personaId, personaName: personas.name })
     .from(turns)
+    .leftJoin(personas, eq(personas.id, turns.personaId))
     .where(and(eq(turns.callId, callId), gt(turns.seq, afterSeq)))
     .orderBy(asc(turns.seq));
   return { status: head.status, turns: rows };

@@ -363,14 +363,22 @@ describe('web view as the admin', () => {
     const [diane] = await database.db.select({ id: personas.id }).from(personas).where(eq(personas.name, 'Diane Carter'));
     const [call] = await database.db
       .insert(calls)
-      .values({ path: 'sip', status: 'completed', roomName: 'room-staged', personaId: tom!.id, answeredAt: new Date('2026-11-20T10:00:00Z'), durationSeconds: 20 })
+      .values({ path: 'sip', status: 'in_progress', roomName: 'room-staged', personaId: tom!.id, answeredAt: new Date('2026-11-20T10:00:00Z') })
       .returning({ id: calls.id });
-    await insertTurns(call!.id, new Date('2026-11-20T10:00:00Z'), [
+    const started = new Date('2026-11-20T10:00:00Z');
+    await insertTurns(call!.id, started, [
       { speaker: 'persona', text: 'Office of the CEO, Tom speaking.', at: 0, len: 2, personaId: tom!.id },
       { speaker: 'rep', text: 'Riley from Acme, about your freight costs.', at: 3, len: 3 },
       { speaker: 'persona', text: 'One moment, I will put you through.', at: 7, len: 2, personaId: tom!.id },
-      { speaker: 'persona', text: 'Diane Carter. You have two minutes.', at: 12, len: 2, personaId: diane!.id },
     ]);
+    // Live: the decision-maker's greeting arrives while the page is open, after the handoff line.
+    await page.goto(`${base}/calls/${call!.id}`);
+    await database.db.insert(turns).values({ callId: call!.id, seq: 3, speaker: 'persona', text: 'Diane Carter. You have two minutes.', startedAt: new Date(started.getTime() + 12_000), endedAt: new Date(started.getTime() + 14_000), interrupted: false, personaId: diane!.id });
+    await page.locator('#transcript li[data-seq="3"]').waitFor({ timeout: 20_000 });
+    expect(await page.locator('#transcript li.handoff').innerText()).toBe('— put through to Diane Carter —');
+    expect(await page.locator('#transcript li[data-seq="3"] .who').innerText()).toBe('Diane Carter');
+    await database.db.update(calls).set({ status: 'completed', endedAt: new Date(), durationSeconds: 20, endReason: 'persona_ended' }).where(eq(calls.id, call!.id));
+
     await page.goto(`${base}/calls/${call!.id}`);
     const transcript = await page.locator('#transcript').innerText();
     expect(transcript).toMatch(/Tom Reyes\s+One moment, I will put you through\.\s+— put through to Diane Carter —\s+\S+\s+Diane Carter\s+Diane Carter\. You have two minutes\./);

@@ -369,6 +369,8 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     let lastSeq = Number.isFinite(after) ? after : -1;
     let status = first.status;
     let fresh: readonly LiveTurn[] = first.turns;
+    // The persona of the last persona turn the page already has, so a reconnect still marks a handoff.
+    let lastPersonaId = [...first.turns].reverse().find((t) => t.speaker === 'persona' && t.seq <= lastSeq && t.personaId !== null)?.personaId ?? undefined;
     res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
     res.flushHeaders();
     res.write('retry: 3000\n\n');
@@ -387,7 +389,11 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     let lastWrite = Date.now();
     while (!closed && Date.now() < deadline) {
       for (const turn of fresh.filter((t) => t.seq > lastSeq)) {
-        res.write(`id: ${turn.seq}\nevent: turn\ndata: ${JSON.stringify({ seq: turn.seq, html: transcriptItem(turn, origin).toString() })}\n\n`);
+        // Staged calls: a persona turn by someone new follows the line saying the caller was put through.
+        const movedOn = turn.speaker === 'persona' && turn.personaId !== null && lastPersonaId !== undefined && turn.personaId !== lastPersonaId;
+        if (turn.speaker === 'persona' && turn.personaId !== null) lastPersonaId = turn.personaId;
+        const item = html`${movedOn ? putThroughItem(turn.personaName ?? 'the next persona') : ''}${transcriptItem(turn, origin)}`;
+        res.write(`id: ${turn.seq}\nevent: turn\ndata: ${JSON.stringify({ seq: turn.seq, html: item.toString() })}\n\n`);
         lastSeq = turn.seq;
         lastWrite = Date.now();
       }
