@@ -3,8 +3,8 @@
 // the in-process tests (agent/persona_agent.test.ts) build them here.
 import { llm, type stt as sttNs, type tts as ttsNs, voice } from '@livekit/agents';
 import { personaLines } from '../src/domain/languages.js';
-import type { ReadyRoomMetadata } from '../src/domain/room_metadata.js';
-import { buildPersonaInstructions } from './persona_instructions.js';
+import type { ReadyRoomMetadata, RoomPersona, RoomStage } from '../src/domain/room_metadata.js';
+import { buildPersonaInstructions, type StageContext } from './persona_instructions.js';
 import { createLlm, type ProviderSettings } from './session_factory.js';
 
 /** Said for the persona when it used end_call without a goodbye of its own (English; personaLines has the others). */
@@ -22,6 +22,21 @@ export interface PersonaAgentDeps {
   personaSpokeSinceRepTurn(): boolean;
   /** Ends the call as persona_ended, saying `goodbye` first if given (call_ending.ts). */
   endCall(goodbye?: string): void;
+  /** Staged calls: the persona's row id, stored with its turns. */
+  personaId?: string;
+  /** Staged calls: who put the caller through to this persona (its instructions say so). */
+  putThroughBy?: StageContext['putThroughBy'];
+  /** Staged calls, all but the last persona: the next stage and how to reach it (the transfer tool). */
+  transfer?: Transfer;
+  /** Runs when the session hands the call to this agent (the handed-off persona rings and greets). */
+  onEnter?(agent: PersonaAgent): Promise<void>;
+}
+
+/** Putting the caller through to the next persona (decision 018). */
+export interface Transfer {
+  to: RoomStage;
+  /** Builds the next persona's agent from this one (whose chat is the conversation so far). */
+  nextAgent(from: PersonaAgent): voice.Agent;
 }
 
 /**
@@ -32,8 +47,17 @@ export class PersonaAgent extends voice.Agent {
   constructor(
     options: ConstructorParameters<typeof voice.Agent>[0],
     private readonly onGenerationStart: () => void,
+    /** Who this agent plays (the time limit's lines are said in its name and language). */
+    readonly persona: RoomPersona,
+    /** Staged calls: which persona this is (turns.persona_id). */
+    readonly personaId?: string,
+    private readonly enter?: (agent: PersonaAgent) => Promise<void>,
   ) {
     super(options);
+  }
+
+  override async onEnter(): Promise<void> {
+    await this.enter?.(this);
   }
 
   override async llmNode(...args: Parameters<voice.Agent['llmNode']>): ReturnType<voice.Agent['llmNode']> {
@@ -46,16 +70,38 @@ export function createPersonaAgent(metadata: ReadyRoomMetadata, deps: PersonaAge
   const goodbye = personaLines(metadata.persona.language).goodbye;
   const personaLlm = createLlm(deps.providers, metadata.persona.llmModel, metadata.persona.temperature);
   personaLlm.prewarm();
+  const stage: StageContext = {
+    ...(deps.transfer ? { transferTo: { persona: deps.transfer.to.persona, advanceRule: deps.transfer.to.advanceRule } } : {}),
+    ...(deps.putThroughBy ? { putThroughBy: deps.putThroughBy } : {}),
+  };
   return new PersonaAgent(
     {
-      instructions: buildPersonaInstructions(metadata),
-      tools: [endCallTool(deps, goodbye)],
+      instructions: buildPersonaInstructions(metadata, stage),
+      tools: [endCallTool(deps, goodbye), ...(deps.transfer ? [transferTool(deps.transfer)] : [])],
       llm: personaLlm,
       ...(deps.tts ? { tts: deps.tts } : {}),
       ...(deps.stt ? { stt: deps.stt } : {}),
     },
     deps.onGenerationStart,
+    metadata.persona,
+    deps.personaId,
+    deps.onEnter,
   );
+}
+
+function transferTool(transfer: Transfer) {
+  const { persona, advanceRule } = transfer.to;
+  return llm.tool({
+    name: 'transfer',
+    description: `Put the caller through to ${persona.name}, ${persona.role}. Use only when this is true: ${advanceRule.trim()} Say a short line such as "One moment, I'll put you through" in this reply first; you do not speak after it.`,
+    execute: async (_args, { ctx: run }) => {
+      // The "putting you through" line plays out first; the next persona then rings and greets (its onEnter).
+      await run.waitForPlayout();
+      const current = run.session.currentAgent;
+      if (!(current instanceof PersonaAgent)) throw new llm.ToolError('nobody to transfer from');
+      return llm.handoff({ agent: transfer.nextAgent(current) });
+    },
+  });
 }
 
 function endCallTool(deps: Pick<PersonaAgentDeps, 'personaSpokeSinceRepTurn' | 'endCall'>, goodbye: string) {

@@ -17,7 +17,8 @@ import { startTimeLimit } from './call_timers.js';
 import { CALLER_KINDS, waitForCaller } from './caller.js';
 import { framesStream, prerender } from './greeting.js';
 import { handOver } from './hand_over.js';
-import { createPersonaAgent, createPinPromptAgent } from './persona_agent.js';
+import { firstStage, type StageDeps } from './handoff.js';
+import { createPersonaAgent, createPinPromptAgent, PersonaAgent } from './persona_agent.js';
 import { SETUP_FAILED_LINE } from './persona_instructions.js';
 import { resolveRequestFor, runPinGate, sessionPinLine } from './pin_gate.js';
 import { watchProviderFailures } from './provider_failures.js';
@@ -54,6 +55,19 @@ export interface CallIo {
 
 export type Call = ReturnType<typeof assembleCall>;
 
+/** 16 kHz end to end: Silero and Whisper want it, and the phone side is 8 kHz anyway. */
+const CALL_SAMPLE_RATE = 16000;
+
+/** The persona agent that has the session now (after a transfer, the next stage's); undefined at the PIN gate. */
+function speakingAgent(session: { currentAgent: unknown }): PersonaAgent | undefined {
+  try {
+    const agent = session.currentAgent;
+    return agent instanceof PersonaAgent ? agent : undefined;
+  } catch {
+    return undefined; // not running yet
+  }
+}
+
 export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Promise<void> {
   const jobStartedAt = Date.now();
   await ctx.connect();
@@ -71,9 +85,8 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
   await call.session.start({
     agent: call.ready ? call.persona(call.ready) : createPinPromptAgent(),
     room: ctx.room,
-    // 16 kHz end to end: Silero and Whisper want it, and the phone side is 8 kHz anyway.
-    inputOptions: { participantKinds: CALLER_KINDS, closeOnDisconnect: true, audioSampleRate: 16000 },
-    outputOptions: { audioSampleRate: 16000 },
+    inputOptions: { participantKinds: CALLER_KINDS, closeOnDisconnect: true, audioSampleRate: CALL_SAMPLE_RATE },
+    outputOptions: { audioSampleRate: CALL_SAMPLE_RATE },
     record: false,
   });
   call.bargeIn.attach(call.session);
@@ -97,7 +110,7 @@ export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Pr
 export async function converse(call: Call, ready: ReadyRoomMetadata, deps: PersonaCallDeps, logger: Logger): Promise<void> {
   const answeredAt = (call.facts.answeredAt ??= new Date());
   call.facts.answerRecorded = deps.callStore.markAnswered(ready.callId, answeredAt).catch((error: unknown) => logger.warn({ err: error }, 'answer time not recorded'));
-  startTimeLimit({ session: call.session, ending: call.ending, logger }, ready, deps.wrapUpWarningSeconds);
+  startTimeLimit({ session: call.session, ending: call.ending, logger, speakingPersona: () => speakingAgent(call.session)?.persona }, ready, deps.wrapUpWarningSeconds);
   await greet(call, ready, logger);
 }
 
@@ -123,15 +136,35 @@ export function assembleCall(io: CallIo, deps: PersonaCallDeps, metadata: RoomMe
     },
     endCall: (goodbye) => void ending.end('providers_down', goodbye),
   });
-  const turns: TurnCapture = captureTurns(session, { logger, record: (turn) => writer.record(turn), isSuppressed: () => facts.atPinGate, onPersonaTurn: () => failures.reset() });
+  const turns: TurnCapture = captureTurns(session, {
+    logger,
+    record: (turn) => writer.record(turn),
+    isSuppressed: () => facts.atPinGate,
+    onPersonaTurn: () => failures.reset(),
+    speakingPersonaId: () => speakingAgent(session)?.personaId,
+  });
+  const stageDeps: StageDeps = {
+    logger,
+    providers: deps.providers,
+    onGenerationStart: () => turns.replyGenerationStarted(),
+    personaSpokeSinceRepTurn: () => turns.personaSpokeSinceRepTurn(),
+    endCall: (goodbye) => void ending.end('persona_ended', goodbye),
+    sttFor,
+    sampleRate: CALL_SAMPLE_RATE,
+    onPutThrough: (persona, index) => {
+      facts.language = persona.language;
+      logger.info({ stage: index, voiceId: persona.voiceId }, 'caller put through to the next persona');
+    },
+    onPrerendered: (characters) => {
+      facts.prerenderedCharacters += characters;
+    },
+  };
   const persona = (resolved: ReadyRoomMetadata, tts: ttsNs.TTS | undefined = personaTts, personaStt?: sttNs.STT) =>
     createPersonaAgent(resolved, {
-      providers: deps.providers,
+      ...stageDeps,
       ...(tts ? { tts } : {}),
       ...(personaStt ? { stt: personaStt } : {}),
-      onGenerationStart: () => turns.replyGenerationStarted(),
-      personaSpokeSinceRepTurn: () => turns.personaSpokeSinceRepTurn(),
-      endCall: (goodbye) => void ending.end('persona_ended', goodbye),
+      ...firstStage(resolved, stageDeps),
     });
   // Synthesised while the phone is still connecting, so the greeting plays the moment the caller joins.
   const greeting: Promise<AudioFrame[] | undefined> = personaTts && ready ? prerender(personaTts, ready.persona.openingLine, logger) : Promise.resolve(undefined);
@@ -168,7 +201,7 @@ async function passPinGate(ctx: JobContext, deps: PersonaCallDeps, call: Call, c
 
 async function greet(call: Call, ready: ReadyRoomMetadata, logger: Logger): Promise<void> {
   const frames = await call.greeting;
-  call.facts.prerenderedCharacters = frames ? ready.persona.openingLine.length : 0;
+  call.facts.prerenderedCharacters += frames ? ready.persona.openingLine.length : 0;
   const greetingSpeech = call.session.say(ready.persona.openingLine, frames ? { audio: framesStream(frames) } : {});
   logger.info({ prerendered: frames !== undefined, sinceAnswerMs: Date.now() - call.facts.answeredAt!.getTime() }, 'greeting queued');
   await greetingSpeech.waitForPlayout().catch(() => undefined);

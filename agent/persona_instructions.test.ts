@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseRoomMetadata, type ReadyRoomMetadata } from '../src/domain/room_metadata.js';
-import { buildPersonaInstructions, timeUpLine, wrapUpInstructions } from './persona_instructions.js';
+import { buildPersonaInstructions, HANDOFF_CONTEXT_LINES, timeUpLine, wrapUpInstructions } from './persona_instructions.js';
 
 const metadata: ReadyRoomMetadata = {
   v: 1,
@@ -74,5 +74,25 @@ describe('a persona in another language', () => {
     const spanish: ReadyRoomMetadata = { ...metadata, persona: { ...metadata.persona, language: 'es-MX' } };
     expect(buildPersonaInstructions(spanish)).toContain('Speak only Spanish (language tag es-MX), whatever language the caller uses.');
     expect(timeUpLine(spanish)).toBe(`Lo siento, ${metadata.rep.firstName}, tengo que irme a mi próxima reunión. Gracias por llamar, adiós.`);
+  });
+});
+
+describe('a staged call (decision 018)', () => {
+  const gatekeeper = { ...metadata.persona, name: 'Sam Reyes', role: 'Receptionist' };
+
+  it('tells the persona who answers when to put the caller through, and to refuse otherwise', () => {
+    const prompt = buildPersonaInstructions({ ...metadata, persona: gatekeeper }, { transferTo: { persona: metadata.persona, advanceRule: 'the caller gives a business reason.' } });
+    expect(prompt).toContain('put the caller through to Diane Carter, Chief Financial Officer, with the transfer tool. Do so only when this is true: the caller gives a business reason.');
+    expect(prompt).toContain('politely refuse, say goodbye and use the end_call tool');
+    expect(buildPersonaInstructions(metadata)).not.toContain('transfer');
+  });
+
+  it('tells the next persona who put the caller through and the latest lines said before, no more', () => {
+    const conversation = Array.from({ length: HANDOFF_CONTEXT_LINES + 2 }, (_, index) => ({ speaker: index % 2 === 0 ? ('caller' as const) : ('persona' as const), text: `line ${index}` }));
+    const prompt = buildPersonaInstructions(metadata, { putThroughBy: { persona: gatekeeper, conversation } });
+    expect(prompt).toContain('Sam Reyes, Receptionist, answered the call and put the caller through to you');
+    expect(prompt).not.toContain('line 1\n');
+    expect(prompt).toContain(`Caller: line 2\nSam Reyes: line 3`);
+    expect(prompt).toContain(`Sam Reyes: line ${HANDOFF_CONTEXT_LINES + 1}`);
   });
 });

@@ -1,7 +1,7 @@
 // What the persona is told. Pure: built from the room metadata alone, so the same call always gets
 // the same prompt and the rules can be unit-tested without a model.
 import { languageName, personaLines } from '../src/domain/languages.js';
-import type { ReadyRoomMetadata } from '../src/domain/room_metadata.js';
+import type { ReadyRoomMetadata, RoomPersona } from '../src/domain/room_metadata.js';
 
 const difficultyGuidance: Record<ReadyRoomMetadata['scenario']['difficulty'], string> = {
   easy: 'You are fairly open to the conversation. Raise an objection or two, and let good answers persuade you.',
@@ -9,8 +9,22 @@ const difficultyGuidance: Record<ReadyRoomMetadata['scenario']['difficulty'], st
   hard: 'You are guarded and short on time. Challenge every claim, ask for specifics and proof, and only agree to a next step if the caller has clearly earned it.',
 };
 
-/** The system prompt for one practice call. */
-export function buildPersonaInstructions(metadata: ReadyRoomMetadata): string {
+/** A staged call (decision 018): who this persona can put the caller through to, and who put the caller through to it. */
+export interface StageContext {
+  transferTo?: { persona: RoomPersona; advanceRule: string };
+  putThroughBy?: { persona: RoomPersona; conversation: readonly ConversationLine[] };
+}
+
+export interface ConversationLine {
+  speaker: 'caller' | 'persona';
+  text: string;
+}
+
+/** Lines of the conversation before a transfer that the next persona is told about: the latest ones. */
+export const HANDOFF_CONTEXT_LINES = 8;
+
+/** The system prompt for one practice call; `metadata.persona` is the persona speaking. */
+export function buildPersonaInstructions(metadata: ReadyRoomMetadata, stage: StageContext = {}): string {
   const { persona, scenario, rep } = metadata;
   const objections =
     persona.objections.length > 0
@@ -44,8 +58,30 @@ Staying in role:
 Ending the call:
 - When the conversation has naturally run its course (you have agreed to a next step, firmly declined, or the caller says goodbye), say a short goodbye in character and then use the end_call tool.
 - Do not end the call just because you raised an objection; give the caller a fair chance.
-
+${transferSection(stage)}${putThroughSection(persona, stage)}
 The salesperson's goal in this practice call (never mention it): ${scenario.objective.trim()}`;
+}
+
+function transferSection({ transferTo }: StageContext): string {
+  if (!transferTo) return '';
+  const { persona, advanceRule } = transferTo;
+  return `
+Putting the caller through:
+- You can put the caller through to ${persona.name}, ${persona.role}, with the transfer tool. Do so only when this is true: ${advanceRule.trim()}
+- Until then, do not put them through, whatever they say; ask for what is missing, as a real person in your role would.
+- Before you use the transfer tool, say one short line such as "One moment, I'll put you through." After it you do not speak again.
+- If the caller clearly will not meet that rule, politely refuse, say goodbye and use the end_call tool.
+`;
+}
+
+function putThroughSection(persona: RoomPersona, { putThroughBy }: StageContext): string {
+  if (!putThroughBy) return '';
+  const { persona: before, conversation } = putThroughBy;
+  const lines = conversation.slice(-HANDOFF_CONTEXT_LINES).map((line) => `${line.speaker === 'caller' ? 'Caller' : before.name}: ${line.text}`);
+  return `
+Before you picked up:
+- ${before.name}, ${before.role}, answered the call and put the caller through to you. You have just answered with your opening line; carry on from there as ${persona.name}.
+${lines.length > 0 ? `- What was said to ${before.name} (most recent last):\n${lines.join('\n')}\n` : ''}`;
 }
 
 /** Said (via the LLM) shortly before the scenario's time limit. */

@@ -12,6 +12,8 @@ export interface TurnCaptureDeps {
   isSuppressed(): boolean;
   /** A persona reply reached the caller (fallback lines are not chat items). */
   onPersonaTurn(): void;
+  /** Staged calls: the persona speaking now (the session's current agent), stored with its turns. */
+  speakingPersonaId?(): string | undefined;
 }
 
 export interface TurnCapture {
@@ -42,8 +44,11 @@ export function captureTurns(session: voice.AgentSession, deps: TurnCaptureDeps)
       lastSttRequestMs = undefined;
     }
     if (turn === undefined || deps.isSuppressed()) return;
-    if (turn.speaker === 'persona') deps.onPersonaTurn();
-    else lastRepTurnAt = Date.now();
+    if (turn.speaker === 'persona') {
+      deps.onPersonaTurn();
+      const personaId = deps.speakingPersonaId?.();
+      if (personaId !== undefined) turn.personaId = personaId;
+    } else lastRepTurnAt = Date.now();
     const seq = deps.record(turn);
     deps.logger.info({ seq, speaker: turn.speaker, interrupted: turn.interrupted, metrics: turn.metrics, pii: { text: turn.text } }, 'turn');
   });

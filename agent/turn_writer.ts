@@ -69,8 +69,8 @@ export function createTurnWriter(options: TurnWriterOptions): TurnWriter {
 
   // One statement, so a connection dying mid-write leaves nothing half-done.
   async function write(callIdNow: string, { seq, turn }: Queued): Promise<void> {
-    const insertTurn = sql`insert into ${turns} (${sql.identifier(turns.callId.name)}, ${sql.identifier(turns.seq.name)}, ${sql.identifier(turns.speaker.name)}, ${sql.identifier(turns.text.name)}, ${sql.identifier(turns.startedAt.name)}, ${sql.identifier(turns.endedAt.name)}, ${sql.identifier(turns.interrupted.name)})
-      values (${callIdNow}, ${seq}, ${turn.speaker}, ${turn.text}, ${turn.startedAt.toISOString()}::timestamptz, ${turn.endedAt.toISOString()}::timestamptz, ${turn.interrupted})
+    const insertTurn = sql`insert into ${turns} (${sql.identifier(turns.callId.name)}, ${sql.identifier(turns.seq.name)}, ${sql.identifier(turns.speaker.name)}, ${sql.identifier(turns.text.name)}, ${sql.identifier(turns.startedAt.name)}, ${sql.identifier(turns.endedAt.name)}, ${sql.identifier(turns.interrupted.name)}, ${sql.identifier(turns.personaId.name)})
+      values (${callIdNow}, ${seq}, ${turn.speaker}, ${turn.text}, ${turn.startedAt.toISOString()}::timestamptz, ${turn.endedAt.toISOString()}::timestamptz, ${turn.interrupted}, ${turn.personaId ?? null}::uuid)
       on conflict (${sql.identifier(turns.callId.name)}, ${sql.identifier(turns.seq.name)}) do nothing returning ${sql.identifier(turns.id.name)}`;
     if (turn.metrics === undefined) {
       await db.execute(insertTurn);

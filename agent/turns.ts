@@ -22,6 +22,8 @@ export interface TurnRecord {
   interrupted: boolean;
   /** Persona turns only. */
   metrics?: TurnMetricsRecord;
+  /** Persona turns of a staged call: which persona spoke (turns.persona_id). */
+  personaId?: string;
 }
 
 /** The fields of @livekit/agents' ChatMessage.metrics this module reads (seconds), plus our own. */

@@ -59,3 +59,23 @@ describe('renderCallEmail', () => {
     expect(text).toContain('Talk ratio (Riley): 73%');
   });
 });
+
+describe('a staged call in the email (decision 018)', () => {
+  const staged: AnalyticsTurn[] = [
+    { speaker: 'persona', text: 'Front desk, Sam speaking.', startMs: 0, endMs: 1500, interrupted: false, personaId: 'sam', personaName: 'Sam Reyes' },
+    { speaker: 'rep', text: 'Riley from Acme, about your freight costs.', startMs: 2000, endMs: 4000, interrupted: false, personaId: null },
+    { speaker: 'persona', text: 'One moment, I will put you through.', startMs: 4000, endMs: 6000, interrupted: false, personaId: 'sam', personaName: 'Sam Reyes' },
+    { speaker: 'persona', text: 'Diane Carter.', startMs: 8000, endMs: 9500, interrupted: false, personaId: 'diane', personaName: 'Diane <CFO> Carter' },
+  ];
+
+  it('names each persona and shows where the rep was put through, in text and HTML', () => {
+    const { text, html } = renderCallEmail(input({ personaName: 'Sam Reyes', turns: staged, analytics: computeAnalytics(staged) }));
+    expect(text).toContain('[00:04] Sam Reyes: One moment, I will put you through.\n— put through to Diane <CFO> Carter —\n[00:08] Diane <CFO> Carter: Diane Carter.');
+    expect(html).toContain('— put through to Diane &lt;CFO&gt; Carter —');
+    expect(text.match(/put through to/g)).toHaveLength(1);
+  });
+
+  it('shows no handoff for a single-persona call', () => {
+    expect(renderCallEmail(input()).text).not.toContain('put through');
+  });
+});

@@ -2,6 +2,7 @@
 // every interpolated value in the HTML goes through `html`, which escapes it, so a transcript line
 // such as "<script>" arrives as text.
 import type { AnalyticsTurn, CallAnalytics } from '../domain/analytics.js';
+import { putThroughAt } from '../domain/handoff.js';
 import { clock, type CriterionScore } from '../domain/scorecard.js';
 import { baseLanguage } from '../domain/languages.js';
 import { callEmailText, type CallEmailText } from './call_email_text.js';
@@ -115,12 +116,15 @@ export function renderCallEmail(input: CallEmailInput): RenderedEmail {
   const subject = you ? t.subjectRep(input.scenarioTitle, outcome) : t.subjectManager(input.repName, input.scenarioTitle, outcome);
   const intro = you ? t.introRep(input.personaName) : t.introManager(input.repName, input.personaName);
   const start = input.turns[0]?.startMs ?? 0;
-  const lines = input.turns.map((turn) => ({
+  const movedOn = putThroughAt(input.turns);
+  const lines = input.turns.map((turn, index) => ({
     at: clock(turn.startMs - start),
-    who: turn.speaker === 'rep' ? input.repName : input.personaName,
+    who: turn.speaker === 'rep' ? input.repName : (turn.personaName ?? input.personaName),
     rep: turn.speaker === 'rep',
     text: turn.text,
     interrupted: turn.interrupted,
+    // Staged calls: the caller was put through to this persona just before this turn.
+    putThrough: movedOn.has(index) ? t.putThrough(turn.personaName ?? input.personaName) : undefined,
   }));
   const stats = figures(t, input, you);
   const card = input.scorecard;
@@ -154,7 +158,7 @@ export function renderCallEmail(input: CallEmailInput): RenderedEmail {
     '',
     t.transcript.toUpperCase(),
     ...(input.transcriptIncomplete ? [t.incompleteTranscript] : []),
-    ...lines.map((line) => `[${line.at}] ${line.who}: ${line.text}${line.interrupted ? ` [${t.interrupted}]` : ''}`),
+    ...lines.flatMap((line) => [...(line.putThrough ? [line.putThrough] : []), `[${line.at}] ${line.who}: ${line.text}${line.interrupted ? ` [${t.interrupted}]` : ''}`]),
     '',
     '-- Practice Line',
   ].join('\n');
@@ -193,7 +197,8 @@ ${input.transcriptIncomplete ? html`<p style="color:#8b3a1a"><strong>${t.incompl
 <table style="border-collapse:collapse" cellpadding="0" cellspacing="0">
 ${lines.map(
   (line) =>
-    html`<tr><td style="${cell}color:#666;font-family:monospace">${line.at}</td><td style="${cell}font-weight:bold;${line.rep ? 'color:#1a4f8b' : 'color:#8b3a1a'}">${line.who}</td><td style="${cell}">${line.text}${line.interrupted ? html` <em>[${t.interrupted}]</em>` : ''}</td></tr>\n`,
+    html`${line.putThrough ? html`<tr><td colspan="3" style="${cell}color:#666;font-style:italic;text-align:center">${line.putThrough}</td></tr>
+` : ''}<tr><td style="${cell}color:#666;font-family:monospace">${line.at}</td><td style="${cell}font-weight:bold;${line.rep ? 'color:#1a4f8b' : 'color:#8b3a1a'}">${line.who}</td><td style="${cell}">${line.text}${line.interrupted ? html` <em>[${t.interrupted}]</em>` : ''}</td></tr>\n`,
 )}</table>
 <p style="color:#666">Practice Line</p>
 </body></html>`;

@@ -2,6 +2,7 @@
 // with the table of the call's feedback language. Names, titles, transcript lines and the scorer's
 // own words are interpolated as they are; review reasons stay in English (they are for managers
 // and come from the code's checks).
+import { putThroughLine } from '../domain/handoff.js';
 import { baseLanguage, type BaseLanguage } from '../domain/languages.js';
 
 export interface CallEmailText {
@@ -33,6 +34,8 @@ export interface CallEmailText {
   transcript: string;
   incompleteTranscript: string;
   interrupted: string;
+  /** Staged calls: the line between the turns where the rep was put through. */
+  putThrough(persona: string): string;
   callLength: string;
   /** The rep, addressed in their own email. */
   you: string;
@@ -78,6 +81,7 @@ const TEXT: Record<BaseLanguage, CallEmailText> = {
     transcript: 'Transcript',
     incompleteTranscript: 'Transcript incomplete: some turns of this call could not be saved, so it (and the scorecard) may miss part of the conversation.',
     interrupted: 'interrupted',
+    putThrough: (persona) => putThroughLine(persona),
     callLength: 'Call length',
     you: 'you',
     talkRatio: (who) => `Talk ratio (${who})`,
@@ -120,6 +124,7 @@ const TEXT: Record<BaseLanguage, CallEmailText> = {
     transcript: 'Transcripción',
     incompleteTranscript: 'Transcripción incompleta: algunos turnos de esta llamada no se pudieron guardar, así que la transcripción (y la evaluación) pueden omitir parte de la conversación.',
     interrupted: 'interrumpido',
+    putThrough: (persona) => `— le pasan con ${persona} —`,
     callLength: 'Duración de la llamada',
     you: 'tú',
     talkRatio: (who) => `Proporción de habla (${who})`,
@@ -164,6 +169,7 @@ const TEXT: Record<BaseLanguage, CallEmailText> = {
     transcript: 'Transkript',
     incompleteTranscript: 'Transkript unvollständig: Einige Beiträge dieses Anrufs konnten nicht gespeichert werden, daher können Transkript und Bewertung Teile des Gesprächs auslassen.',
     interrupted: 'unterbrochen',
+    putThrough: (persona) => `— durchgestellt zu ${persona} —`,
     callLength: 'Anrufdauer',
     you: 'du',
     talkRatio: (who) => `Redeanteil (${who})`,
@@ -208,6 +214,7 @@ const TEXT: Record<BaseLanguage, CallEmailText> = {
     transcript: 'Transcription',
     incompleteTranscript: 'Transcription incomplète : certains tours de parole de cet appel n’ont pas pu être enregistrés, la transcription (et l’évaluation) peut donc omettre une partie de la conversation.',
     interrupted: 'interrompu',
+    putThrough: (persona) => `— transféré à ${persona} —`,
     callLength: 'Durée de l’appel',
     you: 'vous',
     talkRatio: (who) => `Temps de parole (${who})`,

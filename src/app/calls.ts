@@ -156,7 +156,8 @@ export interface CallDetail extends CallRow {
   rep: { id: string; name: string; email: string } | null;
   scenario: typeof scenarios.$inferSelect | null;
   persona: { id: string; name: string; role: string; company: string; language: string } | null;
-  turns: (TurnRow & { metrics: MetricsRow | null })[];
+  /** personaName: staged calls, the persona who spoke (turns.persona_id); null otherwise. */
+  turns: (TurnRow & { metrics: MetricsRow | null; personaName: string | null })[];
   scorecard: typeof scorecards.$inferSelect | null;
   emailDeliveries: (typeof emailDeliveries.$inferSelect)[];
   /** Whether the call was recorded, and whether its audio is still kept (src/app/recordings.ts). */
@@ -177,9 +178,10 @@ export async function getCall(deps: Pick<AppDeps, 'db'>, actor: Actor, id: strin
 
   const [turnRows, [scorecard], deliveries, recording] = await Promise.all([
     deps.db
-      .select({ turn: turns, metrics: turnMetrics })
+      .select({ turn: turns, metrics: turnMetrics, personaName: personas.name })
       .from(turns)
       .leftJoin(turnMetrics, eq(turnMetrics.turnId, turns.id))
+      .leftJoin(personas, eq(personas.id, turns.personaId))
       .where(eq(turns.callId, callId))
       .orderBy(asc(turns.seq)),
     deps.db.select().from(scorecards).where(eq(scorecards.callId, callId)).limit(1),
@@ -194,10 +196,10 @@ export async function getCall(deps: Pick<AppDeps, 'db'>, actor: Actor, id: strin
     persona: head.persona
       ? { id: head.persona.id, name: head.persona.name, role: head.persona.role, company: head.persona.company, language: head.persona.language }
       : null,
-    turns: turnRows.map(({ turn, metrics }) => {
-      if (!metrics) return { ...turn, metrics: null };
+    turns: turnRows.map(({ turn, metrics, personaName }) => {
+      if (!metrics) return { ...turn, personaName, metrics: null };
       const { turnId: _turnId, createdAt: _createdAt, ...figures } = metrics;
-      return { ...turn, metrics: figures };
+      return { ...turn, personaName, metrics: figures };
     }),
     scorecard: scorecard ?? null,
     emailDeliveries: deliveries,
@@ -205,7 +207,8 @@ export async function getCall(deps: Pick<AppDeps, 'db'>, actor: Actor, id: strin
   };
 }
 
-export type LiveTurn = Pick<TurnRow, 'seq' | 'speaker' | 'text' | 'interrupted' | 'startedAt'>;
+/** personaId / personaName: staged calls, the persona who spoke (null otherwise). */
+export type LiveTurn = Pick<TurnRow, 'seq' | 'speaker' | 'text' | 'interrupted' | 'startedAt' | 'personaId'> & { personaName: string | null };
 
 /**
  * One poll of a live transcript: the call's status and only the turns stored after `afterSeq`,
@@ -221,8 +224,9 @@ export async function liveTurns(deps: Pick<AppDeps, 'db'>, actor: Actor, id: str
     .limit(1);
   if (!head || !canSeeCallOf(actor, head.rep)) throw notFound('call');
   const rows = await deps.db
-    .select({ seq: turns.seq, speaker: turns.speaker, text: turns.text, interrupted: turns.interrupted, startedAt: turns.startedAt })
+    .select({ seq: turns.seq, speaker: turns.speaker, text: turns.text, interrupted: turns.interrupted, startedAt: turns.startedAt, personaId: turns.personaId, personaName: personas.name })
     .from(turns)
+    .leftJoin(personas, eq(personas.id, turns.personaId))
     .where(and(eq(turns.callId, callId), gt(turns.seq, afterSeq)))
     .orderBy(asc(turns.seq));
   return { status: head.status, turns: rows };

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../adapters/db/client.js';
+import { scorecardStagesOf } from './call_stages.js';
 import { assignments, calls, emailDeliveries, personas, scenarios, scorecards, turns, users } from '../adapters/db/schema.js';
 import { type AnalyticsTurn, type CallAnalytics, computeAnalytics } from '../domain/analytics.js';
 import { isProviderError } from '../domain/provider_error.js';
@@ -133,13 +134,21 @@ export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise
   }
   call.transcriptIncomplete = await transcriptIncomplete(deps, call, job, now());
 
-  const turnRows = await db.select().from(turns).where(eq(turns.callId, call.id)).orderBy(asc(turns.seq));
-  const conversation: AnalyticsTurn[] = turnRows.map((turn) => ({
+  const turnRows = await db
+    .select({ turn: turns, personaName: personas.name })
+    .from(turns)
+    .leftJoin(personas, eq(personas.id, turns.personaId))
+    .where(eq(turns.callId, call.id))
+    .orderBy(asc(turns.seq));
+  const conversation: AnalyticsTurn[] = turnRows.map(({ turn, personaName }) => ({
     speaker: turn.speaker,
     text: turn.text,
     startMs: turn.startedAt.getTime(),
     endMs: turn.endedAt.getTime(),
     interrupted: turn.interrupted,
+    // Staged calls: who spoke, so the scorer and the email show where the caller was put through.
+    personaId: turn.personaId,
+    ...(personaName !== null ? { personaName } : {}),
   }));
   const analytics = computeAnalytics(conversation);
   await db.update(calls).set({ analytics: analytics as unknown as Record<string, unknown> }).where(eq(calls.id, call.id));
@@ -160,7 +169,8 @@ export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise
 
   let [scorecard] = await db.select().from(scorecards).where(eq(scorecards.callId, call.id));
   if (!scorecard && context) {
-    const outcome = await produceScorecard(deps, { scenario: context.scenario, persona: context.persona, turns: conversation, passMark, languages: scorecardLanguagesOf(context.scenario, context.persona) });
+    const stages = await scorecardStagesOf(db, context.scenario.id);
+    const outcome = await produceScorecard(deps, { scenario: context.scenario, persona: context.persona, stages, turns: conversation, passMark, languages: scorecardLanguagesOf(context.scenario, context.persona) });
     // No scorecard and no email yet: both wait for the provider, within the window.
     const endedAt = call.finalizedAt ?? call.endedAt ?? call.createdAt;
     const windowOpen = now().getTime() - endedAt.getTime() < (deps.scoringWindowMs ?? DEFAULT_SCORING_WINDOW_MS);

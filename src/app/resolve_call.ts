@@ -24,8 +24,8 @@ import {
   type WindowRule,
 } from '../domain/lockout.js';
 import { hashPin } from '../domain/pin.js';
-import { firstNameOf, resolveCall, type RepCandidate, type ResolveFailure, type ResolvedVia, type ScenarioCandidate } from '../domain/resolver.js';
-import { encodeRoomMetadata, type ReadyRoomMetadata } from '../domain/room_metadata.js';
+import { firstNameOf, resolveCall, type PersonaCandidate, type RepCandidate, type ResolveFailure, type ResolvedVia, type ScenarioCandidate } from '../domain/resolver.js';
+import { encodeRoomMetadata, ROOM_METADATA_VERSION, type ReadyRoomMetadata, type RoomPersona, STAGED_ROOM_METADATA_VERSION } from '../domain/room_metadata.js';
 import {
   nowOf,
   type AppLogger,
@@ -93,10 +93,22 @@ export const ROOM_DEPARTURE_TIMEOUT_SECONDS = 10;
 /** 128 random bits: the room name is the SIP user Twilio dials, so it must not be guessable. */
 export const newRoomName = (): string => `pl-${randomBytes(16).toString('hex')}`;
 
+const roomPersonaOf = ({ id: _id, archived: _archived, ...persona }: PersonaCandidate): RoomPersona => persona;
+
+/** Single-persona scenarios are version 1, as before stages; staged ones version 2 (room_metadata.ts). */
 export function buildMetadata(callId: string, scenario: ScenarioCandidate, rep: RepCandidate): ReadyRoomMetadata {
-  const { id: _personaId, archived: _personaArchived, ...persona } = scenario.persona;
+  const persona = roomPersonaOf(scenario.persona);
+  const stages = scenario.stages ?? [];
+  const staged =
+    stages.length === 0
+      ? { v: ROOM_METADATA_VERSION }
+      : {
+          v: STAGED_ROOM_METADATA_VERSION,
+          personaId: scenario.persona.id,
+          stages: stages.map((stage) => ({ personaId: stage.persona.id, persona: roomPersonaOf(stage.persona), advanceRule: stage.advanceRule })),
+        };
   return {
-    v: 1,
+    ...staged,
     stage: 'ready',
     callId,
     persona,

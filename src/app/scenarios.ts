@@ -1,9 +1,11 @@
-// Scenarios: what the rep practises, against which persona, scored by which weighted rubric.
-import { asc, eq, isNull } from 'drizzle-orm';
+// Scenarios: what the rep practises, against which persona, scored by which weighted rubric. A
+// staged scenario (decision 018) also lists the personas the one who answers can put the caller
+// through to, in order, each with its rule in plain words; create and update take the whole list.
+import { asc, eq, inArray, isNull } from 'drizzle-orm';
 import { createInsertSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { uniqueViolation } from '../adapters/db/pg_errors.js';
-import { personas, scenarios } from '../adapters/db/schema.js';
+import { personas, scenarioStages, scenarios } from '../adapters/db/schema.js';
 import { assertStaff, teamOfNewContent, type Actor } from '../domain/access.js';
 import { conflict, invalidInput, notFound } from '../domain/errors.js';
 import type { RubricCriterion } from '../domain/scorecard.js';
@@ -42,6 +44,30 @@ export const rubricSchema = z
  */
 export const extensionSchema = z.string().trim().regex(/^\d{2,5}$/, 'expected 2 to 5 digits');
 
+export const MAX_STAGES = 5;
+
+export const stageInputSchema = z.object({
+  personaId: idSchema,
+  advanceRule: z
+    .string({ message: 'required' })
+    .trim()
+    .min(1, 'required: when the persona before puts the caller through, in plain words')
+    .max(1000, 'at most 1000 characters'),
+});
+
+/** The whole ordered list; an empty list makes the scenario single-persona again. */
+export const stagesSchema = z
+  .array(stageInputSchema)
+  .max(MAX_STAGES, `at most ${MAX_STAGES} stages`)
+  .superRefine((stages, ctx) => {
+    const seen = new Set<string>();
+    stages.forEach((stage, index) => {
+      if (seen.has(stage.personaId)) ctx.addIssue({ code: 'custom', path: [index, 'personaId'], message: 'this persona is already a stage' });
+      seen.add(stage.personaId);
+    });
+  });
+export type StageInput = z.output<typeof stageInputSchema>;
+
 const scenarioInsertSchema = createInsertSchema(scenarios, {
   title: (schema) => schema.trim().min(1, 'required').max(200),
   objective: (schema) => schema.trim().min(1, 'required').max(2000),
@@ -73,23 +99,56 @@ const scenarioFields = {
 export const createScenarioInput = scenarioInsertSchema
   .pick(scenarioFields)
   // drizzle-zod's types drop the optionality of refined nullable/defaulted columns; runtime keeps it.
-  .partial({ timeLimitSeconds: true, backgroundNoise: true, extension: true, directLineNumber: true, recordCalls: true, feedbackLanguage: true });
+  .partial({ timeLimitSeconds: true, backgroundNoise: true, extension: true, directLineNumber: true, recordCalls: true, feedbackLanguage: true })
+  .extend({ stages: stagesSchema.optional() });
 export type CreateScenarioInput = z.input<typeof createScenarioInput>;
 
 export const updateScenarioInput = scenarioInsertSchema
   .pick(scenarioFields)
   .partial()
-  .extend({ id: idSchema, archived: z.boolean().optional() });
+  .extend({ id: idSchema, archived: z.boolean().optional(), stages: stagesSchema.optional() });
 export type UpdateScenarioInput = z.input<typeof updateScenarioInput>;
 
-export type Scenario = typeof scenarios.$inferSelect;
+export type ScenarioStage = StageInput & { position: number };
+export type Scenario = typeof scenarios.$inferSelect & { stages: ScenarioStage[] };
 
-async function assertPersona(db: Executor, personaId: string): Promise<void> {
+async function assertPersona(db: Executor, personaId: string, field = 'personaId'): Promise<void> {
   const [persona] = await db.select({ id: personas.id, archivedAt: personas.archivedAt }).from(personas).where(eq(personas.id, personaId));
   if (!persona || persona.archivedAt !== null) {
-    throw invalidInput('personaId must name an active persona', { personaId: 'no active persona with this id' });
+    throw invalidInput(`${field} must name an active persona`, { [field]: 'no active persona with this id' });
   }
 }
+
+/** Every stage names an active persona other than the one who answers. */
+async function assertStages(db: Executor, answeringPersonaId: string, stages: readonly StageInput[]): Promise<void> {
+  for (const [index, stage] of stages.entries()) {
+    const field = `stages.${index}.personaId`;
+    if (stage.personaId === answeringPersonaId) throw invalidInput(`${field} is the persona who answers`, { [field]: 'the persona who answers cannot also be a later stage' });
+    await assertPersona(db, stage.personaId, field);
+  }
+}
+
+async function replaceStages(tx: Executor, scenarioId: string, stages: readonly StageInput[]): Promise<void> {
+  await tx.delete(scenarioStages).where(eq(scenarioStages.scenarioId, scenarioId));
+  if (stages.length === 0) return;
+  await tx.insert(scenarioStages).values(stages.map((stage, index) => ({ scenarioId, position: index + 1, personaId: stage.personaId, advanceRule: stage.advanceRule })));
+}
+
+/** The scenarios with their stages, in order. */
+async function withStages(db: Executor, rows: (typeof scenarios.$inferSelect)[]): Promise<Scenario[]> {
+  if (rows.length === 0) return [];
+  const stageRows = await db
+    .select({ scenarioId: scenarioStages.scenarioId, position: scenarioStages.position, personaId: scenarioStages.personaId, advanceRule: scenarioStages.advanceRule })
+    .from(scenarioStages)
+    .where(inArray(scenarioStages.scenarioId, rows.map((row) => row.id)))
+    .orderBy(asc(scenarioStages.position));
+  return rows.map((row) => ({
+    ...row,
+    stages: stageRows.filter((stage) => stage.scenarioId === row.id).map(({ position, personaId, advanceRule }) => ({ position, personaId, advanceRule })),
+  }));
+}
+
+const withStagesOf = async (db: Executor, row: typeof scenarios.$inferSelect): Promise<Scenario> => (await withStages(db, [row]))[0]!;
 
 function numberConflict(error: unknown): never {
   const constraint = uniqueViolation(error);
@@ -104,19 +163,22 @@ function numberConflict(error: unknown): never {
 
 export async function createScenario(deps: Pick<AppDeps, 'db'>, actor: Actor, raw: CreateScenarioInput): Promise<Scenario> {
   assertStaff(actor);
-  const input = parseInput(createScenarioInput, raw);
+  const { stages = [], ...input } = parseInput(createScenarioInput, raw);
   await assertPersona(deps.db, input.personaId);
+  await assertStages(deps.db, input.personaId, stages);
   return deps.db
     .transaction(async (tx) => {
       const rows = await tx
         .insert(scenarios)
         .values({ ...input, createdBy: actor.userId, teamManagerId: teamOfNewContent(actor) })
         .returning();
-      return auditCreated(tx, actor, rows, (row) => ({
+      const created = await auditCreated(tx, actor, rows, (row) => ({
         action: 'scenario.created',
         entityType: 'scenario',
-        details: { title: row.title, extension: row.extension, directLineNumber: row.directLineNumber },
+        details: { title: row.title, extension: row.extension, directLineNumber: row.directLineNumber, stages: stages.length },
       }));
+      await replaceStages(tx, created.id, stages);
+      return withStagesOf(tx, created);
     })
     .catch(numberConflict);
 }
@@ -124,27 +186,33 @@ export async function createScenario(deps: Pick<AppDeps, 'db'>, actor: Actor, ra
 export async function listScenarios(deps: Pick<AppDeps, 'db'>, actor: Actor, options: { includeArchived?: boolean } = {}, paging?: PageRequest): Promise<Scenario[]> {
   assertStaff(actor);
   const live = options.includeArchived ? undefined : isNull(scenarios.archivedAt);
-  return withPage(deps.db.select().from(scenarios).where(live).orderBy(asc(scenarios.title), asc(scenarios.id)).$dynamic(), paging);
+  return withStages(deps.db, await withPage(deps.db.select().from(scenarios).where(live).orderBy(asc(scenarios.title), asc(scenarios.id)).$dynamic(), paging));
 }
 
 export async function getScenario(deps: Pick<AppDeps, 'db'>, actor: Actor, id: string): Promise<Scenario> {
   assertStaff(actor);
   const [row] = await deps.db.select().from(scenarios).where(eq(scenarios.id, parseId(id, 'scenario'))).limit(1);
   if (!row) throw notFound('scenario');
-  return row;
+  return withStagesOf(deps.db, row);
 }
 
 export async function updateScenario(deps: Pick<AppDeps, 'db' | 'now'>, actor: Actor, raw: UpdateScenarioInput): Promise<Scenario> {
   assertStaff(actor);
-  const { id, archived, ...patch } = parseInput(updateScenarioInput, raw);
-  const changed = changedFields(patch, { archived });
+  const { id, archived, stages, ...patch } = parseInput(updateScenarioInput, raw);
+  const changed = changedFields({ ...patch, ...(stages !== undefined ? { stages } : {}) }, { archived });
   if (patch.personaId !== undefined) await assertPersona(deps.db, patch.personaId);
   return deps.db
     .transaction(async (tx) => {
-      const [current] = await tx.select({ teamManagerId: scenarios.teamManagerId }).from(scenarios).where(eq(scenarios.id, id)).for('update');
+      const [current] = await tx.select({ teamManagerId: scenarios.teamManagerId, personaId: scenarios.personaId }).from(scenarios).where(eq(scenarios.id, id)).for('update');
       assertTeamEditable(actor, 'scenario', current);
-      const rows = await tx.update(scenarios).set({ ...patch, ...archivedAtOf(archived, nowOf(deps)) }).where(eq(scenarios.id, id)).returning();
-      return auditUpdated(tx, actor, rows, 'scenario', { changed });
+      const answering = patch.personaId ?? current!.personaId;
+      const nextStages = stages ?? (await tx.select({ personaId: scenarioStages.personaId, advanceRule: scenarioStages.advanceRule }).from(scenarioStages).where(eq(scenarioStages.scenarioId, id)));
+      if (stages !== undefined || patch.personaId !== undefined) await assertStages(tx, answering, nextStages);
+      // updatedAt always: a change of stages alone still changes the scenario (and leaves the set non-empty).
+      const rows = await tx.update(scenarios).set({ ...patch, ...archivedAtOf(archived, nowOf(deps)), updatedAt: nowOf(deps) }).where(eq(scenarios.id, id)).returning();
+      const updated = await auditUpdated(tx, actor, rows, 'scenario', { changed });
+      if (stages !== undefined) await replaceStages(tx, id, stages);
+      return withStagesOf(tx, updated);
     })
     .catch(numberConflict);
 }

@@ -19,6 +19,7 @@ import {
   type ScorecardLanguages,
   scorerAddressReasons,
   type ScorecardPersona,
+  type ScorecardStage,
   type ScorecardResult,
   type ScorecardScenario,
   scorecardJsonSchema,
@@ -83,7 +84,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export async function produceScorecard(
   deps: ScoringDeps,
-  input: { scenario: ScorecardScenario; persona?: ScorecardPersona; turns: readonly AnalyticsTurn[]; passMark: number | null; languages?: ScorecardLanguages },
+  input: { scenario: ScorecardScenario; persona?: ScorecardPersona; stages?: readonly ScorecardStage[]; turns: readonly AnalyticsTurn[]; passMark: number | null; languages?: ScorecardLanguages },
 ): Promise<ScorecardOutcome> {
   const model = deps.scorecardModel;
   const base = {
@@ -98,7 +99,10 @@ export async function produceScorecard(
   }
 
   const attempts = Math.max(1, deps.scorecardAttempts ?? 3);
-  const prompt = buildScorecardMessages(input.scenario, input.turns, input.persona, input.languages);
+  const prompt = buildScorecardMessages(input.scenario, input.turns, input.persona, {
+    ...(input.languages ? { languages: input.languages } : {}),
+    ...(input.stages ? { stages: input.stages } : {}),
+  });
   const request: ScorecardRequest = {
     messages: prompt,
     format: 'json_schema',

@@ -36,6 +36,9 @@ export interface AnalyticsTurn {
   startMs: number;
   endMs: number;
   interrupted: boolean;
+  /** Staged calls (decision 018): the persona who spoke, and their name. */
+  personaId?: string | null;
+  personaName?: string;
 }
 
 export interface CallAnalytics {

@@ -16,10 +16,17 @@ export interface PersonaCandidate extends RoomPersona {
   archived: boolean;
 }
 
+export interface StageCandidate {
+  persona: PersonaCandidate;
+  advanceRule: string;
+}
+
 export interface ScenarioCandidate extends RoomScenario {
   id: string;
   archived: boolean;
   persona: PersonaCandidate;
+  /** The personas after the one who answers (decision 018); absent or empty: a single-persona scenario. */
+  stages?: StageCandidate[];
 }
 
 export interface RepCandidate {

@@ -50,12 +50,31 @@ describe('room metadata', () => {
     expect(parseRoomMetadata('')).toMatchObject({ ok: false, code: 'empty' });
     expect(parseRoomMetadata(undefined)).toMatchObject({ ok: false, code: 'empty' });
     expect(parseRoomMetadata('{nope')).toMatchObject({ ok: false, code: 'not_json' });
-    expect(parseRoomMetadata(JSON.stringify({ ...ready, v: 2 }))).toMatchObject({ ok: false, code: 'unsupported_version' });
+    expect(parseRoomMetadata(JSON.stringify({ ...ready, v: 3 }))).toMatchObject({ ok: false, code: 'unsupported_version' });
     const { openingLine: _dropped, ...persona } = ready.persona;
     const broken = parseRoomMetadata(JSON.stringify({ ...ready, persona }));
     expect(broken).toMatchObject({ ok: false, code: 'invalid' });
     expect(!broken.ok && broken.problems.join()).toContain('persona.openingLine');
     expect(parseRoomMetadata(JSON.stringify({ v: 1, stage: 'ringing' }))).toMatchObject({ ok: false, code: 'invalid' });
+  });
+
+  it('carries the stages of a staged call as version 2, and refuses stages under version 1 or a version 2 without them', () => {
+    const staged: ReadyRoomMetadata = {
+      ...ready,
+      v: 2,
+      personaId: '0b8f2f0e-1d1c-4c57-9a77-0d5b2a6f4e01',
+      persona: { ...ready.persona, name: 'Sam Reyes', role: 'Front desk' },
+      stages: [{ personaId: '0b8f2f0e-1d1c-4c57-9a77-0d5b2a6f4e02', persona: ready.persona, advanceRule: 'They give their name and a business reason.' }],
+    };
+    expect(parseRoomMetadata(encodeRoomMetadata(staged))).toEqual({ ok: true, metadata: staged });
+    const underV1 = parseRoomMetadata(JSON.stringify({ ...staged, v: 1 }));
+    expect(!underV1.ok && underV1.problems.join()).toContain('must be version 2');
+    const { stages: _stages, ...withoutStages } = staged;
+    const bare = parseRoomMetadata(JSON.stringify(withoutStages));
+    expect(bare).toMatchObject({ ok: false, code: 'invalid' });
+    expect(!bare.ok && bare.problems.join()).toContain('needs personaId and stages');
+    const emptyRule = parseRoomMetadata(JSON.stringify({ ...staged, stages: [{ ...staged.stages![0], advanceRule: ' ' }] }));
+    expect(!emptyRule.ok && emptyRule.problems.join()).toContain('stages.0.advanceRule');
   });
 
   it('never encodes metadata the agent would refuse', () => {

@@ -10,11 +10,20 @@
 //   - `awaiting_pin`: a direct-trunk call whose room was created by an individual dispatch rule;
 //     nobody knows who is calling yet. The agent collects the PIN (or resolves by the called
 //     number) and posts it to the resolve endpoint. `callId` is absent until then.
+//
+// Versions: a single-persona call is `v: 1`, exactly as before stages existed. A staged call
+// (gatekeeper -> decision-maker, decision 018) is `v: 2`: it adds `personaId` (who answers) and
+// `stages` (who the caller can be put through to, in order, each with the rule for getting there).
+// An agent that predates stages refuses v 2 with its apology instead of playing a gatekeeper who
+// can never put anyone through; this agent accepts both.
 import { z } from 'zod';
 import type { RubricCriterion } from './scorecard.js';
 import { BACKGROUND_NOISES } from './background_noise.js';
 
-export const ROOM_METADATA_VERSION = 1;
+export const ROOM_METADATA_VERSION = 1 as const;
+/** A call with stages (decision 018); single-persona calls stay at ROOM_METADATA_VERSION. */
+export const STAGED_ROOM_METADATA_VERSION = 2 as const;
+const SUPPORTED_VERSIONS: readonly unknown[] = [ROOM_METADATA_VERSION, STAGED_ROOM_METADATA_VERSION];
 
 const text = (what: string, max = 4000) =>
   z.string({ message: `expected ${what}` }).trim().min(1, `expected ${what}`).max(max, `${what} is too long`);
@@ -59,14 +68,35 @@ export const roomRepSchema = z.object({
   firstName: text('the rep first name', 100),
 });
 
-export const readyRoomMetadataSchema = z.object({
-  v: z.literal(ROOM_METADATA_VERSION),
-  stage: z.literal('ready'),
-  callId: z.uuid(),
+/** A persona the caller can be put through to, and the rule (plain words, for the persona before) for doing so. */
+export const roomStageSchema = z.object({
+  personaId: z.uuid(),
   persona: roomPersonaSchema,
-  scenario: roomScenarioSchema,
-  rep: roomRepSchema,
+  advanceRule: text('an advance rule', 1000),
 });
+
+export const readyRoomMetadataSchema = z
+  .object({
+    v: z.union([z.literal(ROOM_METADATA_VERSION), z.literal(STAGED_ROOM_METADATA_VERSION)]),
+    stage: z.literal('ready'),
+    callId: z.uuid(),
+    persona: roomPersonaSchema,
+    scenario: roomScenarioSchema,
+    rep: roomRepSchema,
+    /** v 2: the id of the persona who answers, so turns can say who spoke. */
+    personaId: z.uuid().optional(),
+    /** v 2: the personas after the one who answers, in order. */
+    stages: z.array(roomStageSchema).min(1, 'expected at least one stage').max(5, 'at most 5 stages').optional(),
+  })
+  .superRefine((metadata, ctx) => {
+    const staged = metadata.stages !== undefined || metadata.personaId !== undefined;
+    if (metadata.v === STAGED_ROOM_METADATA_VERSION && (metadata.stages === undefined || metadata.personaId === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['stages'], message: 'version 2 metadata needs personaId and stages' });
+    }
+    if (metadata.v === ROOM_METADATA_VERSION && staged) {
+      ctx.addIssue({ code: 'custom', path: ['v'], message: 'metadata with stages must be version 2' });
+    }
+  });
 
 export const awaitingPinRoomMetadataSchema = z.object({
   v: z.literal(ROOM_METADATA_VERSION),
@@ -79,6 +109,7 @@ export const roomMetadataSchema = z.discriminatedUnion('stage', [readyRoomMetada
 export type RoomPersona = z.infer<typeof roomPersonaSchema>;
 export type RoomScenario = z.infer<typeof roomScenarioSchema>;
 export type RoomRep = z.infer<typeof roomRepSchema>;
+export type RoomStage = z.infer<typeof roomStageSchema>;
 export type ReadyRoomMetadata = z.infer<typeof readyRoomMetadataSchema>;
 export type AwaitingPinRoomMetadata = z.infer<typeof awaitingPinRoomMetadataSchema>;
 export type RoomMetadata = z.infer<typeof roomMetadataSchema>;
@@ -102,8 +133,8 @@ export function parseRoomMetadata(raw: string | undefined | null): RoomMetadataP
   } catch {
     return { ok: false, code: 'not_json', problems: ['metadata is not JSON'] };
   }
-  if (typeof value === 'object' && value !== null && 'v' in value && value.v !== ROOM_METADATA_VERSION) {
-    return { ok: false, code: 'unsupported_version', problems: [`metadata version ${String(value.v)} is not ${ROOM_METADATA_VERSION}`] };
+  if (typeof value === 'object' && value !== null && 'v' in value && !SUPPORTED_VERSIONS.includes(value.v)) {
+    return { ok: false, code: 'unsupported_version', problems: [`metadata version ${String(value.v)} is not one of ${SUPPORTED_VERSIONS.join(', ')}`] };
   }
   const parsed = roomMetadataSchema.safeParse(value);
   if (!parsed.success) {

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import type { AnalyticsTurn } from './analytics.js';
+import { putThroughAt, putThroughLine } from './handoff.js';
 import { baseLanguage, languageName } from './languages.js';
 
 /** Bump when the prompt or schema changes, so stored scorecards say what produced them. */
@@ -55,6 +56,11 @@ export interface ScorecardPersona {
   company: string;
 }
 
+/** Staged calls: a persona the rep could be put through to, and the rule for it (decision 018). */
+export interface ScorecardStage extends ScorecardPersona {
+  advanceRule: string;
+}
+
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
   content: string;
@@ -77,9 +83,15 @@ export function clock(offsetMs: number): string {
   return `${String(minutes).padStart(2, '0')}:${String(total % 60).padStart(2, '0')}`;
 }
 
+/** One line per turn; in a staged call each persona by name, and a line where the caller was put through. */
 export function transcriptLines(turns: readonly AnalyticsTurn[], personaName = 'Buyer'): string[] {
   const start = turns[0]?.startMs ?? 0;
-  return turns.map((turn) => `[${clock(turn.startMs - start)}] ${turn.speaker === 'rep' ? 'Rep' : personaName}: ${turn.text}`);
+  const movedOn = putThroughAt(turns);
+  return turns.flatMap((turn, index) => {
+    const who = turn.speaker === 'rep' ? 'Rep' : (turn.personaName ?? personaName);
+    const line = `[${clock(turn.startMs - start)}] ${who}: ${turn.text}`;
+    return movedOn.has(index) ? [putThroughLine(who), line] : [line];
+  });
 }
 
 /** Angle brackets and line breaks out of spoken text, so no line can close the data block or fake a speaker. */
@@ -88,7 +100,7 @@ const asData = (text: string): string => text.replace(/[<>]/g, ' ').replace(/\s*
 /** The transcript as one delimited data block for the prompt. */
 export function transcriptBlock(turns: readonly AnalyticsTurn[], personaName = 'Buyer'): string {
   const lines = transcriptLines(
-    turns.map((turn) => ({ ...turn, text: asData(turn.text) })),
+    turns.map((turn) => ({ ...turn, text: asData(turn.text), ...(turn.personaName !== undefined ? { personaName: asData(turn.personaName) } : {}) })),
     asData(personaName),
   );
   return ['<transcript>', ...lines, '</transcript>'].join('\n');
@@ -179,7 +191,15 @@ const needsLanguageLine = (languages?: ScorecardLanguages): languages is Scoreca
 export const scorecardPromptVersion = (languages?: ScorecardLanguages): string =>
   needsLanguageLine(languages) ? `${SCORECARD_PROMPT_VERSION}-${baseLanguage(languages.feedback)}` : SCORECARD_PROMPT_VERSION;
 
-export function buildScorecardMessages(scenario: ScorecardScenario, turns: readonly AnalyticsTurn[], persona?: ScorecardPersona, languages?: ScorecardLanguages): ChatMessage[] {
+/** What the scorer is told beyond the scenario and the turns. */
+export interface ScorecardContext {
+  languages?: ScorecardLanguages;
+  /** The personas a staged scenario puts the rep through to, after the one who answered. */
+  stages?: readonly ScorecardStage[];
+}
+
+export function buildScorecardMessages(scenario: ScorecardScenario, turns: readonly AnalyticsTurn[], persona?: ScorecardPersona, context: ScorecardContext = {}): ChatMessage[] {
+  const { languages, stages = [] } = context;
   const rubric = scenario.rubric
     .map((criterion) => `- id "${criterion.id}" — ${criterion.name} (weight ${criterion.weight}): ${criterion.description}`)
     .join('\n');
@@ -206,7 +226,9 @@ export function buildScorecardMessages(scenario: ScorecardScenario, turns: reado
     `Scenario: ${scenario.title}${scenario.difficulty ? ` (${scenario.difficulty})` : ''}`,
     `Rep's objective: ${scenario.objective}`,
     `Context: ${scenario.context}`,
-    persona ? `Buyer: ${persona.name}, ${persona.role} at ${persona.company}` : '',
+    persona ? `${stages.length > 0 ? 'Answered by' : 'Buyer'}: ${persona.name}, ${persona.role} at ${persona.company}` : '',
+    ...stages.map((stage) => `Then put through to: ${stage.name}, ${stage.role} at ${stage.company}, only when ${asData(stage.advanceRule)}`),
+    stages.length > 0 ? `A line "${putThroughLine('…')}" in the transcript marks where the rep was put through; a call without it never got past ${persona?.name ?? 'the first persona'}.` : '',
     '',
     'Rubric:',
     rubric,

@@ -277,6 +277,49 @@ describe('validation', () => {
     expect(back.body.feedbackLanguage).toBeNull();
   });
 
+  it('builds a staged scenario: stages added, reordered and removed as a whole list, validated per field, handed to the agent as v2 metadata', async () => {
+    const persona = async (name: string, role: string) => (await api(tokens.morgan, 'POST', '/api/personas', { ...personaBody, name, role })).body.id as string;
+    const [sam, diane, omar] = [await persona('Sam Reyes', 'Receptionist'), await persona('Diane Carter', 'CFO'), await persona('Omar Haddad', 'CEO')];
+    const rule = 'the caller gives their name and a business reason';
+    const staged = await createScenarioVia(tokens.morgan, { personaId: sam, stages: [{ personaId: diane, advanceRule: rule }] });
+    expect(staged.stages).toEqual([{ position: 1, personaId: diane, advanceRule: rule }]);
+    expect((await api(tokens.morgan, 'GET', `/api/scenarios/${staged.id}`)).body.stages).toEqual(staged.stages);
+
+    const twoStages = await api(tokens.morgan, 'PATCH', `/api/scenarios/${staged.id}`, { stages: [{ personaId: omar, advanceRule: 'asked for the boss' }, { personaId: diane, advanceRule: rule }] });
+    expect(twoStages.status).toBe(200);
+    expect(twoStages.body.stages.map((stage: Json) => [stage.position, stage.personaId])).toEqual([[1, omar], [2, diane]]);
+    const listed = (await api(tokens.morgan, 'GET', '/api/scenarios')).body.items.find((item: Json) => item.id === staged.id);
+    expect(listed.stages).toHaveLength(2);
+
+    const store = createCallRoutingStore(database.db);
+    const rep = { id: ids.riley, name: 'Riley Rep', role: 'rep', active: true } as const;
+    const metadata = buildMetadata('0d6f3a52-8a4e-4f8a-a0f5-0f6c1b7d9e21', (await store.scenario(staged.id))!, rep);
+    expect(metadata).toMatchObject({ v: 2, personaId: sam, persona: { name: 'Sam Reyes' } });
+    expect(metadata.stages!.map((stage) => [stage.personaId, stage.persona.name, stage.advanceRule])).toEqual([[omar, 'Omar Haddad', 'asked for the boss'], [diane, 'Diane Carter', rule]]);
+
+    const bad = await api(tokens.morgan, 'PATCH', `/api/scenarios/${staged.id}`, { stages: [{ personaId: diane, advanceRule: ' ' }, { advanceRule: rule }] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields).toEqual({ 'stages.0.advanceRule': expect.stringContaining('required'), 'stages.1.personaId': 'expected an id' });
+    const twice = await api(tokens.morgan, 'PATCH', `/api/scenarios/${staged.id}`, { stages: [{ personaId: diane, advanceRule: rule }, { personaId: diane, advanceRule: rule }] });
+    expect(twice.body.error.fields).toEqual({ 'stages.1.personaId': 'this persona is already a stage' });
+    const answerer = await api(tokens.morgan, 'PATCH', `/api/scenarios/${staged.id}`, { stages: [{ personaId: sam, advanceRule: rule }] });
+    expect(answerer.status).toBe(400);
+    expect(answerer.body.error.fields).toEqual({ 'stages.0.personaId': 'the persona who answers cannot also be a later stage' });
+    const becomesAnswerer = await api(tokens.morgan, 'PATCH', `/api/scenarios/${staged.id}`, { personaId: diane });
+    expect(becomesAnswerer.body.error.fields).toEqual({ 'stages.1.personaId': 'the persona who answers cannot also be a later stage' });
+    const unknown = await api(tokens.morgan, 'PATCH', `/api/scenarios/${staged.id}`, { stages: [{ personaId: '0d6f3a52-8a4e-4f8a-a0f5-0f6c1b7d9e21', advanceRule: rule }] });
+    expect(unknown.body.error.fields).toEqual({ 'stages.0.personaId': 'no active persona with this id' });
+    const tooMany = await api(tokens.morgan, 'PATCH', `/api/scenarios/${staged.id}`, { stages: Array.from({ length: 6 }, () => ({ personaId: diane, advanceRule: rule })) });
+    expect(tooMany.body.error.fields).toMatchObject({ stages: 'at most 5 stages' });
+    expect((await api(tokens.morgan, 'GET', `/api/scenarios/${staged.id}`)).body.stages).toHaveLength(2);
+
+    const single = await api(tokens.morgan, 'PATCH', `/api/scenarios/${staged.id}`, { stages: [] });
+    expect(single.body.stages).toEqual([]);
+    const back = buildMetadata('0d6f3a52-8a4e-4f8a-a0f5-0f6c1b7d9e21', (await store.scenario(staged.id))!, rep);
+    expect(back.v).toBe(1);
+    expect('stages' in back || 'personaId' in back).toBe(false);
+  });
+
   it('reports a taken extension, email or phone number as 409 on that field', async () => {
     await createScenarioVia(tokens.admin, { extension: '4242' });
     const persona = await api(tokens.admin, 'POST', '/api/personas', personaBody);

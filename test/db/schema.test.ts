@@ -56,6 +56,7 @@ describe('schema from the real migrations', () => {
       'personas',
       'pin_attempts',
       'recordings',
+      'scenario_stages',
       'scenarios',
       'scorecards',
       'sessions',

@@ -12,6 +12,7 @@ import {
   calls,
   emailDeliveries,
   personas,
+  scenarioStages,
   scenarios,
   scorecards,
   turnMetrics,
@@ -44,7 +45,7 @@ const ids = { finishedCall: '', liveCall: '', otherTeamCall: '', riley: '' };
 async function insertTurns(
   callId: string,
   start: Date,
-  script: { speaker: 'rep' | 'persona'; text: string; at: number; len: number; interrupted?: boolean; metrics?: [number, number, number, number, number] }[],
+  script: { speaker: 'rep' | 'persona'; text: string; at: number; len: number; interrupted?: boolean; metrics?: [number, number, number, number, number]; personaId?: string }[],
 ) {
   for (const [seq, line] of script.entries()) {
     const [turn] = await database.db
@@ -57,6 +58,7 @@ async function insertTurns(
         startedAt: new Date(start.getTime() + line.at * 1000),
         endedAt: new Date(start.getTime() + (line.at + line.len) * 1000),
         interrupted: line.interrupted ?? false,
+        personaId: line.personaId ?? null,
       })
       .returning();
     if (line.metrics) {
@@ -298,6 +300,90 @@ describe('web view as the admin', () => {
     await database.db.update(calls).set({ status: 'completed', endedAt: new Date(), durationSeconds: 12, endReason: 'persona_ended' }).where(eq(calls.id, ids.liveCall));
     await expect.poll(() => page.locator('h1 .badge').innerText(), { timeout: 20_000 }).toBe('completed');
     expect(await page.locator('main').innerText()).toContain('persona_ended');
+  });
+
+  it('builds a staged scenario: the gatekeeper answers, stages are added, reordered and removed, errors name the stage', async () => {
+    const [omar] = await database.db
+      .insert(personas)
+      .values({ name: 'Omar Haddad', role: 'Chief Executive Officer', company: 'Brightline Health', personality: 'Direct.', openingLine: 'Omar.', voiceId: '21m00Tcm4TlvDq8ikWAM', llmModel: 'test-llm' })
+      .returning({ id: personas.id });
+    const stagesOf = async (title: string) => {
+      const [scenario] = await database.db.select({ id: scenarios.id }).from(scenarios).where(eq(scenarios.title, title));
+      const rows = await database.db.select().from(scenarioStages).where(eq(scenarioStages.scenarioId, scenario!.id)).orderBy(scenarioStages.position);
+      return { id: scenario!.id, stages: rows.map((row) => [row.position, row.personaId, row.advanceRule]) };
+    };
+    const [diane] = await database.db.select({ id: personas.id }).from(personas).where(eq(personas.name, 'Diane Carter'));
+
+    await page.goto(`${base}/scenarios`);
+    await page.getByLabel('Title').fill('Through the assistant');
+    await page.locator('#f-personaId').selectOption({ label: 'Tom Reyes — Executive Assistant to the CEO, Brightline Health' });
+    await page.getByLabel('Objective').fill('Get a meeting with the CFO.');
+    await page.getByLabel('Context for the rep and persona').fill('Cold call through the front desk.');
+    await page.getByLabel('Criterion 1 id').fill('gatekeeper');
+    await page.getByLabel('Criterion 1 name').fill('Got past the gatekeeper');
+    await page.getByLabel('Criterion 1 weight').fill('1');
+    await page.getByLabel('Stage 1 persona').selectOption({ label: 'Diane Carter — Chief Financial Officer' });
+    await page.getByRole('button', { name: 'Create scenario' }).click();
+    expect(await page.locator('.error').first().innerText()).toMatch(/Stage 1 rule: required/);
+    await page.getByLabel('Stage 1 rule').fill('once they give their name and a specific business reason');
+    await page.getByRole('button', { name: 'Create scenario' }).click();
+    await page.waitForURL(`${base}/scenarios`);
+    expect(await page.locator('main').innerText()).toContain('Tom Reyes → Diane Carter');
+    const created = await stagesOf('Through the assistant');
+    expect(created.stages).toEqual([[1, diane!.id, 'once they give their name and a specific business reason']]);
+
+    // A second stage, moved in front of the first by its order number.
+    await page.goto(`${base}/scenarios/${created.id}`);
+    await page.getByLabel('Stage 2 persona').selectOption({ label: 'Omar Haddad — Chief Executive Officer' });
+    await page.getByLabel('Stage 2 rule').fill('the caller asks for the boss');
+    await page.getByLabel('Stage 2 order').fill('0');
+    await page.getByRole('button', { name: 'Save scenario' }).click();
+    await page.waitForURL(`${base}/scenarios`);
+    expect((await stagesOf('Through the assistant')).stages).toEqual([
+      [1, omar!.id, 'the caller asks for the boss'],
+      [2, diane!.id, 'once they give their name and a specific business reason'],
+    ]);
+    await shot(page, 'scenarios-staged');
+
+    // The same persona twice is refused by name; removing a stage leaves the other.
+    await page.goto(`${base}/scenarios/${created.id}`);
+    await page.getByLabel('Stage 3 persona').selectOption({ label: 'Diane Carter — Chief Financial Officer' });
+    await page.getByLabel('Stage 3 rule').fill('again');
+    await page.getByRole('button', { name: 'Save scenario' }).click();
+    expect(await page.locator('.error').first().innerText()).toMatch(/Stage 3 persona: this persona is already a stage/);
+    await page.goto(`${base}/scenarios/${created.id}`);
+    await page.getByLabel('Remove stage 1').check();
+    await page.getByRole('button', { name: 'Save scenario' }).click();
+    await page.waitForURL(`${base}/scenarios`);
+    expect((await stagesOf('Through the assistant')).stages).toEqual([[1, diane!.id, 'once they give their name and a specific business reason']]);
+  });
+
+  it('shows a staged call with each persona by name and the line where the rep was put through', async () => {
+    const [tom] = await database.db.select({ id: personas.id }).from(personas).where(eq(personas.name, 'Tom Reyes'));
+    const [diane] = await database.db.select({ id: personas.id }).from(personas).where(eq(personas.name, 'Diane Carter'));
+    const [call] = await database.db
+      .insert(calls)
+      .values({ path: 'sip', status: 'in_progress', roomName: 'room-staged', personaId: tom!.id, answeredAt: new Date('2026-11-20T10:00:00Z') })
+      .returning({ id: calls.id });
+    const started = new Date('2026-11-20T10:00:00Z');
+    await insertTurns(call!.id, started, [
+      { speaker: 'persona', text: 'Office of the CEO, Tom speaking.', at: 0, len: 2, personaId: tom!.id },
+      { speaker: 'rep', text: 'Riley from Acme, about your freight costs.', at: 3, len: 3 },
+      { speaker: 'persona', text: 'One moment, I will put you through.', at: 7, len: 2, personaId: tom!.id },
+    ]);
+    // Live: the decision-maker's greeting arrives while the page is open, after the handoff line.
+    await page.goto(`${base}/calls/${call!.id}`);
+    await database.db.insert(turns).values({ callId: call!.id, seq: 3, speaker: 'persona', text: 'Diane Carter. You have two minutes.', startedAt: new Date(started.getTime() + 12_000), endedAt: new Date(started.getTime() + 14_000), interrupted: false, personaId: diane!.id });
+    await page.locator('#transcript li[data-seq="3"]').waitFor({ timeout: 20_000 });
+    expect(await page.locator('#transcript li.handoff').innerText()).toBe('— put through to Diane Carter —');
+    expect(await page.locator('#transcript li[data-seq="3"] .who').innerText()).toBe('Diane Carter');
+    await database.db.update(calls).set({ status: 'completed', endedAt: new Date(), durationSeconds: 20, endReason: 'persona_ended' }).where(eq(calls.id, call!.id));
+
+    await page.goto(`${base}/calls/${call!.id}`);
+    const transcript = await page.locator('#transcript').innerText();
+    expect(transcript).toMatch(/Tom Reyes\s+One moment, I will put you through\.\s+— put through to Diane Carter —\s+\S+\s+Diane Carter\s+Diane Carter\. You have two minutes\./);
+    expect(transcript.match(/put through to/g)).toHaveLength(1);
+    await shot(page, 'call-staged');
   });
 
   it('creates a scenario with a rubric and an assignment whose PIN is shown once', async () => {

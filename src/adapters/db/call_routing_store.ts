@@ -1,7 +1,7 @@
 // Call routing's rows and locks in PostgreSQL (the CallRoutingStore port, app/ports.ts): the
 // drizzle joins and row mappers for the resolver's candidates, the guarded attempt count, the PIN
 // attempts the guessing limits read, and the two advisory-lock transactions.
-import { and, arrayOverlaps, eq, gt, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
+import { and, arrayOverlaps, asc, eq, gt, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { recordAudit } from '../../app/audit.js';
 import type { CallRoutingStore, GuardedRouting, RoutedCall, RoutedCallKey } from '../../app/ports.js';
 import { systemActor } from '../../domain/access.js';
@@ -10,7 +10,7 @@ import { GUESS_REASONS, normalisePhoneNumber } from '../../domain/lockout.js';
 import type { AssignmentCandidate, RepCandidate, ScenarioCandidate } from '../../domain/resolver.js';
 import type { Database } from './client.js';
 import { isUniqueViolation } from './pg_errors.js';
-import { assignments, calls, personas, pinAttempts, scenarios, users } from './schema.js';
+import { assignments, calls, personas, pinAttempts, scenarioStages, scenarios, users } from './schema.js';
 import type { DrizzleTx } from './transaction.js';
 
 type Executor = Database | DrizzleTx;
@@ -24,6 +24,21 @@ function numberVariants(number: string | null): string[] {
   return [...new Set([trimmed, `+${bare}`, bare, ...(e164 ? [e164, e164.slice(1)] : [])])];
 }
 
+const personaColumns = {
+  id: personas.id,
+  name: personas.name,
+  role: personas.role,
+  company: personas.company,
+  personality: personas.personality,
+  objections: personas.objections,
+  openingLine: personas.openingLine,
+  voiceId: personas.voiceId,
+  language: personas.language,
+  llmModel: personas.llmModel,
+  temperature: personas.temperature,
+  archivedAt: personas.archivedAt,
+};
+
 const scenarioColumns = {
   id: scenarios.id,
   title: scenarios.title,
@@ -35,33 +50,21 @@ const scenarioColumns = {
   recordCalls: scenarios.recordCalls,
   backgroundNoise: scenarios.backgroundNoise,
   archivedAt: scenarios.archivedAt,
-  persona: {
-    id: personas.id,
-    name: personas.name,
-    role: personas.role,
-    company: personas.company,
-    personality: personas.personality,
-    objections: personas.objections,
-    openingLine: personas.openingLine,
-    voiceId: personas.voiceId,
-    language: personas.language,
-    llmModel: personas.llmModel,
-    temperature: personas.temperature,
-    archivedAt: personas.archivedAt,
-  },
+  persona: personaColumns,
 };
 
 type PersonaRow = Omit<ScenarioCandidate['persona'], 'archived'> & { archivedAt: Date | null };
-type ScenarioRow = Omit<ScenarioCandidate, 'archived' | 'persona'> & { archivedAt: Date | null; persona: PersonaRow };
+type ScenarioRow = Omit<ScenarioCandidate, 'archived' | 'persona' | 'stages'> & { archivedAt: Date | null; persona: PersonaRow };
+
+const toPersona = ({ archivedAt, ...persona }: PersonaRow): ScenarioCandidate['persona'] => ({ ...persona, archived: archivedAt !== null });
 
 function toScenario(row: ScenarioRow): ScenarioCandidate {
   const { archivedAt, persona, ...rest } = row;
-  const { archivedAt: personaArchivedAt, ...personaRest } = persona;
   return {
     ...rest,
     archived: archivedAt !== null,
     rubric: rest.rubric.map(({ id, name, description, weight }) => ({ id, name, description, weight })),
-    persona: { ...personaRest, archived: personaArchivedAt !== null },
+    persona: toPersona(persona),
   };
 }
 
@@ -93,7 +96,14 @@ const routedCallColumns = {
 
 async function loadScenario(db: Executor, where: SQL): Promise<ScenarioCandidate | null> {
   const [row] = await db.select(scenarioColumns).from(scenarios).innerJoin(personas, eq(personas.id, scenarios.personaId)).where(where).limit(1);
-  return row ? toScenario(row) : null;
+  if (!row) return null;
+  const stages = await db
+    .select({ advanceRule: scenarioStages.advanceRule, persona: personaColumns })
+    .from(scenarioStages)
+    .innerJoin(personas, eq(personas.id, scenarioStages.personaId))
+    .where(eq(scenarioStages.scenarioId, row.id))
+    .orderBy(asc(scenarioStages.position));
+  return { ...toScenario(row), stages: stages.map((stage) => ({ advanceRule: stage.advanceRule, persona: toPersona(stage.persona) })) };
 }
 
 async function findCall(db: Executor, key: RoutedCallKey): Promise<RoutedCall | null> {

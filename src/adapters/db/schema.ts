@@ -166,6 +166,29 @@ export const scenarios = pgTable('scenarios', {
   updatedAt: updatedAt(),
 });
 
+/**
+ * The personas a staged scenario's caller can be put through to, after the scenario's own persona
+ * (who answers): position 1 is reached from it, position 2 from position 1, and so on (decision 018).
+ * A scenario without rows here is a single-persona scenario.
+ */
+export const scenarioStages = pgTable(
+  'scenario_stages',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    scenarioId: uuid('scenario_id')
+      .notNull()
+      .references(() => scenarios.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    personaId: uuid('persona_id')
+      .notNull()
+      .references(() => personas.id),
+    /** In plain words, when the persona before puts the caller through, e.g. "once they give their name and a business reason". */
+    advanceRule: text('advance_rule').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('scenario_stages_scenario_position_unique').on(t.scenarioId, t.position), check('scenario_stages_position_positive', sql`${t.position} >= 1`)],
+);
+
 export const assignments = pgTable(
   'assignments',
   {
@@ -267,6 +290,8 @@ export const turns = pgTable(
     startedAt: timestamp('started_at', { withTimezone: true, precision: 3 }).notNull(),
     endedAt: timestamp('ended_at', { withTimezone: true, precision: 3 }).notNull(),
     interrupted: boolean('interrupted').notNull().default(false),
+    /** Which persona spoke (staged calls, decision 018); null for rep turns and single-persona calls (the call's persona). */
+    personaId: uuid('persona_id').references(() => personas.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('turns_call_seq_unique').on(t.callId, t.seq)],

@@ -7,6 +7,7 @@ import { listScenarios } from '../../app/scenarios.js';
 import { listUsers } from '../../app/users.js';
 import { CALL_STATUSES, isTerminal, LIVE_STATUSES, type CallStatus } from '../../domain/call_state.js';
 import { isDomainError } from '../../domain/errors.js';
+import { putThroughAt, putThroughLine } from '../../domain/handoff.js';
 import { actorOf, viewerOf } from '../locals.js';
 import { html, type SafeHtml } from './html.js';
 import { errorsFrom, sendHtml } from './forms.js';
@@ -64,11 +65,18 @@ function offset(from: Date, at: Date): string {
   return formatDuration(seconds);
 }
 
-export function transcriptItem(turn: { seq: number; speaker: string; text: string; interrupted: boolean; startedAt: Date }, origin: Date, audio?: { url: string; offset: number | undefined }): SafeHtml {
+/** Staged calls: the line between turns where the caller was put through to the next persona. */
+const putThroughItem = (personaName: string): SafeHtml => html`<li class="handoff"><span class="text">${putThroughLine(personaName)}</span></li>`;
+
+export function transcriptItem(
+  turn: { seq: number; speaker: string; text: string; interrupted: boolean; startedAt: Date; personaName?: string | null },
+  origin: Date,
+  audio?: { url: string; offset: number | undefined },
+): SafeHtml {
   const time = offset(origin, turn.startedAt);
   return html`<li class="${turn.speaker}" data-seq="${turn.seq}">
     <span class="t">${audio?.offset === undefined ? time : html`<a href="${audio.url}#t=${audio.offset.toFixed(1)}" data-audio-offset="${audio.offset.toFixed(2)}" title="Listen from here">${time}</a>`}</span>
-    <span class="who">${turn.speaker === 'rep' ? 'Rep' : 'Persona'}</span>
+    <span class="who">${turn.speaker === 'rep' ? 'Rep' : (turn.personaName ?? 'Persona')}</span>
     <span class="text">${turn.text}${turn.interrupted ? html`<span class="interrupted" title="cut off mid-sentence">⟂ interrupted</span>` : ''}</span>
   </li>`;
 }
@@ -167,6 +175,7 @@ function emailSection(call: CallDetail): SafeHtml {
 function callBody(call: CallDetail, { internals, rescore }: { internals: boolean; rescore: SafeHtml | '' }): SafeHtml {
   const live = isLive(call.status);
   const origin = originOf(call);
+  const movedOn = putThroughAt(call.turns);
   const back = internals ? (live ? html`<a href="/live">← Live calls</a>` : html`<a href="/calls">← Calls</a>`) : html`<a href="/me">← My practice</a>`;
   return html`<p>${back}</p>
   <h1>${call.scenario?.title ?? 'Call'} ${statusBadge(call.status)}</h1>
@@ -189,7 +198,7 @@ function callBody(call: CallDetail, { internals, rescore }: { internals: boolean
       ${live ? html`<p class="muted" id="live-note">Live: new turns appear as they are stored.</p>` : ''}
       ${call.transcriptIncomplete ? html`<p class="warning" id="transcript-incomplete"><strong>Transcript incomplete:</strong> some turns of this call could not be saved; the transcript and the scorecard may miss part of the conversation.</p>` : ''}
       ${recordingSection(call.id, call.recording)}
-      <ol class="transcript" id="transcript" data-origin="${origin.toISOString()}">${call.turns.map((turn) => transcriptItem(turn, origin, { url: recordingUrl(call.id), offset: turnAudioOffset(call.recording, turn.startedAt) }))}</ol>
+      <ol class="transcript" id="transcript" data-origin="${origin.toISOString()}">${call.turns.map((turn, index) => html`${movedOn.has(index) ? putThroughItem(turn.personaName ?? 'the next persona') : ''}${transcriptItem(turn, origin, { url: recordingUrl(call.id), offset: turnAudioOffset(call.recording, turn.startedAt) })}`)}</ol>
       ${call.transcriptDeletedAt ? html`<p class="muted" id="transcript-deleted">Transcript deleted under the retention policy on ${formatTime(call.transcriptDeletedAt)}.</p>` : call.turns.length === 0 ? html`<p class="muted" id="no-turns">No turns stored yet.</p>` : ''}
     </section>
     <section class="card" id="scorecard"><h2>Scorecard</h2>${scorecardSection(call, rescore)}</section>
@@ -360,6 +369,8 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     let lastSeq = Number.isFinite(after) ? after : -1;
     let status = first.status;
     let fresh: readonly LiveTurn[] = first.turns;
+    // The persona of the last persona turn the page already has, so a reconnect still marks a handoff.
+    let lastPersonaId = [...first.turns].reverse().find((t) => t.speaker === 'persona' && t.seq <= lastSeq && t.personaId !== null)?.personaId ?? undefined;
     res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
     res.flushHeaders();
     res.write('retry: 3000\n\n');
@@ -378,7 +389,11 @@ export function addCallRoutes(router: Router, deps: WebDeps, guard: RequestHandl
     let lastWrite = Date.now();
     while (!closed && Date.now() < deadline) {
       for (const turn of fresh.filter((t) => t.seq > lastSeq)) {
-        res.write(`id: ${turn.seq}\nevent: turn\ndata: ${JSON.stringify({ seq: turn.seq, html: transcriptItem(turn, origin).toString() })}\n\n`);
+        // Staged calls: a persona turn by someone new follows the line saying the caller was put through.
+        const movedOn = turn.speaker === 'persona' && turn.personaId !== null && lastPersonaId !== undefined && turn.personaId !== lastPersonaId;
+        if (turn.speaker === 'persona' && turn.personaId !== null) lastPersonaId = turn.personaId;
+        const item = html`${movedOn ? putThroughItem(turn.personaName ?? 'the next persona') : ''}${transcriptItem(turn, origin)}`;
+        res.write(`id: ${turn.seq}\nevent: turn\ndata: ${JSON.stringify({ seq: turn.seq, html: item.toString() })}\n\n`);
         lastSeq = turn.seq;
         lastWrite = Date.now();
       }

@@ -1,4 +1,6 @@
-// Scenarios with their weighted rubric. The rubric is a fixed set of rows so the form works without JS.
+// Scenarios with their weighted rubric and, for a staged scenario, the personas the caller can be put
+// through to (decision 018). Rubric and stages are fixed sets of rows so the form works without JS:
+// a stage row has an order number (reordering), a persona, its rule, and a remove box.
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { listPersonas } from '../../app/personas.js';
 import { BACKGROUND_NOISE_LABELS, BACKGROUND_NOISES } from '../../domain/background_noise.js';
@@ -9,6 +11,7 @@ import {
   listScenarios,
   updateScenario,
   type CreateScenarioInput,
+  MAX_STAGES,
   type Scenario,
   type UpdateScenarioInput,
 } from '../../app/scenarios.js';
@@ -36,6 +39,7 @@ interface ScenarioForm {
   extension?: unknown;
   directLineNumber?: unknown;
   rubric: { id: string; name: string; description: string; weight: unknown }[];
+  stages: { personaId: string; advanceRule: string }[];
   archived?: boolean;
   recordCalls?: boolean;
   feedbackLanguage?: unknown;
@@ -57,6 +61,21 @@ function rubricFromForm(form: FormBody): ScenarioForm['rubric'] {
   return rows;
 }
 
+/** Stage rows in their order numbers (ties keep the form's order); blank and removed rows drop out. */
+function stagesFromForm(form: FormBody): ScenarioForm['stages'] {
+  const count = Math.min(MAX_STAGES + SPARE_ROWS, Number(str(form, 'stageRows')) || 0);
+  const rows: { personaId: string; advanceRule: string; order: number; index: number }[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const personaId = str(form, `stagePersona${index}`).trim();
+    const advanceRule = str(form, `stageRule${index}`).trim();
+    if (checked(form, `stageRemove${index}`) || (personaId === '' && advanceRule === '')) continue;
+    const order = numeric(form, `stageOrder${index}`);
+    // An order that is not a number keeps the row where it is.
+    rows.push({ personaId, advanceRule, order: typeof order === 'number' ? order : index + 1, index });
+  }
+  return rows.sort((a, b) => a.order - b.order || a.index - b.index).map(({ personaId, advanceRule }) => ({ personaId, advanceRule }));
+}
+
 function fromForm(form: FormBody): ScenarioForm {
   return {
     title: str(form, 'title'),
@@ -69,6 +88,7 @@ function fromForm(form: FormBody): ScenarioForm {
     extension: nullable(form, 'extension'),
     directLineNumber: nullable(form, 'directLineNumber'),
     rubric: rubricFromForm(form),
+    stages: stagesFromForm(form),
     recordCalls: checked(form, 'recordCalls'),
     feedbackLanguage: nullable(form, 'feedbackLanguage'),
   };
@@ -108,6 +128,34 @@ function rubricFieldset(rubric: readonly ScenarioForm['rubric'][number][] | read
   </fieldset>`;
 }
 
+function stagesFieldset(stages: ScenarioForm['stages'], personas: readonly { id: string; name: string; role: string }[], errors: FieldErrors): SafeHtml {
+  const rows = [...stages];
+  for (let spare = 0; spare < SPARE_ROWS && rows.length < MAX_STAGES; spare += 1) rows.push({ personaId: '', advanceRule: '' });
+  const rowErrors = Object.entries(errors).filter(([path]) => path.startsWith('stages.'));
+  return html`<fieldset><legend>Stages (optional)</legend>
+    <small>For a gatekeeper-to-buyer call: the persona above answers; each stage is a persona the caller can be put through to, in order, with the rule for putting them through in plain words (e.g. "once they give their name and a specific business reason"). Leave empty for a single-persona scenario.</small>
+    ${errors.stages && rowErrors.length === 0 ? html`<span class="error">${errors.stages}</span>` : ''}
+    ${rowErrors.map(([path, message]) => {
+      const [, index, key] = path.split('.');
+      return html`<span class="error">Stage ${Number(index) + 1}${key === 'personaId' ? ' persona' : key === 'advanceRule' ? ' rule' : ''}: ${message}</span>`;
+    })}
+    <input type="hidden" name="stageRows" value="${rows.length}">
+    <div class="table-wrap"><table>
+      <thead><tr><th class="num">Order</th><th>Put through to</th><th>When (the rule)</th><th>Remove</th></tr></thead>
+      <tbody>${rows.map(
+        (row, index) => html`<tr>
+          <td><input name="stageOrder${index}" value="${index + 1}" inputmode="numeric" size="2" aria-label="Stage ${index + 1} order"></td>
+          <td><select name="stagePersona${index}" aria-label="Stage ${index + 1} persona"><option value="">—</option>${personas.map(
+            (p) => html`<option value="${p.id}"${p.id === row.personaId ? html` selected` : ''}>${p.name} — ${p.role}</option>`,
+          )}</select></td>
+          <td><textarea name="stageRule${index}" rows="2" aria-label="Stage ${index + 1} rule">${row.advanceRule}</textarea></td>
+          <td><input type="checkbox" name="stageRemove${index}" value="on" aria-label="Remove stage ${index + 1}"></td>
+        </tr>`,
+      )}</tbody>
+    </table></div>
+  </fieldset>`;
+}
+
 export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestHandler, protect: RequestHandler): void {
   const scenarioForm = async (req: Request, res: Response, action: string, values: ScenarioForm, errors: FieldErrors, editing: boolean) => {
     const personas = await listPersonas(deps.app, actorOf(res));
@@ -134,6 +182,7 @@ export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestH
         </div>
       </div>
       ${rubricFieldset(values.rubric, errors)}
+      ${stagesFieldset(values.stages, personas, errors)}
       <button type="submit">${editing ? 'Save scenario' : 'Create scenario'}</button>
     </form>`;
   };
@@ -141,20 +190,22 @@ export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestH
   addResourcePages<Scenario, ScenarioForm>(router, guard, protect, {
     path: '/scenarios',
     section: 'scenarios',
-    emptyForm: () => ({ rubric: [] }),
+    emptyForm: () => ({ rubric: [], stages: [] }),
     fromForm: (form, editing) => (editing ? { ...fromForm(form), archived: checked(form, 'archived') } : fromForm(form)),
 
     async list(req, res, values, errors) {
       const actor = actorOf(res);
       const [rows, personas] = await Promise.all([listScenarios(deps.app, actor, { includeArchived: true }), listPersonas(deps.app, actor, { includeArchived: true })]);
       const personaName = new Map(personas.map((p) => [p.id, p.name]));
+      // A staged scenario shows its chain: who answers, then who the caller can be put through to.
+      const chain = (row: Scenario) => [row.personaId, ...row.stages.map((stage) => stage.personaId)].map((id) => personaName.get(id) ?? '—').join(' → ');
       return {
         title: 'Scenarios',
         body: html`<h1>Scenarios</h1>
         <div class="table-wrap"><table>
           <thead><tr><th>Title</th><th>Persona</th><th>Difficulty</th><th>Limit</th><th>Extension</th><th>Criteria</th><th>Status</th></tr></thead>
           <tbody>${rows.map(
-            (row) => html`<tr><td><a href="/scenarios/${row.id}">${row.title}</a></td><td>${personaName.get(row.personaId) ?? '—'}</td><td>${row.difficulty}</td><td>${formatDuration(row.timeLimitSeconds)}</td><td>${row.extension ?? '—'}</td><td>${row.rubric.length}</td><td>${row.archivedAt ? 'archived' : 'active'}</td></tr>`,
+            (row) => html`<tr><td><a href="/scenarios/${row.id}">${row.title}</a></td><td>${chain(row)}</td><td>${row.difficulty}</td><td>${formatDuration(row.timeLimitSeconds)}</td><td>${row.extension ?? '—'}</td><td>${row.rubric.length}</td><td>${row.archivedAt ? 'archived' : 'active'}</td></tr>`,
           )}</tbody>
         </table></div>
         <h2>New scenario</h2>
@@ -168,7 +219,7 @@ export function addScenarioRoutes(router: Router, deps: WebDeps, guard: RequestH
     },
 
     load: (_req, res, id) => getScenario(deps.app, actorOf(res), id),
-    valuesOf: (scenario) => ({ ...scenario, archived: scenario.archivedAt !== null }),
+    valuesOf: (scenario) => ({ ...scenario, stages: scenario.stages.map(({ personaId, advanceRule }) => ({ personaId, advanceRule })), archived: scenario.archivedAt !== null }),
 
     async edit(req, res, scenario, values, errors) {
       // A browser call as yourself: a test call, kept out of reps' progress (rep_pages.ts handles it).
