@@ -31,7 +31,8 @@ describe('createDispatchClient', () => {
   it('posts the digits with the shared secret and returns a refusal as data', async () => {
     const { url, received } = await serve([{ status: 200, body: { outcome: 'refused', reason: 'wrong_pin', say: 'That PIN was not recognised.', retry: true } }]);
     const resolve = createDispatchClient({ baseUrl: `${url}/`, sharedSecret: 'a-shared-secret-1234' });
-    await expect(resolve(request)).resolves.toEqual({ outcome: 'refused', reason: 'wrong_pin', say: 'That PIN was not recognised.', retry: true });
+    // A dispatch service from before decision 017 names no language: its line is English.
+    await expect(resolve(request)).resolves.toEqual({ outcome: 'refused', reason: 'wrong_pin', say: 'That PIN was not recognised.', retry: true, language: 'en' });
     expect(received).toEqual([{ auth: 'Bearer a-shared-secret-1234', body: request }]);
   });
 

@@ -67,6 +67,7 @@ export function makeLivekitWebhookRouter(deps: LivekitWebhookRouterDeps): Router
     const roomName = event.roomName;
     const at = event.createdAt ?? nowOf(deps);
     const callEvent = livekitCallEvent(event, at);
+    let admitted = false;
     if (callEvent && roomName) {
       try {
         const sipCallId = event.participant?.attributes['sip.callID'];
@@ -85,6 +86,7 @@ export function makeLivekitWebhookRouter(deps: LivekitWebhookRouterDeps): Router
           },
           'livekit webhook applied',
         );
+        admitted = result.found;
         if (result.found && callEvent.type === 'failed' && callEvent.reason === AGENT_LOST) {
           // The agent is gone for good, so nobody else will hang up; a room already deleted is fine.
           // Whatever the row says now: if another end won the race the room is gone or going anyway.
@@ -100,7 +102,9 @@ export function makeLivekitWebhookRouter(deps: LivekitWebhookRouterDeps): Router
         return;
       }
     }
-    if (event.event === 'participant_joined' && event.participant?.kind === 'sip' && roomName) {
+    // A room with a call row was admitted already (the Twilio path asked before taking the PIN, and
+    // the attempt is used): its agent job is dispatched, so a busy moment now must not drop the call.
+    if (event.event === 'participant_joined' && event.participant?.kind === 'sip' && roomName && !admitted) {
       await refuseWithoutAgent(deps, roomName);
     }
     res.status(200).json({ ok: true });
@@ -110,7 +114,7 @@ export function makeLivekitWebhookRouter(deps: LivekitWebhookRouterDeps): Router
 }
 
 /**
- * A caller reached a room (the direct trunk, where no one asked before) but no persona can take the
+ * A caller reached a room no call was admitted for (the direct trunk, where no one asked before) but no persona can take the
  * call: livekit-sip answers only once someone speaks, so the caller would ring until the carrier
  * gives up. Deleting the room refuses the call at once instead.
  */

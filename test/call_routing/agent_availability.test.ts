@@ -105,6 +105,42 @@ describe('agent availability before the PIN', () => {
     expect(await attemptsUsed()).toBe(1);
   });
 
+  it('does not refuse at join a call the Twilio path already admitted, even when no worker is free by then', async () => {
+    const seeded = await seedPracticeCall(world);
+    const worker = await startAgentWorker({
+      livekit: { url: world.stack!.livekitUrl, apiKey: world.apiKey, apiSecret: world.apiSecret },
+      agentName: AGENT_NAME,
+      groq,
+      elevenlabs,
+      databaseUrl: world.database.url,
+      env: { AGENT_HTTP_PORT: String(agentPort) },
+    });
+    let sip: string;
+    try {
+      const call = world.twilio.call({ from: seeded.repPhone, to: LINE });
+      sip = findVerb((await call.keyDigits(await call.start(), seeded.pin)).verbs, 'Sip')!.text;
+    } finally {
+      await worker.stop();
+    }
+    // The PIN was taken and the attempt used while a worker was free; the caller's leg reaches the
+    // room only after it has gone (as when every worker is momentarily busy). Refusing now would drop
+    // a call the rep has paid an attempt for, so the room stays and the phone rings instead.
+    const trunkAuth = { username: 'twilio-test', password: 'twilio-test-password-1234' };
+    await ensureSip(
+      new SipClient(world.stack!.httpUrl, world.apiKey, world.apiSecret),
+      buildPracticeLinePlan({ agentName: AGENT_NAME, twilio: { authUsername: trunkAuth.username, authPassword: trunkAuth.password } }),
+    );
+    const [, room, callId] = /^sip:([^@]+)@[^?]+\?X-Practice-Call=(.+)$/.exec(sip)!;
+    const phone = await createSipPhone({ from: seeded.repPhone });
+    try {
+      const dialled = phone.dial(`${world.stack!.sipUri(room!)}?X-Practice-Call=${callId}`, { auth: trunkAuth, answerTimeoutMs: 8_000 });
+      await expect(dialled).rejects.toThrow(/no answer .* within 8000 ms/);
+      expect(world.logs.join('\n')).not.toMatch(new RegExp(`"roomName":"${room}".*refusing the call`));
+    } finally {
+      await phone.close();
+    }
+  });
+
   it('refuses a direct-trunk call at once when no agent worker is registered, instead of letting it ring', async () => {
     const number = '+15550008888';
     const stack = world.stack!;
