@@ -72,7 +72,7 @@ const app = createHttpApp({
   twilio: {
     publicBaseUrl: PUBLIC_BASE_URL,
     verifySignature: createTwilioSignatureVerifier(AUTH_TOKEN),
-    routing: { db: database.db, store: createCallRoutingStore(database.db), pinSecret: PIN_SECRET, lockout: lockoutRuleFromMinutes(5, 15, 15), rooms: { createRoom: never, updateRoomMetadata: never, deleteRoom: never }, agentName: 'persona', onCallEnded: async () => undefined, logger },
+    routing: { db: database.db, store: createCallRoutingStore(database.db), pinSecret: PIN_SECRET, lockout: lockoutRuleFromMinutes(5, 15, 15), rooms: { createRoom: never, updateRoomMetadata: never, deleteRoom: never, hasAgent: never }, agentName: 'persona', onCallEnded: async () => undefined, logger },
     sip: { host: 'sip.example.test' },
     logger,
   },

@@ -33,6 +33,8 @@ export interface RoomService {
   updateRoomMetadata(name: string, metadata: string): Promise<void>;
   /** Idempotent: a room that is already gone is not an error. */
   deleteRoom(name: string): Promise<void>;
+  /** Whether a persona agent is in the room (its job was taken by a worker, which joined). */
+  hasAgent(name: string): Promise<boolean>;
 }
 
 /** What made a call end; finalisation is idempotent and converges whichever comes first. */

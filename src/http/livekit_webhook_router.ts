@@ -113,6 +113,18 @@ export function makeLivekitWebhookRouter(deps: LivekitWebhookRouterDeps): Router
   return router;
 }
 
+/** How long a room's agent may take to join after its worker took the job (a prewarmed process: well under a second). */
+const AGENT_JOIN_GRACE_MS = 3_000;
+
+async function agentJoins(rooms: NonNullable<LivekitWebhookRouterDeps['rooms']>, roomName: string): Promise<boolean> {
+  const deadline = Date.now() + AGENT_JOIN_GRACE_MS;
+  for (;;) {
+    if (await rooms.hasAgent(roomName).catch(() => false)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 /**
  * A caller reached a room no call was admitted for (the direct trunk, where no one asked before) but no persona can take the
  * call: livekit-sip answers only once someone speaks, so the caller would ring until the carrier
@@ -122,6 +134,8 @@ async function refuseWithoutAgent(deps: LivekitWebhookRouterDeps, roomName: stri
   if (!deps.agentAvailability || !deps.rooms) return;
   const { available, detail } = await deps.agentAvailability();
   if (available) return;
+  // The worker that took this very room's job may be what made them all busy: its agent is joining.
+  if (await agentJoins(deps.rooms, roomName)) return;
   deps.logger.warn({ roomName, detail }, 'caller joined but no agent worker is available; refusing the call');
   await deps.rooms.deleteRoom(roomName).catch((error: unknown) => deps.logger.error({ err: error, roomName }, 'refusing a call without an agent failed'));
 }

@@ -2,9 +2,10 @@
 // (agents-js, AGENT_HTTP_PORT) whether a persona can take the call. With no worker registered
 // the caller hears "no practice partner is free" and no attempt, PIN check or call row is spent;
 // /readyz says the same. On the direct trunk, where nobody asks first, the call is refused (486)
-// as soon as the caller's leg joins. Real livekit-server, real agent worker process, real Postgres.
+// as soon as the caller's leg joins, unless that room's own agent is joining, and never a call the
+// Twilio path already admitted. Real livekit-server, real agent worker process, real Postgres.
 import { eq } from 'drizzle-orm';
-import { SipClient } from 'livekit-server-sdk';
+import { RoomAgentDispatch, RoomServiceClient, SipClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPracticeLinePlan, ensureSip } from '../../sip/ensure.js';
 import { createSipPhone } from '../../sip/phone/phone.js';
@@ -18,8 +19,9 @@ import { listen, type RunningServer } from '../../src/http/server.js';
 import { startAgentWorker } from '../agent/agent_world.js';
 import { startElevenLabsEmulator, type ElevenLabsEmulator } from '../emulators/elevenlabs_emulator.js';
 import { startGroqEmulator, type GroqEmulator } from '../emulators/groq_emulator.js';
-import { AGENT_NAME, createCallRoutingWorld, seedPracticeCall, type CallRoutingWorld } from '../support/call_routing_world.js';
+import { AGENT_NAME, createCallRoutingWorld, seedPracticeCall, signLivekitWebhook, type CallRoutingWorld } from '../support/call_routing_world.js';
 import { freePort } from '../support/ports.js';
+import { waitFor } from '../support/wait.js';
 import { findVerb, spokenLines, type TwilioReply } from '../support/twilio_caller.js';
 
 const LINE = '+15550009999';
@@ -32,7 +34,8 @@ let readyz: RunningServer;
 beforeAll(async () => {
   agentPort = await freePort();
   const healthUrl = `http://127.0.0.1:${agentPort}`;
-  world = await createCallRoutingWorld({ livekit: true, agentHealthUrl: healthUrl });
+  // The dispatch service knows AGENT_MAX_CALLS=1: a worker holding one call is full.
+  world = await createCallRoutingWorld({ livekit: true, agentHealthUrl: healthUrl, agentMaxCalls: 1 });
   groq = await startGroqEmulator();
   elevenlabs = await startElevenLabsEmulator();
   // /readyz as src/main.ts wires it, with the same availability source.
@@ -138,6 +141,43 @@ describe('agent availability before the PIN', () => {
       expect(world.logs.join('\n')).not.toMatch(new RegExp(`"roomName":"${room}".*refusing the call`));
     } finally {
       await phone.close();
+    }
+  });
+
+  it("does not refuse a direct-trunk room whose own agent job took the last free slot before the caller's leg joined", async () => {
+    const stack = world.stack!;
+    // One call per worker: the moment it takes this room's job, it reports itself full.
+    const worker = await startAgentWorker({
+      livekit: { url: stack.livekitUrl, apiKey: world.apiKey, apiSecret: world.apiSecret },
+      agentName: AGENT_NAME,
+      groq,
+      elevenlabs,
+      databaseUrl: world.database.url,
+      env: { AGENT_HTTP_PORT: String(agentPort), AGENT_MAX_CALLS: '1' },
+    });
+    try {
+      // What the direct trunk's dispatch rule makes: a room with the agent dispatched, no call row yet.
+      const room = `practice-direct-race-${Date.now()}`;
+      const rooms = new RoomServiceClient(stack.livekitUrl, world.apiKey, world.apiSecret);
+      await rooms.createRoom({ name: room, emptyTimeout: 30, agents: [new RoomAgentDispatch({ agentName: AGENT_NAME })] });
+      const availability = createAgentAvailability(`http://127.0.0.1:${agentPort}`, { maxCalls: 1 });
+      await waitFor('the worker holds the room\'s job', async () => (!(await availability()).available ? true : undefined), 20_000);
+
+      // The caller's leg joins only now (webhooks can arrive in either order).
+      const body = JSON.stringify({
+        event: 'participant_joined',
+        id: `EV_race_${Date.now()}`,
+        createdAt: String(Math.floor(Date.now() / 1000)),
+        room: { name: room, sid: 'RM_race' },
+        participant: { sid: 'PA_race', identity: 'sip_caller', kind: 'SIP', attributes: {} },
+      });
+      const response = await fetch(`${world.appUrl}/livekit/webhook`, { method: 'POST', headers: await signLivekitWebhook(world.apiKey, world.apiSecret, body), body });
+      expect(response.status).toBe(200);
+      expect((await rooms.listRooms([room])).map((listed) => listed.name), 'the room was not deleted').toEqual([room]);
+      expect(world.logs.join('\n')).not.toMatch(new RegExp(`"roomName":"${room}".*refusing the call`));
+      await rooms.deleteRoom(room);
+    } finally {
+      await worker.stop();
     }
   });
 

@@ -68,7 +68,7 @@ describe('the Twilio path while shutting down', () => {
       twilio: {
         publicBaseUrl: PUBLIC_BASE_URL,
         verifySignature: createTwilioSignatureVerifier(authToken),
-        routing: { db: database.db, store: createCallRoutingStore(database.db), pinSecret: randomBytes(32).toString('hex'), lockout: lockoutRuleFromMinutes(5, 15, 15), rooms: { createRoom: never, updateRoomMetadata: never, deleteRoom: never }, agentName: 'persona', onCallEnded: async () => undefined, logger },
+        routing: { db: database.db, store: createCallRoutingStore(database.db), pinSecret: randomBytes(32).toString('hex'), lockout: lockoutRuleFromMinutes(5, 15, 15), rooms: { createRoom: never, updateRoomMetadata: never, deleteRoom: never, hasAgent: never }, agentName: 'persona', onCallEnded: async () => undefined, logger },
         sip: { host: 'sip.example.test' },
         logger,
         acceptingCalls: () => accepting,

@@ -51,6 +51,7 @@ describe('error logs with the database unreachable', () => {
         createRoom: () => Promise.reject(new Error('unreachable in this test')),
         updateRoomMetadata: () => Promise.reject(new Error('unreachable in this test')),
         deleteRoom: () => Promise.reject(new Error('unreachable in this test')),
+        hasAgent: () => Promise.reject(new Error('unreachable in this test')),
       },
       agentName: 'practice-line-persona-test',
       onCallEnded: async () => undefined,

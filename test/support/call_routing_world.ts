@@ -97,6 +97,7 @@ export async function createCallRoutingWorld(options: WorldOptions): Promise<Cal
     createRoom: (input) => (roomService ? roomService.createRoom(input) : Promise.reject(new Error('no stack'))),
     updateRoomMetadata: (name, metadata) => (roomService ? roomService.updateRoomMetadata(name, metadata) : Promise.reject(new Error('no stack'))),
     deleteRoom: (name) => (roomService ? roomService.deleteRoom(name) : Promise.reject(new Error('no stack'))),
+    hasAgent: (name) => (roomService ? roomService.hasAgent(name) : Promise.reject(new Error('no stack'))),
   };
   const routing: CallRoutingDeps = {
     db: database.db,

@@ -1,5 +1,6 @@
 // LiveKit's RoomService behind the small `RoomService` port the routing use cases declare. Every
 // failure leaves here as a ProviderError, so the use cases never see Twirp errors.
+import { ParticipantInfo_Kind } from '@livekit/protocol';
 import { RoomAgentDispatch, RoomServiceClient, TwirpError } from 'livekit-server-sdk';
 import type { CreateRoomInput, RoomService } from '../../app/ports.js';
 import { isRetryableStatus, ProviderError } from '../../domain/provider_error.js';
@@ -65,6 +66,16 @@ export function createLivekitRoomService(credentials: LivekitCredentials): RoomS
         // Already gone is what we wanted.
         if (isNotFound(error)) return;
         throw toProviderError('deleteRoom', error);
+      }
+    },
+
+    async hasAgent(name: string) {
+      try {
+        // Not the dispatch's job list: livekit-server v1.13 leaves it empty in ListDispatch.
+        return (await client.listParticipants(name)).some((participant) => participant.kind === ParticipantInfo_Kind.AGENT);
+      } catch (error) {
+        if (isNotFound(error)) return false;
+        throw toProviderError('listParticipants', error);
       }
     },
   };
