@@ -127,3 +127,13 @@ function endCallTool(deps: Pick<PersonaAgentDeps, 'personaSpokeSinceRepTurn' | '
 export function createPinPromptAgent(speech: { tts?: ttsNs.TTS; stt?: sttNs.STT } = {}): voice.Agent {
   return new voice.Agent({ instructions: 'You are the automated PIN prompt of Practice Line. You never improvise.', ...speech });
 }
+
+/** The persona agent that has the session now (after a transfer, the next stage's); undefined at the PIN gate. */
+export function speakingAgent(session: { currentAgent: unknown }): PersonaAgent | undefined {
+  try {
+    const agent = session.currentAgent;
+    return agent instanceof PersonaAgent ? agent : undefined;
+  } catch {
+    return undefined; // not running yet
+  }
+}

@@ -18,7 +18,7 @@ import { CALLER_KINDS, waitForCaller } from './caller.js';
 import { framesStream, prerender } from './greeting.js';
 import { handOver } from './hand_over.js';
 import { firstStage, type StageDeps } from './handoff.js';
-import { createPersonaAgent, createPinPromptAgent, PersonaAgent } from './persona_agent.js';
+import { createPersonaAgent, createPinPromptAgent, speakingAgent } from './persona_agent.js';
 import { SETUP_FAILED_LINE } from './persona_instructions.js';
 import { resolveRequestFor, runPinGate, sessionPinLine } from './pin_gate.js';
 import { watchProviderFailures } from './provider_failures.js';
@@ -57,16 +57,6 @@ export type Call = ReturnType<typeof assembleCall>;
 
 /** 16 kHz end to end: Silero and Whisper want it, and the phone side is 8 kHz anyway. */
 const CALL_SAMPLE_RATE = 16000;
-
-/** The persona agent that has the session now (after a transfer, the next stage's); undefined at the PIN gate. */
-function speakingAgent(session: { currentAgent: unknown }): PersonaAgent | undefined {
-  try {
-    const agent = session.currentAgent;
-    return agent instanceof PersonaAgent ? agent : undefined;
-  } catch {
-    return undefined; // not running yet
-  }
-}
 
 export async function runPersonaCall(ctx: JobContext, deps: PersonaCallDeps): Promise<void> {
   const jobStartedAt = Date.now();
