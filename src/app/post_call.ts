@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../adapters/db/client.js';
-import { scorecardStagesOf } from './call_stages.js';
+import { analyticsTurnOf, scorecardStagesOf } from './call_stages.js';
 import { assignments, calls, emailDeliveries, personas, scenarios, scorecards, turns, users } from '../adapters/db/schema.js';
 import { type AnalyticsTurn, type CallAnalytics, computeAnalytics } from '../domain/analytics.js';
 import { isProviderError } from '../domain/provider_error.js';
@@ -140,16 +140,7 @@ export async function runPostCall(deps: PostCallDeps, job: PostCallJob): Promise
     .leftJoin(personas, eq(personas.id, turns.personaId))
     .where(eq(turns.callId, call.id))
     .orderBy(asc(turns.seq));
-  const conversation: AnalyticsTurn[] = turnRows.map(({ turn, personaName }) => ({
-    speaker: turn.speaker,
-    text: turn.text,
-    startMs: turn.startedAt.getTime(),
-    endMs: turn.endedAt.getTime(),
-    interrupted: turn.interrupted,
-    // Staged calls: who spoke, so the scorer and the email show where the caller was put through.
-    personaId: turn.personaId,
-    ...(personaName !== null ? { personaName } : {}),
-  }));
+  const conversation: AnalyticsTurn[] = turnRows.map(({ turn, personaName }) => analyticsTurnOf(turn, personaName));
   const analytics = computeAnalytics(conversation);
   await db.update(calls).set({ analytics: analytics as unknown as Record<string, unknown> }).where(eq(calls.id, call.id));
 

@@ -8,7 +8,7 @@ import { isTerminal, type CallStatus } from '../domain/call_state.js';
 import { conflict } from '../domain/errors.js';
 import { recordAudit } from './audit.js';
 import { getCall } from './calls.js';
-import { scorecardStagesOf } from './call_stages.js';
+import { analyticsTurnOf, scorecardStagesOf } from './call_stages.js';
 import { markAssignmentPassed, produceScorecard, type ScorecardOutcome, scorecardLanguagesOf, scorecardValues, type ScoringDeps } from './score_transcript.js';
 import type { AppDeps } from './use_case.js';
 
@@ -18,15 +18,7 @@ export async function rescoreCall(deps: Pick<AppDeps, 'db'> & ScoringDeps, actor
   if (!isTerminal(call.status as CallStatus)) throw conflict('the call is still running; it is scored when it ends');
   if (!call.scenario) throw conflict('the call never reached a scenario, so there is no rubric to score it against');
   const [assignment] = call.assignmentId ? await deps.db.select({ passMark: assignments.passMark }).from(assignments).where(eq(assignments.id, call.assignmentId)) : [];
-  const turns = call.turns.map((turn) => ({
-    speaker: turn.speaker,
-    text: turn.text,
-    startMs: turn.startedAt.getTime(),
-    endMs: turn.endedAt.getTime(),
-    interrupted: turn.interrupted,
-    personaId: turn.personaId,
-    ...(turn.personaName !== null ? { personaName: turn.personaName } : {}),
-  }));
+  const turns = call.turns.map((turn) => analyticsTurnOf(turn, turn.personaName));
   const stages = await scorecardStagesOf(deps.db, call.scenario.id);
   const outcome = await produceScorecard(deps, { scenario: call.scenario, ...(call.persona ? { persona: call.persona } : {}), stages, turns, passMark: assignment?.passMark ?? null, languages: scorecardLanguagesOf(call.scenario, call.persona) });
 
