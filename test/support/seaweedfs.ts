@@ -5,7 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Storage } from '../../src/adapters/storage/s3_storage.js';
 import { freePort } from './ports.js';
 import { projectRoot } from './process.js';
@@ -114,7 +114,10 @@ export async function startSeaweedS3(): Promise<SeaweedS3> {
   };
 }
 
-/** Ready when a signed bucket listing answers (the S3 gateway comes up after master, volume and filer). */
+/**
+ * Ready when a signed write succeeds. A bucket alone is not enough: the gateway answers as soon as
+ * the filer does, and a write before the volume server has registered fails with InternalError.
+ */
 async function waitUntilServing(endpoint: string, accessKeyId: string, secretAccessKey: string, log: () => string, exitCode: () => number | null): Promise<void> {
   const probe = createS3Storage({ bucket: 'probe', region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey }, requestTimeoutMs: 2_000 });
   const deadline = Date.now() + 90_000;
@@ -122,13 +125,16 @@ async function waitUntilServing(endpoint: string, accessKeyId: string, secretAcc
   while (Date.now() < deadline) {
     if (exitCode() !== null) throw new Error(`weed exited (${exitCode()}):\n${log()}`);
     try {
-      await probe.client.send(new CreateBucketCommand({ Bucket: 'probe' }));
+      await probe.client.send(new CreateBucketCommand({ Bucket: 'probe' })).catch((error: unknown) => {
+        const name = (error as { name?: string }).name;
+        if (name !== 'BucketAlreadyExists' && name !== 'BucketAlreadyOwnedByYou') throw error;
+      });
+      await probe.client.send(new PutObjectCommand({ Bucket: 'probe', Key: 'ready', Body: 'ready' }));
       return;
     } catch (error) {
-      if ((error as { name?: string }).name === 'BucketAlreadyExists' || (error as { name?: string }).name === 'BucketAlreadyOwnedByYou') return;
       lastError = error;
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  throw new Error(`SeaweedFS S3 never answered at ${endpoint}: ${String(lastError)}\n${log()}`);
+  throw new Error(`SeaweedFS S3 never accepted a write at ${endpoint}: ${String(lastError)}\n${log()}`);
 }
