@@ -52,7 +52,7 @@ export async function startSeaweedS3(): Promise<SeaweedS3> {
     `-volume.port.grpc=${volumeGrpc}`,
     `-filer.port=${filer}`,
     `-filer.port.grpc=${filerGrpc}`,
-    '-volume.max=5',
+    '-volume.max=50',
     '-master.volumeSizeLimitMB=64',
   ];
   const gatewayArgs = [
