@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { buildPracticeLinePlan, ensureSip } from '../../sip/ensure.js';
 import { startStack, type Stack } from '../../sip/stack/stack.js';
 import type { Database } from '../../src/adapters/db/client.js';
-import { calls } from '../../src/adapters/db/schema.js';
+import { asc, eq } from 'drizzle-orm';
+import { calls, turns } from '../../src/adapters/db/schema.js';
 import { createPostCallQueue } from '../../src/adapters/queue/post_call_queue.js';
 import { pino } from 'pino';
 import type pg from 'pg';
@@ -19,6 +20,7 @@ import { startGroqEmulator, type GroqEmulator } from '../emulators/groq_emulator
 import type { PresetName } from '../emulators/knobs.js';
 import type { ReplyRule } from '../emulators/persona_script.js';
 import { freePort } from '../support/ports.js';
+import { waitFor } from '../support/wait.js';
 import { type RunningProcess, startEntry } from '../support/process.js';
 import { createSipPhone, type PhoneCall, type SipPhone } from '../../sip/phone/phone.js';
 
@@ -27,6 +29,19 @@ export async function installPostCallQueue(pool: pg.Pool): Promise<void> {
   const queue = createPostCallQueue({ pool, logger: pino({ level: 'silent' }) });
   await queue.start();
   await queue.stop();
+}
+
+/** A call's stored turns, in order. */
+export const storedTurns = (db: Database, callId: string) => db.select().from(turns).where(eq(turns.callId, callId)).orderBy(asc(turns.seq));
+
+/** Waits until the call has a stored turn by `speaker` whose text matches. */
+export const waitForStoredTurn = (db: Database, callId: string, speaker: 'rep' | 'persona', text: RegExp, timeoutMs = 30_000) =>
+  waitFor(`${speaker} turn ${text}`, async () => (await storedTurns(db, callId)).find((turn) => turn.speaker === speaker && text.test(turn.text)), timeoutMs);
+
+/** An e2e file's afterEach: hang up what is still ringing or talking, and keep the worker log if the test failed. */
+export async function endOfTest(world: AgentWorld | undefined, context: { task: { result?: { state?: string } } }): Promise<void> {
+  await world?.hangUpAll();
+  if (context.task.result?.state === 'fail' && world) keepWorkerLog(world);
 }
 
 /** After a failed test: the agent worker's log goes beside the stack's own logs, its path to stderr. */

@@ -1,7 +1,6 @@
 // Background noise over the real telephony stack: with a scenario's ambience on, the phone hears it
 // between the persona's sentences (above the silence floor, well under the voice) and the rep's
 // turns are still transcribed and stored; with it off, silence stays silence.
-import { asc, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rmsDbfs } from '../../sip/phone/audio.js';
 import { type PhoneCall, phoneSampleRate } from '../../sip/phone/phone.js';
@@ -9,8 +8,8 @@ import { turns } from '../../src/adapters/db/schema.js';
 import type { BackgroundNoise } from '../../src/domain/background_noise.js';
 import { renderSpeechAt } from '../emulators/audio.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { sleep, waitFor } from '../support/wait.js';
-import { type AgentWorld, dianeCarterCall, startAgentWorld, installPostCallQueue, keepWorkerLog } from './agent_world.js';
+import { sleep } from '../support/wait.js';
+import { type AgentWorld, dianeCarterCall, startAgentWorld, installPostCallQueue, endOfTest, storedTurns, waitForStoredTurn } from './agent_world.js';
 
 const OPENING = 'Diane Carter speaking.';
 const REP = 'Could we talk about your shipping costs for two minutes?';
@@ -27,21 +26,15 @@ beforeAll(async () => {
   world = await startAgentWorld({ databaseUrl: database.url, db: database.db, utterances: [REP], script: [{ when: 'two minutes', reply: REPLY }] });
 }, 240_000);
 
-afterEach(async (context) => {
-  await world?.hangUpAll();
-  if (context.task.result?.state === 'fail' && world) {
-    keepWorkerLog(world);
-  }
-});
+afterEach((context) => endOfTest(world, context));
 
 afterAll(async () => {
   await world?.stop();
   await database?.close();
 });
 
-const turnsOf = (callId: string) => database.db.select().from(turns).where(eq(turns.callId, callId)).orderBy(asc(turns.seq));
-const waitForTurn = (callId: string, speaker: 'rep' | 'persona', text: RegExp) =>
-  waitFor(`${speaker} turn ${text}`, async () => (await turnsOf(callId)).find((turn) => turn.speaker === speaker && text.test(turn.text)), 30_000);
+const turnsOf = (callId: string) => storedTurns(database.db, callId);
+const waitForTurn = (callId: string, speaker: 'rep' | 'persona', text: RegExp) => waitForStoredTurn(database.db, callId, speaker, text);
 
 /** The level the phone heard over the last second (ending 200 ms ago). */
 function lastSecondDbfs(call: PhoneCall): number {

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { asc, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { phoneSampleRate, type PhoneCall } from '../../sip/phone/phone.js';
@@ -23,7 +23,7 @@ import { espeakVoiceFor } from '../emulators/elevenlabs_emulator.js';
 import { createUtteranceMatcher } from '../emulators/utterance_matcher.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { sleep, waitFor } from '../support/wait.js';
-import { type AgentWorld, DIANE_VOICE_ID, dianeCarterCall, startAgentWorld, installPostCallQueue, keepWorkerLog } from './agent_world.js';
+import { type AgentWorld, DIANE_VOICE_ID, dianeCarterCall, startAgentWorld, installPostCallQueue, endOfTest, storedTurns, waitForStoredTurn } from './agent_world.js';
 
 const OPENING = 'Diane Carter speaking. Who is this?';
 // One clause each (no full stop inside): a pause mid-sentence could end the rep's turn early on a loaded machine.
@@ -53,12 +53,7 @@ beforeAll(async () => {
   });
 }, 240_000);
 
-afterEach(async (context) => {
-  await world?.hangUpAll();
-  if (context.task.result?.state === 'fail' && world) {
-    keepWorkerLog(world);
-  }
-});
+afterEach((context) => endOfTest(world, context));
 
 afterAll(async () => {
   await world?.stop();
@@ -70,9 +65,8 @@ async function speak(call: PhoneCall, text: string): Promise<void> {
   await call.playPcm(pcm.samples, text);
 }
 
-const turnsOf = (callId: string) => database.db.select().from(turns).where(eq(turns.callId, callId)).orderBy(asc(turns.seq));
-const waitForTurn = (callId: string, speaker: 'rep' | 'persona', text: RegExp, timeoutMs = 30_000) =>
-  waitFor(`${speaker} turn ${text}`, async () => (await turnsOf(callId)).find((turn) => turn.speaker === speaker && text.test(turn.text)), timeoutMs);
+const turnsOf = (callId: string) => storedTurns(database.db, callId);
+const waitForTurn = (callId: string, speaker: 'rep' | 'persona', text: RegExp, timeoutMs?: number) => waitForStoredTurn(database.db, callId, speaker, text, timeoutMs);
 
 async function bytesOf(stream: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];

@@ -2,7 +2,7 @@
 // earns the transfer hears the "putting you through" line, a ring, then the decision-maker's greeting
 // in a second voice; every persona turn is stored with the persona who spoke. A rep who does not earn
 // it is turned away and the call ends with the gatekeeper.
-import { asc, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rmsDbfs } from '../../sip/phone/audio.js';
 import { type PhoneCall, phoneSampleRate } from '../../sip/phone/phone.js';
@@ -12,7 +12,7 @@ import { renderSpeechAt } from '../emulators/audio.js';
 import type { ChatRequest } from '../emulators/persona_script.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { sleep, waitFor } from '../support/wait.js';
-import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, installPostCallQueue, keepWorkerLog, startAgentWorld } from './agent_world.js';
+import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, installPostCallQueue, endOfTest, storedTurns, waitForStoredTurn, startAgentWorld } from './agent_world.js';
 
 const GATEKEEPER_VOICE_ID = 'JBFqnCBsd6RMkjVDRZzb';
 const GATEKEEPER_OPENING = 'Northwind Logistics, front desk, Sam speaking.';
@@ -57,10 +57,7 @@ beforeAll(async () => {
   });
 }, 240_000);
 
-afterEach(async (context) => {
-  await world?.hangUpAll();
-  if (context.task.result?.state === 'fail' && world) keepWorkerLog(world);
-});
+afterEach((context) => endOfTest(world, context));
 
 afterAll(async () => {
   await world?.stop();
@@ -78,9 +75,8 @@ function stagedCall(): Omit<ReadyRoomMetadata, 'callId'> {
   };
 }
 
-const turnsOf = (callId: string) => database.db.select().from(turns).where(eq(turns.callId, callId)).orderBy(asc(turns.seq));
-const waitForTurn = (callId: string, speaker: 'rep' | 'persona', text: RegExp) =>
-  waitFor(`${speaker} turn ${text}`, async () => (await turnsOf(callId)).find((turn) => turn.speaker === speaker && text.test(turn.text)), 30_000);
+const turnsOf = (callId: string) => storedTurns(database.db, callId);
+const waitForTurn = (callId: string, speaker: 'rep' | 'persona', text: RegExp) => waitForStoredTurn(database.db, callId, speaker, text);
 
 async function say(call: PhoneCall, text: string): Promise<void> {
   const pcm = await renderSpeechAt(text, phoneSampleRate);

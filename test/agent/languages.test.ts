@@ -2,14 +2,12 @@
 // synthesised in that language with the persona's voice and the multilingual model, Whisper is asked
 // for that language, and the rep's sentence in it (espeak-ng's voice, registered with the STT
 // emulator) is stored as a rep turn.
-import { asc, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { phoneSampleRate } from '../../sip/phone/phone.js';
-import { turns } from '../../src/adapters/db/schema.js';
 import { renderSpeechAt } from '../emulators/audio.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { sleep, waitFor } from '../support/wait.js';
-import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, startAgentWorld, installPostCallQueue, keepWorkerLog } from './agent_world.js';
+import { sleep } from '../support/wait.js';
+import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, startAgentWorld, installPostCallQueue, endOfTest, storedTurns, waitForStoredTurn } from './agent_world.js';
 
 const CASES = [
   {
@@ -40,21 +38,15 @@ beforeAll(async () => {
   for (const c of CASES) world.groq.utterances.register(c.rep, { voice: c.espeak });
 }, 240_000);
 
-afterEach(async (context) => {
-  await world?.hangUpAll();
-  if (context.task.result?.state === 'fail' && world) {
-    keepWorkerLog(world);
-  }
-});
+afterEach((context) => endOfTest(world, context));
 
 afterAll(async () => {
   await world?.stop();
   await database?.close();
 });
 
-const turnsOf = (callId: string) => database.db.select().from(turns).where(eq(turns.callId, callId)).orderBy(asc(turns.seq));
-const waitForTurn = (callId: string, speaker: 'rep' | 'persona', text: RegExp) =>
-  waitFor(`${speaker} turn ${text}`, async () => (await turnsOf(callId)).find((turn) => turn.speaker === speaker && text.test(turn.text)), 30_000);
+const turnsOf = (callId: string) => storedTurns(database.db, callId);
+const waitForTurn = (callId: string, speaker: 'rep' | 'persona', text: RegExp) => waitForStoredTurn(database.db, callId, speaker, text);
 
 describe('personas in other languages, by phone', () => {
   for (const c of CASES) {

@@ -7,12 +7,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { asc, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { uploadSpooledChunks } from '../../agent/recording/chunk_uploader.js';
 import { phoneSampleRate, type PhoneCall } from '../../sip/phone/phone.js';
-import { calls, recordings, turns } from '../../src/adapters/db/schema.js';
+import { calls, recordings } from '../../src/adapters/db/schema.js';
 import { createS3Storage } from '../../src/adapters/storage/s3_storage.js';
 import { openRecordingFile } from '../../src/app/recording_files.js';
 import { renderSpeechAt } from '../emulators/audio.js';
@@ -20,7 +20,7 @@ import { createUtteranceMatcher } from '../emulators/utterance_matcher.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { type SeaweedS3, startSeaweedS3 } from '../support/seaweedfs.js';
 import { sleep, waitFor } from '../support/wait.js';
-import { type AgentWorld, dianeCarterCall, startAgentWorld, installPostCallQueue, keepWorkerLog } from './agent_world.js';
+import { type AgentWorld, dianeCarterCall, startAgentWorld, installPostCallQueue, endOfTest, storedTurns, waitForStoredTurn } from './agent_world.js';
 
 const OPENING = 'Diane Carter speaking. Who is this?';
 const REP_1 = 'Hi Diane, do you have two minutes to talk about shipping costs?';
@@ -58,12 +58,7 @@ beforeAll(async () => {
   });
 }, 300_000);
 
-afterEach(async (context) => {
-  await world?.hangUpAll();
-  if (context.task.result?.state === 'fail' && world) {
-    keepWorkerLog(world);
-  }
-});
+afterEach((context) => endOfTest(world, context));
 
 afterAll(async () => {
   await world?.stop();
@@ -74,9 +69,8 @@ afterAll(async () => {
 async function speak(call: PhoneCall, text: string): Promise<void> {
   await call.playPcm((await renderSpeechAt(text, phoneSampleRate)).samples, text);
 }
-const turnsOf = (callId: string) => database.db.select().from(turns).where(eq(turns.callId, callId)).orderBy(asc(turns.seq));
-const waitForTurn = (callId: string, speaker: 'rep' | 'persona', text: RegExp) =>
-  waitFor(`${speaker} turn ${text}`, async () => (await turnsOf(callId)).find((turn) => turn.speaker === speaker && text.test(turn.text)), 40_000);
+const turnsOf = (callId: string) => storedTurns(database.db, callId);
+const waitForTurn = (callId: string, speaker: 'rep' | 'persona', text: RegExp) => waitForStoredTurn(database.db, callId, speaker, text, 40_000);
 
 async function bytesOf(stream: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
