@@ -26,6 +26,7 @@ const DIRECT_NUMBER = '+15550004000';
 const LANGUAGE_LINES = [
   {
     language: 'es',
+    name: 'Spanish',
     number: '+34910004000',
     lineTag: 'es-ES',
     opening: 'Diana Carrillo al habla. ¿Quién es?',
@@ -35,6 +36,7 @@ const LANGUAGE_LINES = [
   },
   {
     language: 'de',
+    name: 'German',
     number: '+49300004000',
     lineTag: 'de',
     opening: 'Carter am Apparat. Wer spricht?',
@@ -246,6 +248,10 @@ describe('the persona agent on both call paths', () => {
       const personaLines = elevenlabs.synthesized.slice(synthesizedBefore).filter((s) => s.text.includes(openingWords) || s.text.includes(replyWords));
       expect(personaLines.length).toBeGreaterThanOrEqual(2);
       expect(new Set(personaLines.map((s) => s.voiceId))).toEqual(new Set([seeded.persona.voiceId]));
+      // The persona was told to speak it.
+      const chat = groq.requests.slice(sttBefore).find((r) => r.endpoint === 'chat');
+      const system = (chat!.body as { messages: { role: string; content: string }[] }).messages.find((m) => m.role === 'system')!.content;
+      expect(system).toContain(`Speak only ${line.name} (language tag ${line.language})`);
       const stored = await turnsOf(callId);
       expect(stored.map((turn) => turn.speaker)).toEqual(['persona', 'rep', 'persona']);
     });
