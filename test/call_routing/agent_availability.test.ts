@@ -60,6 +60,18 @@ const readiness = async () => {
   return { status: response.status, body: (await response.json()) as { checks: { agent: { state: string; detail?: string } } } };
 };
 
+/** This file's agent worker, registered under the line's agent name, its health on agentPort. */
+function startWorker(env: Record<string, string> = {}) {
+  return startAgentWorker({
+    livekit: { url: world.stack!.livekitUrl, apiKey: world.apiKey, apiSecret: world.apiSecret },
+    agentName: AGENT_NAME,
+    groq,
+    elevenlabs,
+    databaseUrl: world.database.url,
+    env: { AGENT_HTTP_PORT: String(agentPort), ...env },
+  });
+}
+
 describe('agent availability before the PIN', () => {
   it('refuses without using an attempt while no worker is registered, routes once one is, and refuses again after it stops', async () => {
     const seeded = await seedPracticeCall(world);
@@ -83,14 +95,7 @@ describe('agent availability before the PIN', () => {
     expect(down.body.checks.agent.state).toBe('failing');
     expect(down.body.checks.agent.detail).toMatch(/unreachable/);
 
-    const worker = await startAgentWorker({
-      livekit: { url: world.stack!.livekitUrl, apiKey: world.apiKey, apiSecret: world.apiSecret },
-      agentName: AGENT_NAME,
-      groq,
-      elevenlabs,
-      databaseUrl: world.database.url,
-      env: { AGENT_HTTP_PORT: String(agentPort) },
-    });
+    const worker = await startWorker();
     try {
       expect((await readiness()).body.checks.agent.state).toBe('ok');
       const call = world.twilio.call({ from: seeded.repPhone, to: LINE });
@@ -110,14 +115,7 @@ describe('agent availability before the PIN', () => {
 
   it('does not refuse at join a call the Twilio path already admitted, even when no worker is free by then', async () => {
     const seeded = await seedPracticeCall(world);
-    const worker = await startAgentWorker({
-      livekit: { url: world.stack!.livekitUrl, apiKey: world.apiKey, apiSecret: world.apiSecret },
-      agentName: AGENT_NAME,
-      groq,
-      elevenlabs,
-      databaseUrl: world.database.url,
-      env: { AGENT_HTTP_PORT: String(agentPort) },
-    });
+    const worker = await startWorker();
     let sip: string;
     try {
       const call = world.twilio.call({ from: seeded.repPhone, to: LINE });
@@ -147,14 +145,7 @@ describe('agent availability before the PIN', () => {
   it("does not refuse a direct-trunk room whose own agent job took the last free slot before the caller's leg joined", async () => {
     const stack = world.stack!;
     // One call per worker: the moment it takes this room's job, it reports itself full.
-    const worker = await startAgentWorker({
-      livekit: { url: stack.livekitUrl, apiKey: world.apiKey, apiSecret: world.apiSecret },
-      agentName: AGENT_NAME,
-      groq,
-      elevenlabs,
-      databaseUrl: world.database.url,
-      env: { AGENT_HTTP_PORT: String(agentPort), AGENT_MAX_CALLS: '1' },
-    });
+    const worker = await startWorker({ AGENT_MAX_CALLS: '1' });
     try {
       // What the direct trunk's dispatch rule makes: a room with the agent dispatched, no call row yet.
       const room = `practice-direct-race-${Date.now()}`;
