@@ -9,7 +9,7 @@ import type { Segment, VoicedOptions } from './audio.js';
 import { digestAuthorization, parseDigestChallenge } from './digest.js';
 import { cseqOf, header, headers as headerValues, tagOf, uriOf, type SipHeader, type SipRequest, type SipResponse } from './message.js';
 import { Media, type DtmfOptions, type ReceivedDtmf, type ReceivedPacket, type SentItem } from './media.js';
-import { Recorder, type WaitForVoiceOptions } from './recorder.js';
+import { Recorder, type WaitForQuietOptions, type WaitForVoiceOptions } from './recorder.js';
 import { buildOffer, parseAnswer, type Answer, type G711Codec } from './sdp.js';
 import type { Peer, SipTransport } from './transactions.js';
 
@@ -55,6 +55,8 @@ export interface PhoneCall {
    * has lasted `minDurationMs` (default 100); e.g. the greeting, or the reply to what was just said.
    */
   waitForVoice(options?: WaitForVoiceOptions): Promise<Segment>;
+  /** Resolves once the far end has been silent for `quietMs` (default 700): it finished speaking. */
+  waitForQuiet(options?: WaitForQuietOptions): Promise<number>;
   packets(): readonly ReceivedPacket[];
   receivedDtmf(): readonly ReceivedDtmf[];
   sent(): readonly SentItem[];
@@ -368,6 +370,10 @@ export class Dialog implements PhoneCall {
 
   waitForVoice(options?: WaitForVoiceOptions): Promise<Segment> {
     return this.recorder.waitForVoice(options);
+  }
+
+  waitForQuiet(options?: WaitForQuietOptions): Promise<number> {
+    return this.recorder.waitForQuiet(options);
   }
 
   // ---- ending ----------------------------------------------------------------------

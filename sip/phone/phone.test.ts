@@ -199,9 +199,12 @@ describe('test phone', () => {
     // 400 ms of tone, sent 300 ms after the answer, in 20 ms packets at real pace.
     const voice = call.waitForVoice({ afterMs: call.answeredAtMs, timeoutMs: 5000 });
     await new Promise((resolve) => setTimeout(resolve, 300));
+    let quiet: Promise<number> | undefined;
     for (let i = 0; i < 20; i += 1) {
       uas.sendRtp({ payloadType: 0, marker: i === 0, sequence: i, timestamp: i * 160, ssrc: 9, payload: tone.subarray(i * 160, (i + 1) * 160) });
       await new Promise((resolve) => setTimeout(resolve, 20));
+      // Asked while the tone plays: resolves only after it ends, once 300 ms passed without voice.
+      if (i === 5) quiet = call.waitForQuiet({ quietMs: 300, timeoutMs: 5000 });
     }
     for (let i = 0; i < 3; i += 1) {
       uas.sendRtp({ payloadType: 101, marker: false, sequence: 20 + i, timestamp: 5000, ssrc: 9, payload: encodeDtmfPayload(5, true, 10, 800) });
@@ -218,6 +221,8 @@ describe('test phone', () => {
     // Same onset within one 20 ms analysis frame (the two analyses start on different frame grids).
     expect(Math.abs((await voice).startMs - segment!.startMs)).toBeLessThanOrEqual(20);
     await expect(call.waitForVoice({ timeoutMs: 200 })).rejects.toThrow(/no voiced audio/);
+    // No packets after the tone: that time counts as silence too.
+    expect((await quiet!) - segment!.endMs).toBeGreaterThanOrEqual(300 - 20);
 
     expect(await uas.bye()).toBe(200);
     const end = await call.waitForBye(5000);

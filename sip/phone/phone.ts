@@ -12,6 +12,7 @@
  *   call.recording();                                  // Int16Array, 8 kHz, sample i = i/8 ms after call.t0
  *   call.voicedSegments();                             // [{ startMs, endMs }] on the same clock
  *   await call.waitForVoice({ afterMs: call.now() });  // first voiced audio heard from now on
+ *   await call.waitForQuiet();                         // the far end finished speaking (700 ms of silence)
  *   call.sent();                                       // what the phone sent, same clock
  *   await call.waitForBye();                           // the far end hung up
  *   await call.hangup();                               // we hang up (BYE)

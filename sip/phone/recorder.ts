@@ -15,6 +15,15 @@ export interface WaitForVoiceOptions extends VoicedOptions {
   timeoutMs?: number;
 }
 
+export interface WaitForQuietOptions extends Pick<VoicedOptions, 'thresholdDbfs'> {
+  /**
+   * How long the line must have been silent; default 700 ms, longer than the pause between two
+   * sentences of one reply (~400 ms from the TTS), so a reply between sentences is not "done".
+   */
+  quietMs?: number;
+  timeoutMs?: number;
+}
+
 export class Recorder {
   private readonly chunks: Int16Array[] = [];
   private recordedSamples = 0;
@@ -37,11 +46,18 @@ export class Recorder {
   }
 
   recording(): Int16Array {
-    const out = new Int16Array(this.recordedSamples);
-    let offset = 0;
+    return this.samplesFrom(0);
+  }
+
+  /** The recording from sample `from` on, copying only those chunks. */
+  private samplesFrom(from: number): Int16Array {
+    const start = Math.min(Math.max(0, from), this.recordedSamples);
+    const out = new Int16Array(this.recordedSamples - start);
+    let chunkStart = 0;
     for (const chunk of this.chunks) {
-      out.set(chunk, offset);
-      offset += chunk.length;
+      const chunkEnd = chunkStart + chunk.length;
+      if (chunkEnd > start) out.set(chunk.subarray(Math.max(0, start - chunkStart)), Math.max(0, chunkStart - start));
+      chunkStart = chunkEnd;
     }
     return out;
   }
@@ -60,11 +76,28 @@ export class Recorder {
     for (;;) {
       // Only the part after `afterMs` is analysed; sample i of the recording is i/8 ms after t0.
       const from = Math.max(0, Math.floor(afterMs * (phoneSampleRate / 1000)));
-      const tail = this.recording().subarray(from);
+      const tail = this.samplesFrom(from);
       const offsetMs = (from / phoneSampleRate) * 1000;
       const found = findVoicedSegments(tail, phoneSampleRate, { ...voiced, minDurationMs })[0];
       if (found !== undefined) return { startMs: found.startMs + offsetMs, endMs: found.endMs + offsetMs };
       if (performance.now() > deadline) throw new Error(`no voiced audio after ${afterMs.toFixed(0)} ms within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /**
+   * Resolves (with the time, ms since t0) once nothing voiced was heard for `quietMs`: the far end
+   * has finished what it was saying. Time without packets counts as silence.
+   */
+  async waitForQuiet(options: WaitForQuietOptions = {}): Promise<number> {
+    const { quietMs = 700, timeoutMs = 30_000, ...voiced } = options;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const now = this.now();
+      const tail = this.samplesFrom(Math.floor((now - quietMs) * (phoneSampleRate / 1000)));
+      // Any voiced frame breaks the quiet, however short (the window may hold only a word's tail).
+      if (now >= quietMs && findVoicedSegments(tail, phoneSampleRate, { ...voiced, minDurationMs: 0 }).length === 0) return now;
+      if (performance.now() > deadline) throw new Error(`the line was not quiet for ${quietMs} ms within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

@@ -27,10 +27,10 @@ import { type AgentWorld, DIANE_VOICE_ID, dianeCarterCall, startAgentWorld, inst
 
 const OPENING = 'Diane Carter speaking. Who is this?';
 // One clause each (no full stop inside): a pause mid-sentence could end the rep's turn early on a loaded machine.
-const REP_1 = 'Hi Diane, do you have two minutes to talk about shipping costs?';
+const REP_1 = 'Hi Diane, do you have two minutes?';
 const REPLY_1 = 'Two minutes. Go ahead, what is this about?';
-const REP_2 = 'We cut parcel costs by twelve percent, could we book a call next week?';
-const REPLY_2 = 'Send me an email with the numbers and I will take a look.';
+const REP_2 = 'Could we book a call next week?';
+const REPLY_2 = 'Send me an email.';
 const RATE = 16_000;
 
 let database: TestDatabase;
@@ -107,10 +107,10 @@ describe('call recordings through the real telephony stack', () => {
     const { callId, room } = await world.createCall(dianeCarterCall({ persona: { openingLine: OPENING } }));
     const { call } = await world.dialRoom(room);
     await waitForTurn(callId, 'persona', /Diane Carter speaking/);
-    await sleep(2000);
+    await call.waitForQuiet();
     await speak(call, REP_1);
     await waitForTurn(callId, 'persona', /Go ahead/);
-    await sleep(3000);
+    await call.waitForQuiet();
     await call.hangup();
 
     const recording = await waitFor('recording complete', async () => {
@@ -164,10 +164,10 @@ describe('call recordings through the real telephony stack', () => {
     const { callId, room } = await world.createCall(dianeCarterCall({ persona: { openingLine: OPENING } }));
     const { call } = await world.dialRoom(room);
     await waitForTurn(callId, 'persona', /Diane Carter speaking/);
-    await sleep(1500);
+    await call.waitForQuiet();
     await speak(call, REP_1);
     await waitForTurn(callId, 'persona', /Go ahead/);
-    await sleep(2500);
+    await call.waitForQuiet();
     await speak(call, REP_2);
     await waitForTurn(callId, 'persona', /Send me an email/);
     await sleep(4000);
@@ -204,7 +204,7 @@ describe('call recordings through the real telephony stack', () => {
     const { callId, room } = await world.createCall(dianeCarterCall({ persona: { language: 'es', openingLine: 'Diana Carrillo al habla.' } }));
     const { call } = await world.dialRoom(room);
     await waitForTurn(callId, 'persona', /Diana Carrillo/);
-    await sleep(1500);
+    await call.waitForQuiet();
     await call.hangup();
     const spoken = world.elevenlabs.synthesized.slice(synthesizedBefore);
     expect(spoken.filter((s) => s.text.includes(disclosure)).map((s) => s.voiceId), 'the Spanish disclosure, in the persona voice').toEqual([DIANE_VOICE_ID]);
@@ -222,8 +222,8 @@ describe('call recordings through the real telephony stack', () => {
     const { callId, room } = await world.createCall(dianeCarterCall({ persona: { openingLine: OPENING }, scenario: { recordCalls: false } }));
     const { call } = await world.dialRoom(room);
     await waitForTurn(callId, 'persona', /Diane Carter speaking/);
-    // The whole greeting reaches the phone (the turn is stored as it starts playing).
-    await sleep(4500);
+    // The whole greeting reaches the phone.
+    await call.waitForQuiet();
     await call.hangup();
     await waitFor('call ended', async () => {
       const [row] = await database.db.select().from(calls).where(eq(calls.id, callId));

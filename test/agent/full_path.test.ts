@@ -45,8 +45,8 @@ const LANGUAGE_LINES = [
     reply: 'Sie haben zwei Minuten. Bitte.',
   },
 ] as const;
-const REP_1 = 'Hi Diane, this is Riley from Parcel Point. Do you have two minutes to talk about shipping costs?';
-const REP_2 = 'We cut parcel costs by twelve percent for companies like yours. Could we book a call next week?';
+const REP_1 = 'Hi Diane, Riley here. Got two minutes?';
+const REP_2 = 'Could we book a call next week?';
 const trunkAuth = { username: 'twilio-test', password: randomBytes(9).toString('hex') };
 
 let world: CallRoutingWorld;
@@ -118,15 +118,15 @@ async function newPhone(from: string): Promise<SipPhone> {
 
 async function converseAndHangUp(call: PhoneCall, callId: string): Promise<void> {
   await waitForTurn(callId, 'persona', /Diane Carter\. You have two minutes/);
-  await sleep(2500);
+  await call.waitForQuiet();
   await speak(call, REP_1);
   await waitForTurn(callId, 'rep', /two minutes/i);
   await waitForTurn(callId, 'persona', /Go ahead/);
-  await sleep(2000);
+  await call.waitForQuiet();
   await speak(call, REP_2);
   await waitForTurn(callId, 'rep', /next week/i);
   await waitForTurn(callId, 'persona', /Send me an email/);
-  await sleep(1500);
+  await call.waitForQuiet();
   await call.hangup();
   const closed = await waitFor('call closed', async () => {
     const [row] = await world.database.db.select().from(calls).where(eq(calls.id, callId));
@@ -193,7 +193,7 @@ describe('the persona agent on both call paths', () => {
     await waitForTurn(callId, 'persona', /Diane Carter\. You have two minutes/);
     // The spoken PIN was a PIN, not the rep's first words: it must not be stored as a turn (the
     // transcript goes to the scorer and into emails) nor answered by the persona.
-    await sleep(2500);
+    await call.waitForQuiet();
     await speak(call, REP_1);
     await waitForTurn(callId, 'persona', /Go ahead/);
     await call.hangup();
@@ -226,7 +226,7 @@ describe('the persona agent on both call paths', () => {
       const openingWords = line.opening.split(' ').slice(0, 2).join(' ');
       const replyWords = line.reply.split(' ').slice(0, 3).join(' ');
       await waitForTurn(callId, 'persona', new RegExp(openingWords));
-      await sleep(2500);
+      await call.waitForQuiet();
       const pcm = await renderSpeechAt(line.rep, phoneSampleRate, { voice: line.language });
       await call.playPcm(pcm.samples, line.rep);
       const repTurn = await waitForTurn(callId, 'rep', line.cue);
@@ -265,7 +265,7 @@ describe('the persona agent on both call paths', () => {
     const phone = await newPhone(seeded.repPhone);
     const call = await phone.dial(`${world.stack!.sipUri(roomName!)}?X-Practice-Call=${callId}`, { auth: trunkAuth, answerTimeoutMs: 60_000 });
     await waitForTurn(callId!, 'persona', /Diane Carter\. You have two minutes/);
-    await sleep(2500);
+    await call.waitForQuiet();
     await speak(call, REP_1);
     await waitForTurn(callId!, 'persona', /Go ahead/);
 

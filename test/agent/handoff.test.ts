@@ -123,7 +123,7 @@ describe('gatekeeper to decision-maker in one call, by phone', () => {
     const { callId, room } = await world.createCall(stagedCall());
     const { call } = await world.dialRoom(room);
     await waitForTurn(callId, 'persona', /front desk/);
-    await sleep(1500);
+    await call.waitForQuiet();
     const beforeTransferMs = call.now();
     await say(call, EARNS_IT);
     await waitForTurn(callId, 'rep', /freight costs/i);
@@ -168,7 +168,7 @@ describe('gatekeeper to decision-maker in one call, by phone', () => {
     const { callId, room } = await world.createCall(stagedCall());
     const { call } = await world.dialRoom(room);
     await waitForTurn(callId, 'persona', /front desk/);
-    await sleep(1500);
+    await call.waitForQuiet();
     await say(call, REFUSES_IT);
     await waitForTurn(callId, 'persona', /cannot help you/);
     await call.waitForBye();

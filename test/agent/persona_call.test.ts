@@ -22,10 +22,10 @@ import { sleep, waitFor } from '../support/wait.js';
 
 const VOICE_ID = DIANE_VOICE_ID;
 const OPENING = 'Diane Carter speaking. Who is this?';
-const REP_1 = 'Hi Diane, this is Riley from Parcel Point. Do you have two minutes to talk about shipping costs?';
-const REP_2 = 'We cut parcel costs by twelve percent for companies like yours. Could we book a call next week?';
-const REPLY_1 = 'Two minutes. Go ahead, what is this about?';
-const REPLY_2 = 'Send me an email with the numbers and I will take a look.';
+const REP_1 = 'Hi Diane, Riley here. Got two minutes?';
+const REP_2 = 'Could we book a call next week?';
+const REPLY_1 = 'Two minutes. Go ahead.';
+const REPLY_2 = 'Send me an email.';
 const LONG_REPLY =
   'Well, let me tell you how we handle shipping today. We have three carriers, a regional one for the east coast, a national one for everything else, and a freight partner for pallets, and honestly every time someone calls me about costs they promise savings that never show up on the invoice.';
 const BARGE_IN = 'Sorry to cut in, but what if I could show you the savings on your own invoices?';
@@ -95,7 +95,7 @@ describe('a practice call through the real telephony stack', () => {
 
     // The greeting: voiced audio that is the opening line in the persona's voice.
     await waitForTurn(callId, 'persona', /Diane Carter speaking/);
-    await sleep(1500);
+    await call.waitForQuiet();
     const matcher = createUtteranceMatcher();
     matcher.register(OPENING, { voice: espeakVoiceFor(VOICE_ID) });
     const greeting = await matcher.locate(OPENING, { samples: call.recording(), sampleRate: phoneSampleRate });
@@ -104,11 +104,11 @@ describe('a practice call through the real telephony stack', () => {
     await speak(call, REP_1);
     await waitForTurn(callId, 'rep', /two minutes/i);
     await waitForTurn(callId, 'persona', /Go ahead/);
-    await sleep(2500);
+    await call.waitForQuiet();
     await speak(call, REP_2);
     await waitForTurn(callId, 'rep', /next week/i);
     await waitForTurn(callId, 'persona', /Send me an email/);
-    await sleep(3000);
+    await call.waitForQuiet();
     expect(call.voicedSegments().length).toBeGreaterThanOrEqual(3);
 
     await call.hangup();
@@ -142,7 +142,7 @@ describe('a practice call through the real telephony stack', () => {
     const { callId, room } = await world.createCall(personaMetadata());
     const { call } = await world.dialRoom(room);
     await waitForTurn(callId, 'persona', /Diane Carter speaking/);
-    await sleep(2500);
+    await call.waitForQuiet();
     const askedAt = (await speak(call, ASK_LONG)).endMs;
     await waitForTurn(callId, 'rep', /shipping today/i);
     // The long reply is playing once the phone hears voice again after the question.
@@ -174,7 +174,7 @@ describe('a practice call through the real telephony stack', () => {
     const { callId, room } = await world.createCall(personaMetadata());
     const { call } = await world.dialRoom(room);
     await waitForTurn(callId, 'persona', /Diane Carter speaking/);
-    await sleep(2500);
+    await call.waitForQuiet();
     await speak(call, GOODBYE_CUE);
     const end = await call.waitForBye(40_000);
     expect(end.by).toBe('remote');

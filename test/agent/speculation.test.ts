@@ -19,7 +19,7 @@ import { espeakVoiceFor } from '../emulators/elevenlabs_emulator.js';
 import { messageText } from '../emulators/persona_script.js';
 import { createUtteranceMatcher } from '../emulators/utterance_matcher.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { sleep, waitFor } from '../support/wait.js';
+import { waitFor } from '../support/wait.js';
 import { type AgentWorld, dianeCarterCall, DIANE_VOICE_ID, startAgentWorld, installPostCallQueue, keepWorkerLog } from './agent_world.js';
 
 const VOICE_ID = DIANE_VOICE_ID;
@@ -67,7 +67,7 @@ describe('the overlapped turn pipeline', () => {
     const { callId, room } = await world.createCall(metadata);
     const { call } = await world.dialRoom(room);
     await waitFor('greeting stored', async () => ((await database.db.select().from(turns).where(eq(turns.callId, callId))).length > 0 ? true : undefined), 30_000);
-    await sleep(1500);
+    await call.waitForQuiet();
 
     // "So about the budget," — 800 ms — "could we start with one route ...": the first half is a
     // segment of its own (Whisper hears it during the pause), the turn is not over.
@@ -80,7 +80,7 @@ describe('the overlapped turn pipeline', () => {
     await call.playPcm(utterance, 'hesitant');
 
     await waitFor('reply stored', async () => (await database.db.select().from(turns).where(eq(turns.callId, callId))).find((t) => t.speaker === 'persona' && t.text === REPLY), 60_000);
-    await sleep(2500);
+    await call.waitForQuiet();
 
     // The speculation really happened: the LLM was asked about the first half alone, and its line
     // was synthesised ahead of time (preemptive TTS).

@@ -22,7 +22,7 @@ import { findVerb, spokenLines, type createTwilioEmulator } from '../support/twi
 import { sleep, waitFor } from '../support/wait.js';
 
 const LINE = '+15550009999';
-const REP_1 = 'Hi Diane, this is Riley from Parcel Point. Do you have two minutes to talk about shipping costs?';
+const REP_1 = 'Hi Diane, Riley here. Got two minutes?';
 /**
  * How soon a caller whose worker died must hear BYE: livekit-server notices the agent's silent peer
  * connection after its ICE timeouts (10 s to disconnected, 5 s more to failed) and its 5 s disconnect
@@ -111,7 +111,7 @@ async function placeCall(twilio: Twilio): Promise<LiveCall> {
 }
 
 async function converse(live: LiveCall): Promise<void> {
-  await sleep(2000);
+  await live.call.waitForQuiet();
   await live.call.playPcm((await renderSpeechAt(REP_1, phoneSampleRate)).samples, REP_1);
   await waitForTurn(live.callId, 'persona', /Go ahead/);
 }
