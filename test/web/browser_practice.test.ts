@@ -13,11 +13,11 @@ import { waitFor } from '../support/wait.js';
 import { MANAGER_PASSWORD, renderMicrophoneWav, startPracticeWorld, type PracticeWorld } from './practice_world.js';
 
 const SHOTS = '.artifacts/screenshots';
-const REP_LINE = 'Hi Diane, Riley here. Got two minutes?';
+const REP_LINE = 'Hi Diane, do you have two minutes?';
 const REPLY = 'Two minutes. Go ahead, what is this about?';
 const SCORECARD = {
   summary: 'A clear reason for the call in the first sentence.',
-  criteria: [{ criterionId: 'opening', score: 85, evidence: 'Got two minutes?', suggestion: 'Name the saving in the first sentence.' }],
+  criteria: [{ criterionId: 'opening', score: 85, evidence: 'do you have two minutes?', suggestion: 'Name the saving in the first sentence.' }],
 };
 
 let world: PracticeWorld;
@@ -128,11 +128,11 @@ describe('practising in the browser', () => {
     // The fake microphone speaks after its lead-in: the meter moves, the agent stores it as the rep's turn and replies.
     await rep.waitForFunction(() => Number((globalThis as unknown as { document: { getElementById(id: string): { value: number } } }).document.getElementById('mic-level').value) > 0.05, undefined, { timeout: 60_000, polling: 50 });
     const repTurn = await waitFor('rep turn', async () => (await turnsOf(callId)).find((t) => t.speaker === 'rep'), 90_000);
-    expect(repTurn.text).toMatch(/Riley here\. Got two minutes\?/i);
+    expect(repTurn.text).toMatch(/do you have two minutes\?/i);
     await waitFor('reply turn', async () => (await turnsOf(callId)).find((t) => t.speaker === 'persona' && /Go ahead/.test(t.text)), 60_000);
     await rep.waitForFunction(() => (globalThis as unknown as PageFigures).practice.voicedSegments >= 2, undefined, { timeout: 30_000 });
     await textOf(rep.locator('#captions'), 'Go ahead');
-    await textOf(rep.locator('#captions'), /You: .*Got two minutes/i);
+    await textOf(rep.locator('#captions'), /You: .*two minutes/i);
     await shot(rep, 'practice-mid-call');
 
     await rep.getByRole('button', { name: 'Hang up' }).click();
@@ -150,7 +150,7 @@ describe('practising in the browser', () => {
     const [card] = await world.database.db.select().from(scorecards).where(eq(scorecards.callId, callId));
     expect(card).toMatchObject({ status: 'scored', overallScore: 85, passed: true });
     const mail = await waitFor('the post-call email', async () => world.smtp.messages.find((m) => m.parsed.headers.get('x-practice-call') === callId && m.envelopeTo.includes(seeded.rep.email)), 60_000);
-    expect(mail.parsed.text).toMatch(/Riley Rep: Hi Diane, Riley here\. Got two minutes\?/);
+    expect(mail.parsed.text).toMatch(/Riley Rep: Hi Diane, do you have two minutes\?/);
     const [passed] = await world.database.db.select().from(assignments).where(eq(assignments.id, seeded.assignment.id));
     expect(passed!.passedAt).not.toBeNull();
 
