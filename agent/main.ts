@@ -20,11 +20,13 @@ import { startCallRecording } from './recording/call_recorder.js';
 import { uploadSpooledChunks } from './recording/chunk_uploader.js';
 import { bundledFfmpegPath } from './recording/library_recorder.js';
 import { createRecordingStore } from './recording/recording_store.js';
-import { type TurnSettings, vadSettings } from './session_factory.js';
+import { earlyVadSettings, type TurnSettings, vadSettings } from './session_factory.js';
 import { createTurnWriter } from './turn_writer.js';
 
 interface ProcessData extends Record<string, unknown> {
   vad?: VAD;
+  /** AGENT_STT_EARLY_REQUEST_MS set: the second VAD that sends segments to Whisper early. */
+  earlyVad?: VAD;
   database?: DatabaseHandle;
 }
 
@@ -35,6 +37,7 @@ function turnSettings(config: Readonly<Config>): TurnSettings {
     endpointingMinDelayMs: config.AGENT_ENDPOINTING_MIN_DELAY_MS,
     endpointingMaxDelayMs: config.AGENT_ENDPOINTING_MAX_DELAY_MS,
     sttSegmentSilenceMs: config.AGENT_STT_SEGMENT_SILENCE_MS,
+    sttEarlyRequestMs: config.AGENT_STT_EARLY_REQUEST_MS,
     preemptiveMaxRetries: config.AGENT_PREEMPTIVE_MAX_RETRIES,
     interruptionMinDurationMs: config.AGENT_INTERRUPTION_MIN_DURATION_MS,
     interruptionMinWords: config.AGENT_INTERRUPTION_MIN_WORDS,
@@ -52,7 +55,10 @@ export default defineAgent<ProcessData>({
   // Runs once per warm job process, before any call is assigned to it.
   prewarm: async (proc: JobProcess<ProcessData>) => {
     const config = loadConfig();
-    proc.userData.vad = await silero.VAD.load(vadSettings(turnSettings(config)));
+    const turns = turnSettings(config);
+    proc.userData.vad = await silero.VAD.load(vadSettings(turns));
+    const early = earlyVadSettings(turns);
+    if (early) proc.userData.earlyVad = await silero.VAD.load(early);
     // One call per job process, and its writes are small and in order. Two, not one: finalisation
     // holds a transaction while pg-boss's enqueue may ask the pool for another connection, and a
     // turn write may arrive meanwhile. Bounds the worker at 2 x (calls + idle processes) (docs/scale-out.md).
@@ -65,6 +71,8 @@ export default defineAgent<ProcessData>({
     const logger = createLogger({ level: config.LOG_LEVEL, redactPii: config.NODE_ENV === 'production', name: 'agent' });
     const turns = turnSettings(config);
     const vad = ctx.proc.userData.vad ?? (await silero.VAD.load(vadSettings(turns)));
+    const early = earlyVadSettings(turns);
+    const earlyVad = early === undefined ? undefined : (ctx.proc.userData.earlyVad ?? (await silero.VAD.load(early)));
     const database = ctx.proc.userData.database ?? createDatabase(await databaseUrl(config), { max: config.AGENT_DB_POOL_MAX, ...databaseTimeouts(config) });
     const storage = createStorage(config);
     const spoolDir = join(config.DATA_DIR, 'recording-spool');
@@ -82,6 +90,7 @@ export default defineAgent<ProcessData>({
     await runPersonaCall(ctx, {
       logger,
       vad,
+      ...(earlyVad === undefined ? {} : { earlyVad }),
       providers: {
         groqApiKey: config.GROQ_API_KEY ?? '',
         groqBaseUrl: config.GROQ_BASE_URL,

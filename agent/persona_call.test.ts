@@ -63,6 +63,7 @@ beforeAll(async () => {
       endpointingMinDelayMs: 700,
       endpointingMaxDelayMs: 2000,
       sttSegmentSilenceMs: 200,
+      sttEarlyRequestMs: 0,
       preemptiveMaxRetries: 5,
       interruptionMinDurationMs: 600,
       interruptionMinWords: 2,

@@ -7,11 +7,14 @@
 //    transcribes it at once, while the turn itself is still committed by the endpointing rule; the
 //    LLM reply and its first TTS audio are generated speculatively from that transcript, so they
 //    are ready when the turn commits. A caller who resumes speaking discards the speculation.
+//    With AGENT_STT_EARLY_REQUEST_MS set, a second VAD with a shorter silence sends each segment
+//    to Whisper before the segment VAD has closed it (agent/early_segment_stt.ts); same segments.
 //  - 'serial' (the first wave's): the segment ends only after the full endpointing silence, and
 //    the LLM and TTS start after the turn commits. Kept for comparison (npm run bench:turn).
 import { inference, llm, stt as sttNs, type tts as ttsNs, type VAD, voice } from '@livekit/agents';
 import * as elevenlabs from '@livekit/agents-plugin-elevenlabs';
 import * as openai from '@livekit/agents-plugin-openai';
+import { EarlySegmentSTT } from './early_segment_stt.js';
 
 export interface ProviderSettings {
   groqApiKey: string;
@@ -37,6 +40,11 @@ export interface TurnSettings {
   endpointingMaxDelayMs: number;
   /** Overlapped pipeline: silence that closes a speech segment and sends it to Whisper. */
   sttSegmentSilenceMs: number;
+  /**
+   * Overlapped pipeline: silence after which the open segment is already sent to Whisper, its answer
+   * used if the segment then ends with no more speech (agent/early_segment_stt.ts). 0: off.
+   */
+  sttEarlyRequestMs: number;
   /** Overlapped pipeline: speculative replies started per rep turn at most. */
   preemptiveMaxRetries: number;
   /** Caller speech over the persona shorter than this is a backchannel. */
@@ -75,8 +83,23 @@ export function vadSettings(turns: Pick<TurnSettings, 'pipeline' | 'turnDetector
 /** @livekit/agents' TurnDetector needs at least this much VAD silence (checked when the session starts). */
 const MODEL_MIN_VAD_SILENCE_MS = 250;
 
-/** Groq Whisper (batch). Overlapped: segmented by the session's own VAD, so it is a stream. */
-export function createStt(settings: ProviderSettings, language: string, segmentVad?: VAD): sttNs.STT {
+/**
+ * The VAD whose end of speech sends a segment to Whisper early: the segment VAD's settings with the
+ * shorter silence, so both hear the same speech. Undefined when off: serial pipeline, 0, or not
+ * shorter than the segment silence actually used.
+ */
+export function earlyVadSettings(turns: Pick<TurnSettings, 'pipeline' | 'turnDetector' | 'endpointingMinDelayMs' | 'sttSegmentSilenceMs' | 'sttEarlyRequestMs'>): VadSettings | undefined {
+  if (turns.pipeline !== 'overlapped' || turns.sttEarlyRequestMs <= 0) return undefined;
+  const segment = vadSettings(turns);
+  if (turns.sttEarlyRequestMs >= segment.minSilenceDuration) return undefined;
+  return { ...segment, minSilenceDuration: turns.sttEarlyRequestMs };
+}
+
+/**
+ * Groq Whisper (batch). Overlapped: segmented by the session's own VAD, so it is a stream; with an
+ * early VAD too, each segment's request leaves at the early VAD's pause (same segments, same events).
+ */
+export function createStt(settings: ProviderSettings, language: string, segmentVad?: VAD, earlyVad?: VAD): sttNs.STT {
   const whisper = openai.STT.withGroq({
     apiKey: settings.groqApiKey,
     baseURL: groqOpenAiBaseUrl(settings.groqBaseUrl),
@@ -84,7 +107,8 @@ export function createStt(settings: ProviderSettings, language: string, segmentV
     language: language.split('-')[0] ?? 'en',
   });
   // Without a VAD here the session wraps Whisper in the same adapter with its own VAD.
-  return segmentVad === undefined ? whisper : new sttNs.StreamAdapter(whisper, segmentVad);
+  if (segmentVad === undefined) return whisper;
+  return earlyVad === undefined ? new sttNs.StreamAdapter(whisper, segmentVad) : new EarlySegmentSTT(whisper, { segment: segmentVad, early: earlyVad });
 }
 
 export function createLlm(settings: ProviderSettings, model: string, temperature: number): llm.LLM {

@@ -7,7 +7,9 @@
 //   npm run bench:turn -- [--configs serial:500,overlapped:500] [--turns 22] [--calls 2] [--cutins 10]
 //
 // A configuration is `<pipeline>:<endpointing ms>` or `<pipeline>:model:<min ms>` (the local
-// end-of-turn model with dynamic endpointing), optionally with `:seg<ms>`, the STT segment silence. The default compares the first wave's pipeline with
+// end-of-turn model with dynamic endpointing), optionally with `:seg<ms>`, the STT segment silence, and
+// `:early<ms>`, the silence after which a segment is already sent to Whisper (AGENT_STT_EARLY_REQUEST_MS),
+// e.g. `--configs overlapped:700,overlapped:700:early120`. The default compares the first wave's pipeline with
 // today's defaults. Per configuration it prints:
 //  - turn latency: last voiced sample the phone sends -> first voiced sample it hears back;
 //  - the breakdown the agent stored per turn (turn_metrics), and the speculation hit rate
@@ -56,13 +58,16 @@ interface BenchConfig {
 function parseConfig(spec: string): BenchConfig {
   const parts = spec.split(':');
   const segment = parts.find((part) => part.startsWith('seg'));
-  const [pipeline, second, third] = parts.filter((part) => part !== segment);
+  const early = parts.find((part) => part.startsWith('early'));
+  const [pipeline, second, third] = parts.filter((part) => part !== segment && part !== early);
   if (pipeline !== 'serial' && pipeline !== 'overlapped') throw new Error(`unknown pipeline in ${spec}: serial or overlapped`);
   const model = second === 'model';
   const endpointingMs = Number(model ? third : second);
   if (!Number.isInteger(endpointingMs) || endpointingMs <= 0) throw new Error(`bad endpointing in ${spec}`);
   const segmentMs = segment === undefined ? undefined : Number(segment.slice(3));
   if (segmentMs !== undefined && (!Number.isInteger(segmentMs) || segmentMs <= 0)) throw new Error(`bad segment silence in ${spec}`);
+  const earlyMs = early === undefined ? undefined : Number(early.slice(5));
+  if (earlyMs !== undefined && (!Number.isInteger(earlyMs) || earlyMs < 0)) throw new Error(`bad early request silence in ${spec}`);
   return {
     label: spec,
     endpointingMs,
@@ -71,6 +76,7 @@ function parseConfig(spec: string): BenchConfig {
       AGENT_TURN_DETECTOR: model ? 'model' : 'vad',
       AGENT_ENDPOINTING_MIN_DELAY_MS: String(endpointingMs),
       ...(segmentMs === undefined ? {} : { AGENT_STT_SEGMENT_SILENCE_MS: String(segmentMs) }),
+      ...(earlyMs === undefined ? {} : { AGENT_STT_EARLY_REQUEST_MS: String(earlyMs) }),
     },
   };
 }

@@ -133,6 +133,8 @@ const envSchema = z.object({
   AGENT_ENDPOINTING_MAX_DELAY_MS: positiveInt(2000),
   /** Overlapped pipeline: silence (ms) that closes a speech segment and sends it to Whisper while the turn is still open. */
   AGENT_STT_SEGMENT_SILENCE_MS: positiveInt(200),
+  /** Overlapped pipeline: silence (ms) after which the open segment is already sent to Whisper, answering sooner if the segment then ends; 0: off. Below AGENT_STT_SEGMENT_SILENCE_MS. */
+  AGENT_STT_EARLY_REQUEST_MS: z.coerce.number({ message: 'expected a number' }).int('expected a whole number').min(0, 'expected 0 (off) or more').default(0),
   /** Overlapped pipeline: speculative replies started at most per rep turn (each costs an LLM request and some TTS). */
   AGENT_PREEMPTIVE_MAX_RETRIES: positiveInt(5),
   /** Voiced caller speech over the persona must last this long (ms) to cut it off; shorter is a backchannel. */
@@ -309,6 +311,9 @@ export function loadConfig(env: Record<string, string | undefined> = processEnvi
     );
   }
 
+  if (values.AGENT_STT_EARLY_REQUEST_MS > 0 && values.AGENT_STT_EARLY_REQUEST_MS >= values.AGENT_STT_SEGMENT_SILENCE_MS) {
+    throw new ConfigError([`AGENT_STT_EARLY_REQUEST_MS: expected 0 (off) or less than AGENT_STT_SEGMENT_SILENCE_MS (${values.AGENT_STT_SEGMENT_SILENCE_MS})`]);
+  }
   if (values.STORAGE_BACKEND === 's3' && values.S3_BUCKET === undefined) {
     throw new ConfigError(['S3_BUCKET: required when STORAGE_BACKEND is s3']);
   }
