@@ -30,7 +30,7 @@ import type { TurnWriter } from './turn_writer.js';
 export interface PersonaCallDeps {
   logger: Logger;
   vad: VAD;
-  /** Overlapped pipeline with AGENT_STT_EARLY_REQUEST_MS: the shorter-silence VAD that sends segments to Whisper early. */
+  /** AGENT_STT_EARLY_REQUEST_MS: the shorter-silence VAD that sends segments to Whisper early. */
   earlyVad?: VAD;
   providers: ProviderSettings;
   turns: TurnSettings;
@@ -114,8 +114,7 @@ export function assembleCall(io: CallIo, deps: PersonaCallDeps, metadata: RoomMe
   const defaultTts = createTts(deps.providers, deps.defaultVoiceId, 'en');
   const personaTts = ready ? createTts(deps.providers, ready.persona.voiceId, ready.persona.language) : undefined;
   const bargeIn = createBargeIn(deps.vad, { minSpeechMs: deps.turns.interruptionMinDurationMs, onInterrupt: () => logger.info('caller interrupted the persona') });
-  const overlapped = deps.turns.pipeline === 'overlapped';
-  const sttFor = (language: string) => createStt(deps.providers, language, overlapped ? bargeIn.vad : undefined, overlapped ? deps.earlyVad : undefined);
+  const sttFor = (language: string) => (deps.turns.pipeline === 'overlapped' ? createStt(deps.providers, language, bargeIn.vad, deps.earlyVad) : createStt(deps.providers, language));
   const stt = sttFor(facts.language);
   const session = createPersonaSession({ vad: bargeIn.vad, stt, tts: personaTts ?? defaultTts }, deps.turns);
   const ending = createCallEnding({ logger, session, ...io });
