@@ -9,7 +9,7 @@
 // A configuration is `<pipeline>:<endpointing ms>` or `<pipeline>:model:<min ms>` (the local
 // end-of-turn model with dynamic endpointing), optionally with `:seg<ms>`, the STT segment silence, and
 // `:early<ms>`, the silence after which a segment is already sent to Whisper (AGENT_STT_EARLY_REQUEST_MS),
-// e.g. `--configs overlapped:700,overlapped:700:early120`. The default compares the first wave's pipeline with
+// e.g. `--configs overlapped:700:early0,overlapped:700:early120` (before and after the early request). The default compares the first wave's pipeline with
 // today's defaults. Per configuration it prints:
 //  - turn latency: last voiced sample the phone sends -> first voiced sample it hears back;
 //  - the breakdown the agent stored per turn (turn_metrics), and the speculation hit rate
@@ -286,7 +286,7 @@ function printTable(configs: readonly BenchConfig[], results: readonly Results[]
 
 async function main(): Promise<void> {
   const defaults = loadConfig({});
-  const chosen = `${defaults.AGENT_TURN_PIPELINE}:${defaults.AGENT_TURN_DETECTOR === 'model' ? 'model:' : ''}${defaults.AGENT_ENDPOINTING_MIN_DELAY_MS}`;
+  const chosen = `${defaults.AGENT_TURN_PIPELINE}:${defaults.AGENT_TURN_DETECTOR === 'model' ? 'model:' : ''}${defaults.AGENT_ENDPOINTING_MIN_DELAY_MS}:early${defaults.AGENT_STT_EARLY_REQUEST_MS}`;
   const configs = (argValue('configs') ?? `serial:500,${chosen}`).split(',').map(parseConfig);
   const published = PRESETS.published;
   const providerMs = (published.transcription?.firstByteMs ?? 0) + (published.chat?.firstByteMs ?? 0) + (published.tts?.firstByteMs ?? 0);

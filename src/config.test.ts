@@ -92,7 +92,8 @@ describe('loadConfig', () => {
   });
 
   it('keeps the early STT request off by default, and below the segment silence when on', () => {
-    expect(loadConfig({}).AGENT_STT_EARLY_REQUEST_MS).toBe(0);
+    expect(loadConfig({}).AGENT_STT_EARLY_REQUEST_MS).toBe(120);
+    expect(loadConfig({ AGENT_STT_EARLY_REQUEST_MS: '0' }).AGENT_STT_EARLY_REQUEST_MS).toBe(0);
     expect(loadConfig({ AGENT_STT_EARLY_REQUEST_MS: '120' }).AGENT_STT_EARLY_REQUEST_MS).toBe(120);
     expect(problemsOf({ AGENT_STT_EARLY_REQUEST_MS: '200' })).toEqual(['AGENT_STT_EARLY_REQUEST_MS: expected 0 (off) or less than AGENT_STT_SEGMENT_SILENCE_MS (200)']);
     expect(problemsOf({ AGENT_STT_EARLY_REQUEST_MS: '-1' })[0]).toMatch(/^AGENT_STT_EARLY_REQUEST_MS: expected 0 \(off\) or more/);

@@ -134,7 +134,7 @@ const envSchema = z.object({
   /** Overlapped pipeline: silence (ms) that closes a speech segment and sends it to Whisper while the turn is still open. */
   AGENT_STT_SEGMENT_SILENCE_MS: positiveInt(200),
   /** Overlapped pipeline: silence (ms) after which the open segment is already sent to Whisper, answering sooner if the segment then ends; 0: off. Below AGENT_STT_SEGMENT_SILENCE_MS. */
-  AGENT_STT_EARLY_REQUEST_MS: z.coerce.number({ message: 'expected a number' }).int('expected a whole number').min(0, 'expected 0 (off) or more').default(0),
+  AGENT_STT_EARLY_REQUEST_MS: z.coerce.number({ message: 'expected a number' }).int('expected a whole number').min(0, 'expected 0 (off) or more').default(120),
   /** Overlapped pipeline: speculative replies started at most per rep turn (each costs an LLM request and some TTS). */
   AGENT_PREEMPTIVE_MAX_RETRIES: positiveInt(5),
   /** Voiced caller speech over the persona must last this long (ms) to cut it off; shorter is a backchannel. */
