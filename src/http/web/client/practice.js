@@ -76,7 +76,9 @@ async function run(root) {
       const element = track.attach();
       element.id = `audio-${participant.identity}`;
       document.body.appendChild(element);
-      let lastVoiced = 0;
+      // Not 0: performance.now() counts from navigation, and a greeting heard within SILENCE_MS of
+      // the page loading must still start a segment.
+      let lastVoiced = Number.NEGATIVE_INFINITY;
       watchLevel(track.mediaStreamTrack, (level) => {
         if (level <= VOICED_LEVEL) return;
         const now = performance.now();
