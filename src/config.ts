@@ -97,6 +97,8 @@ const envSchema = z.object({
   LOGIN_ACCOUNT_LOCK_MINUTES: positiveInt(15),
   /** A web session ends this many days after login however active it is (it also ends after 12 h idle). */
   WEB_SESSION_MAX_DAYS: positiveInt(7),
+  /** Seconds the browser practice page waits for the persona to join before it gives the attempt back. */
+  WEB_AGENT_JOIN_TIMEOUT_SECONDS: positiveInt(10),
   /** A call still open this long (s) past its scenario's time limit is closed as failed by the sweeper. */
   CALL_SWEEP_GRACE_SECONDS: positiveInt(120),
   /** Wrong PINs (any callers) on one called number within the window before PIN entry on it pauses. */

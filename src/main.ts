@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     mailer,
     practice:
       routing && livekitKeys
-        ? { ...routing, tokens: createLivekitCallerTokens(livekitKeys), livekitUrl: config.LIVEKIT_PUBLIC_URL ?? livekitKeys.url, agentAvailability }
+        ? { ...routing, tokens: createLivekitCallerTokens(livekitKeys), livekitUrl: config.LIVEKIT_PUBLIC_URL ?? livekitKeys.url, agentJoinTimeoutSeconds: config.WEB_AGENT_JOIN_TIMEOUT_SECONDS, agentAvailability }
         : null,
     practiceNumber: config.TWILIO_PHONE_NUMBER ?? null,
   });

@@ -20,6 +20,8 @@ export interface WebCallDeps extends Pick<CallRoutingDeps, 'db' | 'store' | 'roo
   agentAvailability?: AgentAvailability | null | undefined;
   /** The LiveKit URL a browser connects to (wss:// in production). */
   livekitUrl: string;
+  /** How long the practice page waits for the persona to join before it gives the attempt back. */
+  agentJoinTimeoutSeconds: number;
 }
 
 export type WebCallOutcome =
@@ -131,6 +133,7 @@ export type JoinDetails =
       persona: { name: string; role: string; company: string };
       scenarioTitle: string;
       timeLimitSeconds: number;
+      agentJoinTimeoutSeconds: number;
       isTest: boolean;
     };
 
@@ -155,6 +158,7 @@ export async function joinDetails(deps: WebCallDeps, actor: Actor, callId: strin
     persona: { name: persona.name, role: persona.role, company: persona.company },
     scenarioTitle: scenario.title,
     timeLimitSeconds: scenario.timeLimitSeconds,
+    agentJoinTimeoutSeconds: deps.agentJoinTimeoutSeconds,
     isTest: call.isTest,
   };
 }

@@ -35,6 +35,8 @@ import { startSmtpSink, type SmtpSink } from '../support/smtp_sink.js';
 export const PERSONA_MODEL = 'llama-3.3-70b-versatile';
 export const MANAGER_PASSWORD = 'manager-password-for-tests';
 const PIN_SECRET = 'practice-world-pin-secret-0123456789abcdef';
+/** WEB_AGENT_JOIN_TIMEOUT_SECONDS of the web view whose agent never comes. */
+export const NO_AGENT_JOIN_TIMEOUT_SECONDS = 3;
 
 export interface PracticeWorld {
   database: Pick<TestDatabase, 'db' | 'pool' | 'url' | 'ping' | 'close'>;
@@ -44,7 +46,7 @@ export interface PracticeWorld {
   base: string;
   /** The browser's way to livekit-server's signalling port: take it down (drops and refuses connections) and up again. */
   signalling: { down(): void; up(): void };
-  /** The web view whose browser calls dispatch to an agent that never comes. */
+  /** The web view whose browser calls dispatch to an agent that never comes (its page waits NO_AGENT_JOIN_TIMEOUT_SECONDS). */
   baseWithoutAgent: string;
   browser: Browser;
   /** A manager (with a password), their rep, a persona whose model the Groq emulator serves, a scenario and an assignment. */
@@ -169,7 +171,7 @@ export async function startPracticeWorld(options: {
     const keys = { url: agents.stack.livekitUrl, apiKey: agents.stack.apiKey, apiSecret: agents.stack.apiSecret };
     const relay = await startRelay(new URL(agents.stack.livekitUrl));
     cleanups.push(() => relay.close());
-    const serve = async (agentName: string) => {
+    const serve = async (agentName: string, agentJoinTimeoutSeconds = 10) => {
       const web = makeWebRouter({
         app: { db: database.db, pinSecret: PIN_SECRET, hashPassword, ...(recording ? { storage: createDiskStorage(join(recording, 'storage')) } : {}) },
         pool: database.pool,
@@ -191,6 +193,7 @@ export async function startPracticeWorld(options: {
           logger,
           tokens: createLivekitCallerTokens(keys),
           livekitUrl: relay.url,
+          agentJoinTimeoutSeconds,
         },
         practiceNumber: '+15550009999',
       });
@@ -202,7 +205,8 @@ export async function startPracticeWorld(options: {
     };
     base.url = await serve(agents.agentName);
     // The same web view dispatching to an agent name no worker serves (cookies ignore the port, so one sign-in serves both).
-    const baseWithoutAgent = await serve('practice-line-nobody-serves-this');
+    // Nobody will join, so its page need not wait the production 10 s to say so.
+    const baseWithoutAgent = await serve('practice-line-nobody-serves-this', NO_AGENT_JOIN_TIMEOUT_SECONDS);
     const browser = await launchChromiumWithMicrophone(options.microphoneWav);
     cleanups.push(() => browser.close());
 

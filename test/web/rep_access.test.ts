@@ -70,7 +70,7 @@ beforeAll(async () => {
     mailer: createSmtpMailer({ host: smtp.host, port: smtp.port, secure: false, from: 'Practice Line <coach@practice.test>' }),
     signInRateLimit: { windowMs: 60_000, perAddress: 3, perIp: 12 },
     // Nothing in these tests reaches LiveKit: every refusal happens before a room would be made.
-    practice: { db: database.db, store: createCallRoutingStore(database.db), rooms: createLivekitRoomService(LIVEKIT), agentName: 'persona', onCallEnded: async () => undefined, logger, tokens: createLivekitCallerTokens(LIVEKIT), livekitUrl: LIVEKIT.url },
+    practice: { db: database.db, store: createCallRoutingStore(database.db), rooms: createLivekitRoomService(LIVEKIT), agentName: 'persona', onCallEnded: async () => undefined, logger, tokens: createLivekitCallerTokens(LIVEKIT), livekitUrl: LIVEKIT.url, agentJoinTimeoutSeconds: 10 },
   });
   closeWeb = web.close;
   const app = createHttpApp({ logger, health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations }, web: web.router });
@@ -86,7 +86,7 @@ beforeAll(async () => {
     defaultVoiceId: 'v',
     defaultLlmModel: 'm',
     pruneExpiredSessions: false,
-    practice: { db: database.db, store: createCallRoutingStore(database.db), rooms: createLivekitRoomService(LIVEKIT), agentName: 'persona', onCallEnded: async () => undefined, logger, tokens: createLivekitCallerTokens(LIVEKIT), livekitUrl: LIVEKIT.url, agentAvailability: createAgentAvailability('http://127.0.0.1:9/', 500) },
+    practice: { db: database.db, store: createCallRoutingStore(database.db), rooms: createLivekitRoomService(LIVEKIT), agentName: 'persona', onCallEnded: async () => undefined, logger, tokens: createLivekitCallerTokens(LIVEKIT), livekitUrl: LIVEKIT.url, agentJoinTimeoutSeconds: 10, agentAvailability: createAgentAvailability('http://127.0.0.1:9/', 500) },
   });
   const second = await listen(createHttpApp({ logger, health: { pingDatabase: database.ping, integrations: loadConfig({}).integrations }, web: noPartner.router }), 0, '127.0.0.1');
   extraServers.push({ server: second, close: noPartner.close });

@@ -84,7 +84,8 @@ function practicePage(req: Request, res: Response, details: Extract<Awaited<Retu
     <h1>${details.scenarioTitle}${details.isTest ? html` <span class="badge">test call</span>` : ''}</h1>
     <section class="card practice" id="practice"
       data-call-id="${details.callId}" data-livekit-url="${details.livekitUrl}" data-token="${details.token}"
-      data-persona="${details.persona.name}" data-time-limit="${details.timeLimitSeconds}" data-csrf="${csrfTokenOf(req)}">
+      data-persona="${details.persona.name}" data-time-limit="${details.timeLimitSeconds}"
+      data-agent-join-timeout="${details.agentJoinTimeoutSeconds}" data-csrf="${csrfTokenOf(req)}">
       <p class="practice-status" id="practice-status" role="status" aria-live="polite">Connecting…</p>
       <p class="muted">${details.persona.name}, ${details.persona.role} at ${details.persona.company}.</p>
       <div class="practice-controls">

@@ -4,7 +4,6 @@
 // and livekit-client's reconnection. Bundled with esbuild by practice_bundle.ts; no CDN.
 import { ConnectionState, createLocalAudioTrack, DisconnectReason, ParticipantKind, Room, RoomEvent, Track } from 'livekit-client';
 
-const AGENT_JOIN_TIMEOUT_MS = 10_000;
 /** RMS above which persona audio counts as heard, and the quiet that separates two utterances. */
 const VOICED_LEVEL = 0.02;
 const SILENCE_MS = 1200;
@@ -16,6 +15,9 @@ async function run(root) {
   const callId = root.dataset.callId;
   const persona = root.dataset.persona;
   const timeLimit = Number(root.dataset.timeLimit);
+  // WEB_AGENT_JOIN_TIMEOUT_SECONDS: then the page says the persona could not join and gives the attempt back.
+  // A page rendered before the setting existed has no attribute: the old fixed 10 s.
+  const agentJoinTimeoutMs = Number(root.dataset.agentJoinTimeout) * 1000 || 10_000;
   const status = document.getElementById('practice-status');
   const captions = document.getElementById('captions');
   const meter = document.getElementById('mic-level');
@@ -189,7 +191,7 @@ async function run(root) {
     ended = true;
     await room.disconnect();
     say(givenBack ? `${persona} could not join. Your attempt was given back; try again in a minute.` : `${persona} could not join.`, 'no-agent');
-  }, AGENT_JOIN_TIMEOUT_MS);
+  }, agentJoinTimeoutMs);
 }
 
 /** RMS level of a track, sampled on every animation frame (or 10 times a second when hidden). */
