@@ -13,7 +13,8 @@ import { createStorage } from '../src/adapters/storage/create_storage.js';
 import { type Config, databaseTimeouts, loadConfig, missingAgentKeys } from '../src/config.js';
 import { createCallAdmission, hostCpuLoad } from './call_admission.js';
 import { createCallStore } from './call_store.js';
-import { createDispatchClient } from './dispatch_client.js';
+import { createDispatchClient, createJobEndedReporter } from './dispatch_client.js';
+import { createJobWatch, type JobsView, type JobWatch } from './job_watch.js';
 import { createLoadReporter } from './load_report.js';
 import { runPersonaCall } from './persona_call.js';
 import { startCallRecording } from './recording/call_recorder.js';
@@ -43,6 +44,9 @@ function turnSettings(config: Readonly<Config>): TurnSettings {
     interruptionMinWords: config.AGENT_INTERRUPTION_MIN_WORDS,
   };
 }
+
+/** The dispatch service as the agent reaches it (the same host by default, as `npm start` runs it). */
+const dispatchBaseUrl = (config: Readonly<Config>) => config.DISPATCH_INTERNAL_URL ?? `http://127.0.0.1:${config.PORT}`;
 
 async function databaseUrl(config: Readonly<Config>): Promise<string> {
   if (config.DATABASE_URL) return config.DATABASE_URL;
@@ -104,14 +108,21 @@ export default defineAgent<ProcessData>({
       wrapUpWarningSeconds: config.AGENT_WRAP_UP_WARNING_SECONDS,
       callStore: createCallStore({ db: database.db, logger, finalize: createCallFinalizer({ pool: database.pool, logger }) }),
       createTurnWriter: (callId) => createTurnWriter({ db: database.db, logger, ...(callId === undefined ? {} : { callId }) }),
-      resolvePin: createDispatchClient({
-        baseUrl: config.DISPATCH_INTERNAL_URL ?? `http://127.0.0.1:${config.PORT}`,
-        sharedSecret: config.DISPATCH_SHARED_SECRET ?? '',
-      }),
+      resolvePin: createDispatchClient({ baseUrl: dispatchBaseUrl(config), sharedSecret: config.DISPATCH_SHARED_SECRET ?? '' }),
       startRecording: (input) => startCallRecording(recordingSettings, input),
     });
   },
 });
+
+/** A job process that exits while its call is live hangs the call up at once (job_watch.ts); needs the dispatch service's secret. */
+function watchJobs(config: Readonly<Config>): JobWatch | undefined {
+  if (!config.DISPATCH_SHARED_SECRET) return undefined;
+  const logger = createLogger({ level: config.LOG_LEVEL, redactPii: config.NODE_ENV === 'production', name: 'agent-worker' });
+  const reportJobEnded = createJobEndedReporter({ baseUrl: dispatchBaseUrl(config), sharedSecret: config.DISPATCH_SHARED_SECRET });
+  return createJobWatch(({ jobId, roomName }) => {
+    reportJobEnded({ roomName }).catch((error: unknown) => logger.warn({ err: error, jobId, roomName }, 'job end not reported; livekit-server will report a lost agent later'));
+  });
+}
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const config = loadConfig();
@@ -125,7 +136,16 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   // A call that ends (or is accepted) reaches livekit-server at once, not at the next 2.5 s report.
   const reporter = createLoadReporter(callAdmission, (error) => console.warn('load report not sent:', error));
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => reporter.stop());
-  const admission = { loadThreshold: callAdmission.loadThreshold, loadFunc: reporter.loadFunc, requestFunc: callAdmission.requestFunc };
+  const jobWatch = watchJobs(config);
+  const admission = {
+    loadThreshold: callAdmission.loadThreshold,
+    // The framework hands its AgentServer only to loadFunc: the load reporter and the job watch both read it.
+    loadFunc: (worker: Parameters<typeof reporter.loadFunc>[0] & JobsView) => {
+      jobWatch?.watch(worker);
+      return reporter.loadFunc(worker);
+    },
+    requestFunc: callAdmission.requestFunc,
+  };
   cli.runApp(
     new ServerOptions({
       agent: fileURLToPath(import.meta.url),

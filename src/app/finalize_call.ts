@@ -88,6 +88,7 @@ export async function finalizeCall(deps: FinalizeCallDeps, input: FinalizeCallIn
 
 const triggerOf: Record<CallEndTrigger, FinalizeTrigger> = {
   agent: 'agent',
+  agent_worker: 'agent',
   twilio_status: 'twilio',
   livekit_webhook: 'livekit',
   dispatch_failed: 'dispatch',

@@ -38,7 +38,8 @@ export interface RoomService {
 }
 
 /** What made a call end; finalisation is idempotent and converges whichever comes first. */
-export type CallEndTrigger = 'agent' | 'twilio_status' | 'livekit_webhook' | 'dispatch_failed' | 'sweeper';
+/** Who reported a call's end; agent_worker: the worker whose job process for the call exited (agent_lost.ts). */
+export type CallEndTrigger = 'agent' | 'agent_worker' | 'twilio_status' | 'livekit_webhook' | 'dispatch_failed' | 'sweeper';
 
 /**
  * Called whenever a call is (or is found) in a terminal state after an end event. Required, never

@@ -48,3 +48,12 @@ export const dispatchResolveResponseSchema = z.discriminatedUnion('outcome', [
   }),
 ]);
 export type DispatchResolveResponse = z.infer<typeof dispatchResolveResponseSchema>;
+
+/**
+ * `POST /api/dispatch/job-ended`: the agent worker reports that the job process of a room exited
+ * (agent/job_watch.ts). The service fails a call still live there as agent_lost and hangs up.
+ */
+export const jobEndedRequestSchema = z.object({
+  roomName: z.string().trim().min(1, 'expected the LiveKit room name').max(256),
+});
+export type JobEndedRequest = z.input<typeof jobEndedRequestSchema>;

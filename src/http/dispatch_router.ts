@@ -1,14 +1,16 @@
 // POST /api/dispatch/resolve (docs/architecture.md, "Second path"): the persona agent on the direct trunk
-// posts what the caller keyed. Never open: a shared secret, or a LiveKit token (signed with the
-// API secret) granting roomAdmin on exactly the room in the body.
+// posts what the caller keyed. POST /api/dispatch/job-ended: the agent worker says a room's job
+// process exited (app/agent_lost.ts). Never open: a shared secret, or a LiveKit token (signed with
+// the API secret) granting roomAdmin on exactly the room in the body.
 import { timingSafeEqual } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../adapters/logger.js';
 import { nowOf } from '../app/ports.js';
+import { hangUpLostAgentCall } from '../app/agent_lost.js';
 import { routeSipCall, type CallRoutingDeps } from '../app/resolve_call.js';
 import { parseInput } from '../app/use_case.js';
 import { callPrompts, lineLanguage, type LineLanguages, lockedOutLine, refusalLine } from '../domain/call_prompts.js';
-import { dispatchResolveRequestSchema, type DispatchResolveResponse } from '../domain/dispatch_resolve.js';
+import { dispatchResolveRequestSchema, type DispatchResolveResponse, jobEndedRequestSchema } from '../domain/dispatch_resolve.js';
 import { apiErrorHandler, sendError } from './api/errors.js';
 import type { VerifyLivekitToken } from './verifiers.js';
 
@@ -110,6 +112,28 @@ export function makeDispatchRouter(deps: DispatchRouterDeps): Router {
         body = { outcome: 'refused', reason: 'unavailable', say: callPrompts(line).unavailable, retry: false, language: line };
       }
       res.status(200).json(body);
+    },
+  );
+
+  router.post(
+    '/api/dispatch/job-ended',
+    requireAuth,
+    express.json({ limit: '4kb', type: () => true }),
+    async (req: Request, res: Response) => {
+      const input = parseInput(jobEndedRequestSchema, req.body ?? {});
+      const caller = res.locals.caller as Caller;
+      if (caller.kind === 'livekit_token' && (!caller.roomAdmin || caller.room !== input.roomName)) {
+        sendError(res, 403, 'forbidden', 'the token must grant roomAdmin on the room whose job ended');
+        return;
+      }
+      if (!deps.routing) {
+        sendError(res, 503, 'not_configured', 'LiveKit is not configured');
+        return;
+      }
+      const { db, onCallEnded, logger, rooms } = deps.routing;
+      const result = await hangUpLostAgentCall({ db, onCallEnded, logger, rooms }, { roomName: input.roomName, at: nowOf(deps.routing), trigger: 'agent_worker' });
+      req.log?.info({ roomName: input.roomName, ...(result.found ? { callId: result.callId, status: result.status, changed: result.changed } : { found: false }) }, 'agent job ended');
+      res.status(200).json(result.found ? { found: true, callId: result.callId, status: result.status, changed: result.changed } : { found: false });
     },
   );
 

@@ -4,6 +4,7 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from '../adapters/logger.js';
 import { nowOf, type AgentAvailability, type Clock, type RoomService } from '../app/ports.js';
+import { hangUpLostAgentCall } from '../app/agent_lost.js';
 import { recordCallEvent, type RecordCallEventDeps } from '../app/record_call_event.js';
 import { AGENT_LOST, agentConnectionLost } from '../domain/agent_presence.js';
 import type { CallEvent } from '../domain/call_state.js';
@@ -71,12 +72,12 @@ export function makeLivekitWebhookRouter(deps: LivekitWebhookRouterDeps): Router
     if (callEvent && roomName) {
       try {
         const sipCallId = event.participant?.attributes['sip.callID'];
-        const result = await recordCallEvent(deps.calls, {
-          roomName,
-          event: callEvent,
-          trigger: 'livekit_webhook',
-          ...(sipCallId ? { sipCallId } : {}),
-        });
+        const input = { roomName, trigger: 'livekit_webhook' as const, ...(sipCallId ? { sipCallId } : {}) };
+        const lost = callEvent.type === 'failed' && callEvent.reason === AGENT_LOST;
+        if (lost && !deps.rooms) throw new Error('agent lost but LiveKit room service is not configured');
+        const result = lost && deps.rooms
+          ? await hangUpLostAgentCall({ ...deps.calls, rooms: deps.rooms }, { ...input, at: callEvent.at })
+          : await recordCallEvent(deps.calls, { ...input, event: callEvent });
         req.log?.info(
           {
             webhook: event.event,
@@ -87,14 +88,6 @@ export function makeLivekitWebhookRouter(deps: LivekitWebhookRouterDeps): Router
           'livekit webhook applied',
         );
         admitted = result.found;
-        if (result.found && callEvent.type === 'failed' && callEvent.reason === AGENT_LOST) {
-          // The agent is gone for good, so nobody else will hang up; a room already deleted is fine.
-          // Whatever the row says now: if another end won the race the room is gone or going anyway.
-          if (!deps.rooms) throw new Error('agent lost but LiveKit room service is not configured');
-          // Logged before the deletion: the caller's BYE follows it within milliseconds.
-          deps.logger.warn({ callId: result.callId, roomName, disconnectReason: event.participant?.disconnectReason }, 'persona agent lost mid-call; deleting the room to hang up');
-          await deps.rooms.deleteRoom(roomName);
-        }
       } catch (error) {
         // 5xx makes livekit-server retry; the state machine makes the retry harmless.
         deps.logger.error({ err: error, webhook: event.event, roomName }, 'applying a livekit webhook failed');

@@ -257,7 +257,7 @@ describe('the persona agent on both call paths', () => {
     });
   }
 
-  it('a job process killed mid-call: the dispatch service hangs up (BYE), the call is failed with agent_lost and its turns are kept', async () => {
+  it('a job process killed mid-call: its worker tells the dispatch service, which hangs up (BYE); the call is failed with agent_lost and its turns are kept', async () => {
     const seeded = await seed();
     const caller = world.twilio.call({ from: seeded.repPhone, to: LINE });
     const dialled = await caller.keyDigits(await caller.start(), seeded.pin);
@@ -276,12 +276,15 @@ describe('the persona agent on both call paths', () => {
     expect(pid).not.toBe(worker.child.pid);
     process.kill(pid, 'SIGKILL');
 
-    // Nobody is left to end the call but the dispatch service: livekit-server reports the agent's
-    // connection timing out, the webhook marks the call failed and deletes the room, livekit-sip hangs up.
+    // Nobody is left to end the call but the dispatch service. The worker sees its job process exit
+    // and reports the room (agent/job_watch.ts); the dispatch service marks the call failed and
+    // deletes the room, and livekit-sip hangs up. (livekit-server's webhook would say the same
+    // ~20 s later, when the agent's connection times out: test/scale/two_workers.test.ts, where
+    // the whole worker is lost, takes that path.)
     await call.waitForBye(60_000);
     const [row] = await world.database.db.select().from(calls).where(eq(calls.id, callId!));
     expect(row).toMatchObject({ status: 'failed', endReason: 'agent_lost' });
-    expect(world.ended).toContainEqual({ callId, trigger: 'livekit_webhook' });
+    expect(world.ended).toContainEqual({ callId, trigger: 'agent_worker' });
     await waitFor('the agent-lost warning in the dispatch log', async () =>
       world.logs.some((line) => line.includes('persona agent lost mid-call') && line.includes(callId!)) ? true : undefined,
     );

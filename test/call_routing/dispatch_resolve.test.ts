@@ -138,3 +138,60 @@ describe('POST /api/dispatch/resolve', () => {
     expect(world.ended).toContainEqual({ callId: row!.id, trigger: 'dispatch_failed' });
   });
 });
+
+async function jobEnded(body: unknown, auth: string | null = `Bearer ${world.sharedSecret}`) {
+  const response = await fetch(`${world.appUrl}/api/dispatch/job-ended`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+/** A direct-trunk call resolved into a real room: live, with its persona's job about to end. */
+async function liveDirectCall(): Promise<{ room: string; callId: string }> {
+  const seeded = await seedPracticeCall(world);
+  const room = await directTrunkRoom();
+  const resolved = await resolve({ roomName: room, digits: seeded.pin, callerNumber: seeded.repPhone, calledNumber: null });
+  expect(resolved.body).toMatchObject({ outcome: 'ok' });
+  return { room, callId: resolved.body.callId as string };
+}
+
+const roomExists = async (room: string) => (await world.rooms!.listRooms([room])).length === 1;
+
+describe('POST /api/dispatch/job-ended (the worker saw a job process exit)', () => {
+  it('is never open, and names the bad field of a malformed body', async () => {
+    const { room, callId } = await liveDirectCall();
+    expect((await jobEnded({ roomName: room }, null)).status).toBe(401);
+    expect((await jobEnded({ roomName: room }, 'Bearer wrong-secret-wrong-secret')).status).toBe(401);
+    expect((await jobEnded({ roomName: room }, await agentToken('another-room'))).status).toBe(403);
+    const missing = await jobEnded({});
+    expect(missing.status).toBe(400);
+    expect(missing.body).toMatchObject({ error: { code: 'invalid_input', fields: { roomName: expect.any(String) } } });
+    expect((await world.database.db.select().from(calls).where(eq(calls.id, callId)))[0]!.endedAt).toBeNull();
+    expect(await roomExists(room)).toBe(true);
+  });
+
+  it('fails a call still live as agent_lost and deletes its room (the caller hears BYE); a repeat changes nothing', async () => {
+    const { room, callId } = await liveDirectCall();
+    const first = await jobEnded({ roomName: room }, await agentToken(room));
+    expect(first).toEqual({ status: 200, body: { found: true, callId, status: 'failed', changed: true } });
+    const [row] = await world.database.db.select().from(calls).where(eq(calls.id, callId));
+    expect(row).toMatchObject({ status: 'failed', endReason: 'agent_lost' });
+    expect(world.ended).toContainEqual({ callId, trigger: 'agent_worker' });
+    expect(await roomExists(room)).toBe(false);
+    expect(world.logs.some((line) => line.includes('persona agent lost mid-call') && line.includes(callId))).toBe(true);
+    expect(await jobEnded({ roomName: room })).toEqual({ status: 200, body: { found: true, callId, status: 'failed', changed: false } });
+  });
+
+  it('keeps the end of a call that ended well, and its room, and knows no call in a room without one', async () => {
+    const { room, callId } = await liveDirectCall();
+    const endedAt = new Date();
+    await world.database.db.update(calls).set({ status: 'completed', endReason: 'agent_ended', answeredAt: new Date(endedAt.getTime() - 60_000), endedAt }).where(eq(calls.id, callId));
+    expect(await jobEnded({ roomName: room })).toEqual({ status: 200, body: { found: true, callId, status: 'completed', changed: false } });
+    expect((await world.database.db.select().from(calls).where(eq(calls.id, callId)))[0]).toMatchObject({ status: 'completed', endReason: 'agent_ended' });
+    expect(await roomExists(room)).toBe(true);
+    expect(await jobEnded({ roomName: await directTrunkRoom() })).toEqual({ status: 200, body: { found: false } });
+  });
+});
+
