@@ -67,6 +67,23 @@ export function makeDispatchRouter(deps: DispatchRouterDeps): Router {
     next();
   };
 
+  /**
+   * A LiveKit token must grant roomAdmin on exactly the room in the body (the shared secret may act
+   * on any), and LiveKit must be configured; otherwise this answers 403 or 503 and returns false.
+   */
+  const mayActOn = (res: Response, roomName: string, routing: CallRoutingDeps | null): routing is CallRoutingDeps => {
+    const caller = res.locals.caller as Caller;
+    if (caller.kind === 'livekit_token' && (!caller.roomAdmin || caller.room !== roomName)) {
+      sendError(res, 403, 'forbidden', 'the token must grant roomAdmin on the room in the body');
+      return false;
+    }
+    if (!routing) {
+      sendError(res, 503, 'not_configured', 'LiveKit is not configured');
+      return false;
+    }
+    return true;
+  };
+
   router.post(
     '/api/dispatch/resolve',
     requireAuth,
@@ -74,15 +91,7 @@ export function makeDispatchRouter(deps: DispatchRouterDeps): Router {
     async (req: Request, res: Response) => {
       // A bad body is an invalid_input error naming its fields, answered by apiErrorHandler below.
       const input = parseInput(dispatchResolveRequestSchema, req.body ?? {});
-      const caller = res.locals.caller as Caller;
-      if (caller.kind === 'livekit_token' && (!caller.roomAdmin || caller.room !== input.roomName)) {
-        sendError(res, 403, 'forbidden', 'the token must grant roomAdmin on the room being resolved');
-        return;
-      }
-      if (!deps.routing) {
-        sendError(res, 503, 'not_configured', 'LiveKit is not configured');
-        return;
-      }
+      if (!mayActOn(res, input.roomName, deps.routing)) return;
 
       let body: DispatchResolveResponse;
       const line = lineLanguage(deps.lineLanguages, input.calledNumber);
@@ -121,15 +130,7 @@ export function makeDispatchRouter(deps: DispatchRouterDeps): Router {
     express.json({ limit: '4kb', type: () => true }),
     async (req: Request, res: Response) => {
       const input = parseInput(jobEndedRequestSchema, req.body ?? {});
-      const caller = res.locals.caller as Caller;
-      if (caller.kind === 'livekit_token' && (!caller.roomAdmin || caller.room !== input.roomName)) {
-        sendError(res, 403, 'forbidden', 'the token must grant roomAdmin on the room whose job ended');
-        return;
-      }
-      if (!deps.routing) {
-        sendError(res, 503, 'not_configured', 'LiveKit is not configured');
-        return;
-      }
+      if (!mayActOn(res, input.roomName, deps.routing)) return;
       const { db, onCallEnded, logger, rooms } = deps.routing;
       const result = await hangUpLostAgentCall({ db, onCallEnded, logger, rooms }, { roomName: input.roomName, at: nowOf(deps.routing), trigger: 'agent_worker' });
       req.log?.info({ roomName: input.roomName, ...(result.found ? { callId: result.callId, status: result.status, changed: result.changed } : { found: false }) }, 'agent job ended');
