@@ -117,7 +117,7 @@ async function newPhone(from: string): Promise<SipPhone> {
 }
 
 async function converseAndHangUp(call: PhoneCall, callId: string): Promise<void> {
-  await waitForTurn(callId, 'persona', /Diane Carter\. You have two minutes/);
+  await waitForTurn(callId, 'persona', /Diane Carter speaking/);
   await call.waitForQuiet();
   await speak(call, REP_1);
   await waitForTurn(callId, 'rep', /two minutes/i);
@@ -190,7 +190,7 @@ describe('the persona agent on both call paths', () => {
       const [row] = await world.database.db.select().from(calls).where(eq(calls.assignmentId, seeded.assignment.id));
       return row?.id;
     });
-    await waitForTurn(callId, 'persona', /Diane Carter\. You have two minutes/);
+    await waitForTurn(callId, 'persona', /Diane Carter speaking/);
     // The spoken PIN was a PIN, not the rep's first words: it must not be stored as a turn (the
     // transcript goes to the scorer and into emails) nor answered by the persona.
     await call.waitForQuiet();
@@ -264,7 +264,7 @@ describe('the persona agent on both call paths', () => {
     const [, roomName, callId] = /^sip:([^@]+)@[^;]+;transport=tcp\?X-Practice-Call=([0-9a-f-]{36})$/.exec(findVerb(dialled.verbs, 'Sip')?.text ?? '')!;
     const phone = await newPhone(seeded.repPhone);
     const call = await phone.dial(`${world.stack!.sipUri(roomName!)}?X-Practice-Call=${callId}`, { auth: trunkAuth, answerTimeoutMs: 60_000 });
-    await waitForTurn(callId!, 'persona', /Diane Carter\. You have two minutes/);
+    await waitForTurn(callId!, 'persona', /Diane Carter speaking/);
     await call.waitForQuiet();
     await speak(call, REP_1);
     await waitForTurn(callId!, 'persona', /Go ahead/);

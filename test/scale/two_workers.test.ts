@@ -106,7 +106,7 @@ async function placeCall(twilio: Twilio): Promise<LiveCall> {
   const phone = await createSipPhone({ from: seeded.repPhone });
   phones.push(phone);
   const call = await phone.dial(`${world.stack!.sipUri(room!)}?X-Practice-Call=${callId}`, { auth: trunkAuth, answerTimeoutMs: 60_000 });
-  await waitForTurn(callId!, 'persona', /Diane Carter\. You have two minutes/);
+  await waitForTurn(callId!, 'persona', /Diane Carter speaking/);
   return { call, callId: callId!, room: room! };
 }
 

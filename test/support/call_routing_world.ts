@@ -222,7 +222,7 @@ export async function seedPracticeCall(world: { database: { db: Database }; pinS
       company: 'Northwind Logistics',
       personality: 'Sceptical and short on time.',
       objections: ['Not in this year’s budget.'],
-      openingLine: 'Diane Carter. You have two minutes.',
+      openingLine: 'Diane Carter speaking.',
       voiceId: 'voice-diane',
       language: options.language ?? 'en',
       llmModel: 'llama-test',

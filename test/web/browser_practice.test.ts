@@ -122,7 +122,7 @@ describe('practising in the browser', () => {
     // The persona joins and greets; the page hears it (remote track level) and captions it.
     await textOf(rep.locator('#practice-status'), 'Diane Carter has joined', 60_000);
     await rep.waitForFunction(() => (globalThis as unknown as PageFigures).practice.firstAudioAt !== null, undefined, { timeout: 60_000 });
-    await textOf(rep.locator('#captions'), 'Diane Carter. You have two minutes.');
+    await textOf(rep.locator('#captions'), 'Diane Carter speaking.');
     await waitFor('greeting turn', async () => (await turnsOf(callId)).find((t) => t.speaker === 'persona'));
 
     // The fake microphone speaks after its lead-in: the meter moves, the agent stores it as the rep's turn and replies.
