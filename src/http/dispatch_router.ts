@@ -3,6 +3,7 @@
 // process exited (app/agent_lost.ts). Never open: a shared secret, or a LiveKit token (signed with
 // the API secret) granting roomAdmin on exactly the room in the body.
 import { timingSafeEqual } from 'node:crypto';
+import type { z } from 'zod';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../adapters/logger.js';
 import { nowOf } from '../app/ports.js';
@@ -68,75 +69,67 @@ export function makeDispatchRouter(deps: DispatchRouterDeps): Router {
   };
 
   /**
-   * A LiveKit token must grant roomAdmin on exactly the room in the body (the shared secret may act
-   * on any), and LiveKit must be configured; otherwise this answers 403 or 503 and returns false.
+   * POST `path` with a JSON body naming a room. A bad body is an invalid_input error naming its
+   * fields (apiErrorHandler below). A LiveKit token must grant roomAdmin on exactly that room (the
+   * shared secret may act on any), and LiveKit must be configured; otherwise 403 or 503.
    */
-  const mayActOn = (res: Response, roomName: string, routing: CallRoutingDeps | null): routing is CallRoutingDeps => {
-    const caller = res.locals.caller as Caller;
-    if (caller.kind === 'livekit_token' && (!caller.roomAdmin || caller.room !== roomName)) {
-      sendError(res, 403, 'forbidden', 'the token must grant roomAdmin on the room in the body');
-      return false;
-    }
-    if (!routing) {
-      sendError(res, 503, 'not_configured', 'LiveKit is not configured');
-      return false;
-    }
-    return true;
-  };
-
-  router.post(
-    '/api/dispatch/resolve',
-    requireAuth,
-    express.json({ limit: '16kb', type: () => true }),
-    async (req: Request, res: Response) => {
-      // A bad body is an invalid_input error naming its fields, answered by apiErrorHandler below.
-      const input = parseInput(dispatchResolveRequestSchema, req.body ?? {});
-      if (!mayActOn(res, input.roomName, deps.routing)) return;
-
-      let body: DispatchResolveResponse;
-      const line = lineLanguage(deps.lineLanguages, input.calledNumber);
-      try {
-        const outcome = await routeSipCall(deps.routing, input);
-        switch (outcome.kind) {
-          case 'connected':
-            body = { outcome: 'ok', callId: outcome.callId, metadata: outcome.metadata };
-            break;
-          case 'refused': {
-            const language = outcome.scenarioLanguage ?? line;
-            body = { outcome: 'refused', reason: outcome.failure.kind, say: refusalLine(outcome.failure, language), retry: true, language };
-            break;
-          }
-          case 'locked_out': {
-            const language = outcome.scenarioLanguage ?? line;
-            body = { outcome: 'refused', reason: 'locked_out', say: lockedOutLine(outcome.until, nowOf(deps.routing), language), retry: false, language };
-            break;
-          }
-          case 'unavailable':
-            body = { outcome: 'refused', reason: 'unavailable', say: callPrompts(line).unavailable, retry: false, language: line };
-            break;
-        }
-        req.log?.info({ roomName: input.roomName, outcome: body.outcome, ...(body.outcome === 'refused' ? { reason: body.reason } : {}), pii: { from: input.callerNumber } }, 'direct-trunk call resolved');
-      } catch (error) {
-        deps.logger.error({ err: error, roomName: input.roomName }, 'resolving a direct-trunk call failed');
-        body = { outcome: 'refused', reason: 'unavailable', say: callPrompts(line).unavailable, retry: false, language: line };
+  const roomRoute = <S extends z.ZodType<{ roomName: string }>>(
+    path: string,
+    schema: S,
+    limit: string,
+    handle: (req: Request, res: Response, input: z.output<S>, routing: CallRoutingDeps) => Promise<void>,
+  ) =>
+    router.post(path, requireAuth, express.json({ limit, type: () => true }), async (req: Request, res: Response) => {
+      const input = parseInput(schema, req.body ?? {});
+      const caller = res.locals.caller as Caller;
+      if (caller.kind === 'livekit_token' && (!caller.roomAdmin || caller.room !== input.roomName)) {
+        sendError(res, 403, 'forbidden', 'the token must grant roomAdmin on the room in the body');
+        return;
       }
-      res.status(200).json(body);
-    },
-  );
+      if (!deps.routing) {
+        sendError(res, 503, 'not_configured', 'LiveKit is not configured');
+        return;
+      }
+      await handle(req, res, input, deps.routing);
+    });
 
-  router.post(
-    '/api/dispatch/job-ended',
-    requireAuth,
-    express.json({ limit: '4kb', type: () => true }),
-    async (req: Request, res: Response) => {
-      const input = parseInput(jobEndedRequestSchema, req.body ?? {});
-      if (!mayActOn(res, input.roomName, deps.routing)) return;
-      const { db, onCallEnded, logger, rooms } = deps.routing;
-      const result = await hangUpLostAgentCall({ db, onCallEnded, logger, rooms }, { roomName: input.roomName, at: nowOf(deps.routing), trigger: 'agent_worker' });
-      req.log?.info({ roomName: input.roomName, ...(result.found ? { callId: result.callId, status: result.status, changed: result.changed } : { found: false }) }, 'agent job ended');
-      res.status(200).json(result.found ? { found: true, callId: result.callId, status: result.status, changed: result.changed } : { found: false });
-    },
-  );
+  roomRoute('/api/dispatch/resolve', dispatchResolveRequestSchema, '16kb', async (req, res, input, routing) => {
+    let body: DispatchResolveResponse;
+    const line = lineLanguage(deps.lineLanguages, input.calledNumber);
+    try {
+      const outcome = await routeSipCall(routing, input);
+      switch (outcome.kind) {
+        case 'connected':
+          body = { outcome: 'ok', callId: outcome.callId, metadata: outcome.metadata };
+          break;
+        case 'refused': {
+          const language = outcome.scenarioLanguage ?? line;
+          body = { outcome: 'refused', reason: outcome.failure.kind, say: refusalLine(outcome.failure, language), retry: true, language };
+          break;
+        }
+        case 'locked_out': {
+          const language = outcome.scenarioLanguage ?? line;
+          body = { outcome: 'refused', reason: 'locked_out', say: lockedOutLine(outcome.until, nowOf(routing), language), retry: false, language };
+          break;
+        }
+        case 'unavailable':
+          body = { outcome: 'refused', reason: 'unavailable', say: callPrompts(line).unavailable, retry: false, language: line };
+          break;
+      }
+      req.log?.info({ roomName: input.roomName, outcome: body.outcome, ...(body.outcome === 'refused' ? { reason: body.reason } : {}), pii: { from: input.callerNumber } }, 'direct-trunk call resolved');
+    } catch (error) {
+      deps.logger.error({ err: error, roomName: input.roomName }, 'resolving a direct-trunk call failed');
+      body = { outcome: 'refused', reason: 'unavailable', say: callPrompts(line).unavailable, retry: false, language: line };
+    }
+    res.status(200).json(body);
+  });
+
+  roomRoute('/api/dispatch/job-ended', jobEndedRequestSchema, '4kb', async (req, res, input, routing) => {
+    const { db, onCallEnded, logger, rooms } = routing;
+    const result = await hangUpLostAgentCall({ db, onCallEnded, logger, rooms }, { roomName: input.roomName, at: nowOf(routing), trigger: 'agent_worker' });
+    req.log?.info({ roomName: input.roomName, ...(result.found ? { callId: result.callId, status: result.status, changed: result.changed } : { found: false }) }, 'agent job ended');
+    res.status(200).json(result.found ? { found: true, callId: result.callId, status: result.status, changed: result.changed } : { found: false });
+  });
 
   // Bad bodies (unreadable JSON, invalid fields) answer in the one JSON error body.
   router.use('/api/dispatch', apiErrorHandler);
