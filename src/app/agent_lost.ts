@@ -22,8 +22,9 @@ export async function hangUpLostAgentCall(
   // room is gone or going. A failed one still gets the deletion: a retry after a deletion that
   // failed must not find the row changed and leave the caller on the line.
   if (!result.found || result.status !== 'failed') return result;
-  // Logged before the deletion: the caller's BYE follows it within milliseconds.
-  deps.logger.warn({ callId: result.callId, roomName, trigger }, 'persona agent lost mid-call; deleting the room to hang up');
+  // Logged once, when this event failed the call (not for a call the agent itself ended as failed),
+  // and before the deletion: the caller's BYE follows it within milliseconds.
+  if (result.changed) deps.logger.warn({ callId: result.callId, roomName, trigger }, 'persona agent lost mid-call; deleting the room to hang up');
   await deps.rooms.deleteRoom(roomName);
   return result;
 }
